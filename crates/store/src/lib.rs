@@ -1,1 +1,345 @@
-//! placeholder
+//! Easel's durable storage: one sled database holding every chart's update
+//! log, its compacted snapshot, and the server's metadata documents.
+//!
+//! The hub owns the rules of *when* to write; this crate owns *how* writes
+//! become durable. Its central promise, which the hub relies on for the
+//! durability rule ("nothing is broadcast before it is stored"):
+//!
+//! > when [`Store::durable`] resolves `Ok` for a [`Ticket`], the append that
+//! > produced the ticket, and every append before it, survives a crash of the
+//! > process.
+//!
+//! Flushes are group commits: see [`flusher`]. Layout on disk:
+//!
+//! | tree        | key                          | value                          |
+//! |-------------|------------------------------|--------------------------------|
+//! | `updates`   | `{chart_id}/` + seq (u64 BE) | one Yjs v1 update              |
+//! | `snapshots` | `{chart_id}`                 | covered seq (u64 BE) + v1 state|
+//! | `documents` | caller-defined               | caller-defined (JSON metadata) |
+//! | `meta`      | `schema_version`             | u32 BE                         |
+//!
+//! Chart ids never contain `/` (see [`validate_chart_id`]), so one chart's key
+//! prefix can never be a prefix of another's.
+
+mod flusher;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use flusher::Flusher;
+pub use flusher::Ticket;
+
+/// The on-disk layout version this build reads and writes. Bump it with a
+/// migration when the layout above changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// Longest accepted chart id, in bytes.
+pub const MAX_CHART_ID_LEN: usize = 128;
+
+/// Errors a store caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open data dir {path}: {source}. If it is damaged, restore a backup into an empty data dir (`easel restore`)")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error("data dir {path} has schema version {found}, this build understands {expected}")]
+    SchemaVersion {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
+    #[error("data dir {path} holds data but no schema version: not an Easel data dir, or damaged")]
+    MissingSchema { path: PathBuf },
+    #[error("invalid chart id: {0}")]
+    InvalidChartId(String),
+    #[error("stored data for chart {chart} is damaged: {detail}")]
+    Corrupt { chart: String, detail: String },
+    #[error("flush to disk failed: {0}")]
+    Flush(String),
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+}
+
+/// Chart ids are used in URLs and as key prefixes: ASCII letters, digits, `-`
+/// and `_`, 1 to [`MAX_CHART_ID_LEN`] bytes.
+pub fn validate_chart_id(id: &str) -> Result<(), StoreError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_CHART_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidChartId(id.chars().take(64).collect()))
+    }
+}
+
+/// What is on disk for one chart: load = snapshot, then the log in order.
+#[derive(Debug, Default)]
+pub struct StoredChart {
+    pub snapshot: Option<Vec<u8>>,
+    pub updates: Vec<Vec<u8>>,
+    /// The sequence number the next append must use.
+    pub next_seq: u64,
+}
+
+/// A handle to the open store. Cheap to clone; all clones share one database
+/// and one flusher thread, which stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    db: sled::Db,
+    updates: sled::Tree,
+    snapshots: sled::Tree,
+    documents: sled::Tree,
+    /// Count of appends so far; a ticket is this counter's value right after
+    /// an append, so "flushed up to N" covers every append with ticket <= N.
+    written: Arc<AtomicU64>,
+    flusher: Flusher,
+}
+
+impl Store {
+    /// Opens (or creates) the data dir and starts the flusher thread.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let db = sled::Config::new()
+            .path(&path)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let meta = db.open_tree("meta")?;
+        let updates = db.open_tree("updates")?;
+        let snapshots = db.open_tree("snapshots")?;
+        let documents = db.open_tree("documents")?;
+        match meta.get(SCHEMA_KEY)? {
+            Some(v) => {
+                let found = v
+                    .as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::MissingSchema { path: path.clone() })?;
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::SchemaVersion {
+                        path,
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+            }
+            None => {
+                if !updates.is_empty() || !snapshots.is_empty() || !documents.is_empty() {
+                    return Err(StoreError::MissingSchema { path });
+                }
+                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                db.flush()?;
+            }
+        }
+        let written = Arc::new(AtomicU64::new(0));
+        let flusher = Flusher::start(db.clone(), written.clone());
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path,
+                db,
+                updates,
+                snapshots,
+                documents,
+                written,
+                flusher,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn ticket_after_write(&self) -> Ticket {
+        Ticket(self.inner.written.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    /// Reads a chart: its snapshot and the log entries the snapshot does not
+    /// already cover. Blocking (it may read from disk): call it off the async
+    /// threads.
+    pub fn load_chart(&self, chart: &str) -> Result<StoredChart, StoreError> {
+        validate_chart_id(chart)?;
+        let mut stored = StoredChart::default();
+        let mut covered = None;
+        if let Some(raw) = self.inner.snapshots.get(chart)? {
+            if raw.len() < 8 {
+                return Err(StoreError::Corrupt {
+                    chart: chart.into(),
+                    detail: "snapshot header truncated".into(),
+                });
+            }
+            let seq = u64::from_be_bytes(raw[..8].try_into().expect("8 bytes"));
+            covered = Some(seq);
+            stored.next_seq = seq + 1;
+            stored.snapshot = Some(raw[8..].to_vec());
+        }
+        for entry in self.inner.updates.scan_prefix(log_prefix(chart)) {
+            let (key, value) = entry?;
+            let seq = seq_of(chart, &key)?;
+            if covered.is_some_and(|c| seq <= c) {
+                // Left behind by a compaction that crashed after writing its
+                // snapshot: already inside the snapshot.
+                continue;
+            }
+            stored.next_seq = seq + 1;
+            stored.updates.push(value.to_vec());
+        }
+        Ok(stored)
+    }
+
+    /// Appends one update to a chart's log. The write is in sled's memory
+    /// when this returns; it is durable once [`Store::durable`] says so.
+    pub fn append(&self, chart: &str, seq: u64, update: &[u8]) -> Result<Ticket, StoreError> {
+        let key = log_key(chart, seq);
+        self.inner.updates.insert(key, update)?;
+        Ok(self.ticket_after_write())
+    }
+
+    /// Waits until everything up to `ticket` is flushed to disk. Many callers
+    /// share one flush (group commit).
+    pub async fn durable(&self, ticket: Ticket) -> Result<(), StoreError> {
+        self.inner.flusher.wait(ticket).await
+    }
+
+    /// Replaces the first part of a chart's log with a snapshot that covers
+    /// it, in two durable steps so a crash at any point loses nothing: the
+    /// snapshot (tagged with the last seq it covers) is written and flushed
+    /// first; only then are the covered log entries removed.
+    pub async fn compact(
+        &self,
+        chart: &str,
+        snapshot: &[u8],
+        covers_upto: u64,
+    ) -> Result<(), StoreError> {
+        let mut value = Vec::with_capacity(8 + snapshot.len());
+        value.extend_from_slice(&covers_upto.to_be_bytes());
+        value.extend_from_slice(snapshot);
+        self.inner.snapshots.insert(chart, value)?;
+        let ticket = self.ticket_after_write();
+        self.durable(ticket).await?;
+        let mut batch = sled::Batch::default();
+        for key in self
+            .inner
+            .updates
+            .range(log_key(chart, 0)..=log_key(chart, covers_upto))
+        {
+            let (key, _) = key?;
+            batch.remove(key);
+        }
+        self.inner.updates.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Removes a chart entirely (retention, tests). Durable before returning.
+    pub async fn delete_chart(&self, chart: &str) -> Result<(), StoreError> {
+        validate_chart_id(chart)?;
+        let mut batch = sled::Batch::default();
+        for key in self.inner.updates.scan_prefix(log_prefix(chart)).keys() {
+            batch.remove(key?);
+        }
+        self.inner.updates.apply_batch(batch)?;
+        self.inner.snapshots.remove(chart)?;
+        let ticket = self.ticket_after_write();
+        self.durable(ticket).await
+    }
+
+    /// Every chart id that has anything stored.
+    pub fn chart_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = Vec::new();
+        for key in self.inner.snapshots.iter().keys() {
+            ids.push(String::from_utf8_lossy(&key?).into_owned());
+        }
+        for key in self.inner.updates.iter().keys() {
+            let key = key?;
+            if let Some(pos) = key.iter().position(|&b| b == b'/') {
+                let id = String::from_utf8_lossy(&key[..pos]).into_owned();
+                if ids.last() != Some(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// Reads a metadata document (conferences, tokens, ...).
+    pub fn get_document(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.inner.documents.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Writes a metadata document and waits until it is durable.
+    pub async fn put_document(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.inner.documents.insert(key, value)?;
+        let ticket = self.ticket_after_write();
+        self.durable(ticket).await
+    }
+
+    /// Removes a metadata document and waits until that is durable.
+    pub async fn remove_document(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.documents.remove(key)?;
+        let ticket = self.ticket_after_write();
+        self.durable(ticket).await
+    }
+
+    /// All metadata documents whose key starts with `prefix`, in key order.
+    pub fn scan_documents(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.inner
+            .documents
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (k, v) = entry?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
+            })
+            .collect()
+    }
+
+    /// Bytes the data dir takes on disk, for metrics.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+
+    /// Forces a flush of everything written so far and waits for it.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let ticket = Ticket(self.inner.written.load(Ordering::SeqCst));
+        self.durable(ticket).await
+    }
+}
+
+fn log_prefix(chart: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(chart.len() + 1);
+    key.extend_from_slice(chart.as_bytes());
+    key.push(b'/');
+    key
+}
+
+fn log_key(chart: &str, seq: u64) -> Vec<u8> {
+    let mut key = log_prefix(chart);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn seq_of(chart: &str, key: &[u8]) -> Result<u64, StoreError> {
+    key.get(chart.len() + 1..)
+        .and_then(|s| s.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| StoreError::Corrupt {
+            chart: chart.into(),
+            detail: "log key has no sequence number".into(),
+        })
+}
+
+#[cfg(test)]
+mod tests;

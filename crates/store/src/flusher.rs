@@ -1,0 +1,160 @@
+//! Group commit: one thread flushes sled for everyone.
+//!
+//! Why a thread of our own: sled 0.34's `flush_async` deadlocks when several
+//! tasks call it at once (sled #1308), and a blocking `flush` per update would
+//! cost one disk sync per keystroke. Instead, writers take a [`Ticket`] (a
+//! position in the global append order), ask for it to be flushed, and wait on
+//! a watch channel that publishes the "flushed up to" watermark. One flush
+//! covers every append made before it started, from every chart, so under load
+//! hundreds of updates share one disk sync.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::StoreError;
+
+/// A position in the store's global append order. Ordered: a flush that
+/// covers ticket N covers every ticket below N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Ticket(pub(crate) u64);
+
+/// What the flusher thread last did, published to every waiter.
+#[derive(Debug, Clone, Default)]
+struct Report {
+    /// Every append with a ticket <= this is on disk.
+    flushed: u64,
+    /// The latest failed attempt: the ticket it tried to cover and why it
+    /// failed. A waiter whose ticket it covered is told the flush failed.
+    failed: Option<(u64, String)>,
+}
+
+#[derive(Default)]
+struct Requests {
+    /// Highest ticket anyone is waiting for.
+    wanted: u64,
+    /// Set when the owning store is dropped: the thread exits.
+    shutdown: bool,
+}
+
+pub(crate) struct Flusher {
+    requests: Arc<(Mutex<Requests>, Condvar)>,
+    reports: watch::Receiver<Report>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Pause after a failed flush so a broken disk is not retried in a hot loop.
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
+
+impl Flusher {
+    pub(crate) fn start(db: sled::Db, written: Arc<AtomicU64>) -> Flusher {
+        let requests = Arc::new((Mutex::new(Requests::default()), Condvar::new()));
+        let (tx, rx) = watch::channel(Report::default());
+        let thread_requests = requests.clone();
+        let thread = std::thread::Builder::new()
+            .name("easel-flusher".into())
+            .spawn(move || run(db, written, thread_requests, tx))
+            .expect("spawn flusher thread");
+        Flusher {
+            requests,
+            reports: rx,
+            thread: Some(thread),
+        }
+    }
+
+    pub(crate) async fn wait(&self, ticket: Ticket) -> Result<(), StoreError> {
+        let mut reports = self.reports.clone();
+        if reports.borrow_and_update().flushed >= ticket.0 {
+            return Ok(());
+        }
+        {
+            let (lock, cvar) = &*self.requests;
+            let mut req = lock.lock().unwrap_or_else(|e| e.into_inner());
+            if req.wanted < ticket.0 {
+                req.wanted = ticket.0;
+                cvar.notify_one();
+            }
+        }
+        loop {
+            {
+                let report = reports.borrow_and_update();
+                if report.flushed >= ticket.0 {
+                    return Ok(());
+                }
+                if let Some((covered, why)) = &report.failed {
+                    if *covered >= ticket.0 {
+                        return Err(StoreError::Flush(why.clone()));
+                    }
+                }
+            }
+            if reports.changed().await.is_err() {
+                return Err(StoreError::Flush("flusher stopped".into()));
+            }
+        }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        {
+            let (lock, cvar) = &*self.requests;
+            let mut req = lock.lock().unwrap_or_else(|e| e.into_inner());
+            req.shutdown = true;
+            cvar.notify_one();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(
+    db: sled::Db,
+    written: Arc<AtomicU64>,
+    requests: Arc<(Mutex<Requests>, Condvar)>,
+    reports: watch::Sender<Report>,
+) {
+    let (lock, cvar) = &*requests;
+    let mut flushed = 0u64;
+    // The highest ticket a failed attempt tried to cover: waiters up to it
+    // were told; only a newer request triggers another attempt.
+    let mut failed_upto = 0u64;
+    loop {
+        {
+            let mut req = lock.lock().unwrap_or_else(|e| e.into_inner());
+            while !req.shutdown && req.wanted <= flushed.max(failed_upto) {
+                req = cvar.wait(req).unwrap_or_else(|e| e.into_inner());
+            }
+            if req.shutdown {
+                break;
+            }
+        }
+        // Everything appended before this load is covered by the flush below.
+        let target = written.load(Ordering::SeqCst);
+        let started = std::time::Instant::now();
+        match db.flush() {
+            Ok(_) => {
+                flushed = target;
+                tracing::trace!(
+                    flushed,
+                    elapsed_us = started.elapsed().as_micros() as u64,
+                    "flush"
+                );
+                reports.send_modify(|r| r.flushed = target);
+            }
+            Err(e) => {
+                failed_upto = target;
+                tracing::error!(error = %e, "flush failed");
+                reports.send_modify(|r| r.failed = Some((target, e.to_string())));
+                std::thread::sleep(RETRY_PAUSE);
+            }
+        }
+    }
+    // Final flush on shutdown: a clean stop loses nothing even if a waiter
+    // was dropped before its flush ran.
+    if let Err(e) = db.flush() {
+        tracing::error!(error = %e, "final flush failed");
+    }
+}

@@ -1,0 +1,147 @@
+use super::*;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn append_flush_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let store = Store::open(dir.path()).unwrap();
+        for seq in 0..10u64 {
+            let t = store.append("chart-a", seq, &[seq as u8]).unwrap();
+            store.durable(t).await.unwrap();
+        }
+        store.append("chart-b", 0, b"b").unwrap();
+        store.flush().await.unwrap();
+    });
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.load_chart("chart-a").unwrap();
+    assert_eq!(a.updates, (0..10u8).map(|i| vec![i]).collect::<Vec<_>>());
+    assert_eq!(a.next_seq, 10);
+    assert!(a.snapshot.is_none());
+    assert_eq!(
+        store.load_chart("chart-b").unwrap().updates,
+        vec![b"b".to_vec()]
+    );
+    assert_eq!(store.chart_ids().unwrap(), vec!["chart-a", "chart-b"]);
+    assert_eq!(store.load_chart("nothing").unwrap().next_seq, 0);
+}
+
+#[test]
+fn prefixes_do_not_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.append("a", 0, b"1").unwrap();
+    store.append("ab", 0, b"2").unwrap();
+    assert_eq!(store.load_chart("a").unwrap().updates, vec![b"1".to_vec()]);
+}
+
+#[test]
+fn many_concurrent_writers_share_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    rt().block_on(async {
+        let mut tasks = Vec::new();
+        for c in 0..16 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let chart = format!("c{c}");
+                for seq in 0..50u64 {
+                    let t = store.append(&chart, seq, b"x").unwrap();
+                    store.durable(t).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    for c in 0..16 {
+        assert_eq!(
+            store.load_chart(&format!("c{c}")).unwrap().updates.len(),
+            50
+        );
+    }
+}
+
+#[test]
+fn compaction_keeps_later_entries_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let store = Store::open(dir.path()).unwrap();
+        for seq in 0..5u64 {
+            store.append("c", seq, &[seq as u8]).unwrap();
+        }
+        store.compact("c", b"SNAP", 2).await.unwrap();
+        store.append("c", 5, &[5]).unwrap();
+        store.flush().await.unwrap();
+    });
+    let store = Store::open(dir.path()).unwrap();
+    let c = store.load_chart("c").unwrap();
+    assert_eq!(c.snapshot.as_deref(), Some(&b"SNAP"[..]));
+    assert_eq!(c.updates, vec![vec![3], vec![4], vec![5]]);
+    assert_eq!(c.next_seq, 6);
+}
+
+#[test]
+fn crash_between_snapshot_and_log_trim_is_harmless() {
+    // Simulate a compaction that wrote its snapshot and died before trimming.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for seq in 0..4u64 {
+        store.append("c", seq, &[seq as u8]).unwrap();
+    }
+    let mut v = 1u64.to_be_bytes().to_vec();
+    v.extend_from_slice(b"S");
+    store.inner.snapshots.insert("c", v).unwrap();
+    let c = store.load_chart("c").unwrap();
+    assert_eq!(c.updates, vec![vec![2], vec![3]]);
+    assert_eq!(c.next_seq, 4);
+}
+
+#[test]
+fn documents_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let store = Store::open(dir.path()).unwrap();
+        store.put_document("conf/1", b"one").await.unwrap();
+        store.put_document("conf/2", b"two").await.unwrap();
+        store.put_document("token/x", b"t").await.unwrap();
+        let confs = store.scan_documents("conf/").unwrap();
+        assert_eq!(confs.len(), 2);
+        store.remove_document("conf/1").await.unwrap();
+        assert!(store.get_document("conf/1").unwrap().is_none());
+    });
+}
+
+#[test]
+fn bad_chart_ids_are_refused() {
+    for bad in ["", "a/b", "../x", "é", &"x".repeat(200)] {
+        assert!(validate_chart_id(bad).is_err(), "{bad:?}");
+    }
+    validate_chart_id("Conf-2026_room-1").unwrap();
+}
+
+#[test]
+fn wrong_schema_version_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert(SCHEMA_KEY, &99u32.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let err = Store::open(dir.path()).err().unwrap();
+    assert!(
+        matches!(err, StoreError::SchemaVersion { found: 99, .. }),
+        "{err}"
+    );
+}
