@@ -1,1 +1,29 @@
-//! placeholder
+//! The chart document schema of Easel.
+//!
+//! Every flip chart is one Yjs document edited live by TipTap/y-prosemirror
+//! clients. This crate is the single place that knows how that document is
+//! laid out (see `docs/chart-schema.md`): it reads a document into the plain
+//! [`ChartContent`] model and writes the report template new charts start
+//! from. Everything else in Easel works on [`ChartContent`].
+
+mod content;
+mod read;
+mod template;
+
+pub use content::{
+    inlines_text, ActionItem, Block, ChartContent, Inline, ListItem, Marks, TaskItem,
+    TEMPLATE_HEADINGS,
+};
+pub use read::{read_chart, read_chart_txn, META, NOTES, PARTICIPANTS};
+pub use template::{seed_template, template_update, TEMPLATE_CLIENT_ID};
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    /// A Yjs update could not be decoded.
+    #[error("cannot decode chart update: {0}")]
+    Decode(#[from] yrs::encoding::read::Error),
+    /// A decoded Yjs update could not be integrated.
+    #[error("cannot apply chart update: {0}")]
+    Apply(#[from] yrs::error::UpdateError),
+}
