@@ -1,1 +1,30 @@
-//! placeholder
+//! `easel-agenda`: the Open Space conference model and its rules.
+//!
+//! Why this crate exists: in Open Space Technology the participants build the
+//! agenda themselves by posting topics into a grid of rounds (time slots) ×
+//! spaces (rooms or video calls). Easel serves that grid live to everyone,
+//! so the rules that keep it consistent have to live in one pure place that
+//! the REST API, the real-time hub and storage all share. This crate does no
+//! IO, holds no clock and no randomness (ids come from the caller), and
+//! every type is serde-serializable.
+//!
+//! - [`Conference`]: the aggregate; every edit is validated and atomic.
+//! - [`Round`], [`Space`], [`Session`]: the grid's data.
+//! - [`RoundPattern`]: generate many rounds from a rhythm (e.g. VOSonOS).
+//! - [`Zone`] and the `zone` helpers: IANA time zones, DST-aware civil time
+//!   resolution and display formatting.
+//! - [`AgendaError`]: what went wrong, in a form a caller can act on.
+
+mod conference;
+mod error;
+mod model;
+mod pattern;
+mod text;
+pub mod zone;
+
+pub use conference::{Conference, Day, MergeOutcome, MAX_CONFERENCE_DAYS};
+pub use error::{AgendaError, Entity, Result};
+pub use model::{Round, RoundKind, Session, SessionState, Space, MAX_ROUND_MINUTES};
+pub use pattern::{PatternSegment, RoundPattern, SegmentStart, StartTime, MAX_PATTERN_ROUNDS};
+pub use text::{CONVENER_MAX_CHARS, TOPIC_MAX_CHARS};
+pub use zone::Zone;
