@@ -1,1 +1,317 @@
-//! placeholder
+//! The hub: connections in, one actor per chart, updates out.
+//!
+//! Read this crate top to bottom in this order:
+//! - [`connection`]: one task per WebSocket; reads frames, forwards them to
+//!   its chart, writes what the chart sends back through a bounded queue.
+//! - [`chart`]: one task per loaded chart; owns the `yrs::Doc` and presence,
+//!   applies updates, has the store make them durable, *then* fans them out.
+//! - [`awareness`]: the presence table a chart keeps (who is here, expiry).
+//! - [`metrics`]: counters the binary exposes.
+//!
+//! The hub never imports axum or any HTTP type: a connection is any
+//! `Stream`/`Sink` of [`Frame`]s, so the tests drive it with channels and the
+//! binary adapts a real WebSocket to it.
+
+pub mod awareness;
+pub mod chart;
+pub mod connection;
+pub mod metrics;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use easel_store::Store;
+use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
+
+pub use connection::Frame;
+pub use metrics::Metrics;
+
+/// Every limit and timing the hub enforces. The binary fills it from flags
+/// (`docs/config.md` lists them); tests shrink it.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Largest inbound WebSocket frame, in bytes.
+    pub max_frame_bytes: usize,
+    /// Largest stored size of one chart (snapshot + log), in bytes. Updates
+    /// past it are refused with a `permission denied` auth message.
+    pub max_chart_bytes: usize,
+    /// Messages queued for one connection before it counts as too slow and is
+    /// closed with 1013.
+    pub outbound_queue: usize,
+    /// Connections one chart accepts at once.
+    pub max_clients_per_chart: usize,
+    /// A chart with no connections for this long is unloaded from memory.
+    pub idle_unload: Duration,
+    /// Presence states not renewed for this long are removed (clients renew
+    /// every 15 s).
+    pub awareness_timeout: Duration,
+    /// Largest JSON state one awareness entry may carry, in bytes.
+    pub max_awareness_bytes: usize,
+    /// Protocol errors tolerated on one connection before it is closed.
+    pub max_protocol_errors: u32,
+    /// Log entries after which a chart is compacted into a snapshot.
+    pub compact_after_updates: u64,
+    /// How often a connection is pinged; a peer silent for two intervals is
+    /// dropped.
+    pub ping_interval: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            max_frame_bytes: 1024 * 1024,
+            max_chart_bytes: 32 * 1024 * 1024,
+            outbound_queue: 512,
+            max_clients_per_chart: 1000,
+            idle_unload: Duration::from_secs(60),
+            awareness_timeout: Duration::from_secs(30),
+            max_awareness_bytes: 8 * 1024,
+            max_protocol_errors: 16,
+            compact_after_updates: 2000,
+            ping_interval: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What a connection may do to its chart. Decided by the caller (the binary
+/// checks tokens); enforced here, on the server, whatever the client thinks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Edit,
+    Read,
+}
+
+/// Who is connecting, as far as the hub needs to know.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    pub access: Access,
+    /// The capability (token) this connection came in with, so revoking it
+    /// can close exactly its connections.
+    pub grant: Option<String>,
+}
+
+/// WebSocket close codes the hub uses, with why.
+pub mod close {
+    /// Server going away (shutdown); clients reconnect elsewhere or later.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Too many protocol errors.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// Frame larger than the configured limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// Internal error (a panic in yrs on this connection's input, or a chart
+    /// that cannot be loaded).
+    pub const INTERNAL: u16 = 1011;
+    /// Server restarting (graceful shutdown).
+    pub const RESTART: u16 = 1012;
+    /// Try again later: queue full, store not durable, chart full.
+    pub const TRY_AGAIN: u16 = 1013;
+    /// The grant this connection used was revoked.
+    pub const REVOKED: u16 = 4401;
+}
+
+/// A reason the server closes a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: String,
+}
+
+impl CloseReason {
+    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+        CloseReason {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+pub type ConnId = u64;
+
+/// The hub: the registry of loaded charts. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+struct HubInner {
+    store: Store,
+    config: HubConfig,
+    /// Loaded charts. An actor removes its own entry, under this lock, when it
+    /// unloads; a joiner that raced with that finds the channel closed and
+    /// starts a fresh actor.
+    charts: Mutex<HashMap<String, mpsc::Sender<chart::Command>>>,
+    next_conn: AtomicU64,
+    metrics: Arc<Metrics>,
+    /// Chart actors, so shutdown can wait for their final flushes.
+    tasks: TaskTracker,
+}
+
+impl Hub {
+    pub fn new(store: Store, config: HubConfig) -> Hub {
+        Hub {
+            inner: Arc::new(HubInner {
+                store,
+                config,
+                charts: Mutex::new(HashMap::new()),
+                next_conn: AtomicU64::new(1),
+                metrics: Arc::new(Metrics::default()),
+                tasks: TaskTracker::new(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    pub(crate) fn next_conn_id(&self) -> ConnId {
+        self.inner.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The chart's command channel, starting its actor if it is not loaded.
+    pub(crate) fn chart_sender(&self, chart_id: &str) -> mpsc::Sender<chart::Command> {
+        let mut charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = charts.get(chart_id) {
+            if !tx.is_closed() {
+                return tx.clone();
+            }
+        }
+        let tx = chart::spawn(self.clone(), chart_id.to_owned(), &self.inner.tasks);
+        charts.insert(chart_id.to_owned(), tx.clone());
+        tx
+    }
+
+    /// Called by an actor that is about to stop: removes its entry only if
+    /// nothing was queued for it meanwhile. Returns false if it must go on.
+    pub(crate) fn try_unregister(&self, chart_id: &str, rx: &mpsc::Receiver<chart::Command>) -> bool {
+        let mut charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
+        if !rx.is_empty() {
+            return false;
+        }
+        charts.remove(chart_id);
+        true
+    }
+
+    /// Removes a stale entry (an actor that died) so the next join reloads.
+    pub(crate) fn forget(&self, chart_id: &str, tx: &mpsc::Sender<chart::Command>) {
+        let mut charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
+        if charts.get(chart_id).is_some_and(|t| t.same_channel(tx)) {
+            charts.remove(chart_id);
+        }
+    }
+
+    /// Removes this chart's entry if its actor has stopped.
+    pub(crate) fn forget_if_closed(&self, chart_id: &str) {
+        let mut charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
+        if charts.get(chart_id).is_some_and(|t| t.is_closed()) {
+            charts.remove(chart_id);
+        }
+    }
+
+    /// Number of charts loaded in memory now.
+    pub fn loaded_charts(&self) -> usize {
+        self.inner.charts.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn senders(&self) -> Vec<mpsc::Sender<chart::Command>> {
+        let charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
+        charts.values().cloned().collect()
+    }
+
+    /// Makes a chart read-only (finalized) or writable again, for open
+    /// connections as well as future ones.
+    pub async fn set_read_only(&self, chart_id: &str, read_only: bool) {
+        let charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner()).get(chart_id).cloned();
+        if let Some(tx) = charts {
+            let _ = tx.send(chart::Command::SetReadOnly(read_only)).await;
+        }
+    }
+
+    /// Closes (4401) every open connection that came in with `grant`.
+    pub async fn revoke(&self, grant: &str) {
+        for tx in self.senders() {
+            let _ = tx.send(chart::Command::Revoke(grant.to_owned())).await;
+        }
+    }
+
+    /// Applies an update that the server itself authored (the report template
+    /// for a new chart) through the chart's actor, durably and broadcast like
+    /// any client update.
+    pub async fn apply_server_update(&self, chart_id: &str, update: Vec<u8>) -> Result<(), HubError> {
+        easel_store::validate_chart_id(chart_id).map_err(|e| HubError::InvalidChart(e.to_string()))?;
+        for _ in 0..3 {
+            let tx = self.chart_sender(chart_id);
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+            if tx
+                .send(chart::Command::ServerUpdate(Bytes::from(update.clone()), done_tx))
+                .await
+                .is_err()
+            {
+                self.forget(chart_id, &tx);
+                continue;
+            }
+            return done_rx.await.unwrap_or(Err(HubError::ChartUnavailable));
+        }
+        Err(HubError::ChartUnavailable)
+    }
+
+    /// Reads a chart's current state as a v1 update, from the live actor if
+    /// loaded (so exports see what clients see), else from the store.
+    pub async fn chart_state(&self, chart_id: &str) -> Result<Vec<u8>, HubError> {
+        easel_store::validate_chart_id(chart_id).map_err(|e| HubError::InvalidChart(e.to_string()))?;
+        let loaded = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner()).get(chart_id).cloned();
+        if let Some(tx) = loaded {
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+            if tx.send(chart::Command::Snapshot(done_tx)).await.is_ok() {
+                if let Ok(state) = done_rx.await {
+                    return state;
+                }
+            }
+        }
+        let store = self.inner.store.clone();
+        let id = chart_id.to_owned();
+        tokio::task::spawn_blocking(move || chart::load_doc(&store, &id).map(|(doc, _)| chart::encode_full(&doc)))
+            .await
+            .map_err(|_| HubError::ChartUnavailable)?
+    }
+
+    /// Graceful stop: every chart closes its connections with 1012, makes its
+    /// last writes durable and exits; returns when all actors are done.
+    pub async fn shutdown(&self) {
+        for tx in self.senders() {
+            let _ = tx.send(chart::Command::Shutdown).await;
+        }
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+        if let Err(e) = self.inner.store.flush().await {
+            tracing::error!(error = %e, "final flush failed");
+        }
+    }
+}
+
+/// Errors hub callers can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("invalid chart id: {0}")]
+    InvalidChart(String),
+    #[error("chart is not available right now")]
+    ChartUnavailable,
+    #[error("chart could not be loaded: {0}")]
+    Load(String),
+    #[error("store: {0}")]
+    Store(#[from] easel_store::StoreError),
+    #[error("update refused: {0}")]
+    Refused(String),
+}

@@ -1,0 +1,99 @@
+//! Settings for `easel serve`: every one a flag with an `EASEL_` env twin and
+//! a default, shown in `--help` and listed in `docs/config.md`. The struct is
+//! passed down explicitly; nothing reads the environment later.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use easel_hub::HubConfig;
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on (HTTP, WebSocket and the web client).
+    #[arg(long, env = "EASEL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the embedded sled store. Created if missing.
+    #[arg(long, env = "EASEL_DATA_DIR", default_value = "./easel-data")]
+    pub data_dir: PathBuf,
+
+    /// Largest inbound WebSocket message, in bytes.
+    #[arg(long, env = "EASEL_MAX_FRAME_BYTES", default_value_t = 1024 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Largest stored size of one chart (snapshot + log), in bytes.
+    #[arg(long, env = "EASEL_MAX_CHART_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_chart_bytes: usize,
+
+    /// Messages queued for one connection before it is closed as too slow (1013).
+    #[arg(long, env = "EASEL_OUTBOUND_QUEUE", default_value_t = 512)]
+    pub outbound_queue: usize,
+
+    /// Connections one chart accepts at once.
+    #[arg(long, env = "EASEL_MAX_CLIENTS_PER_CHART", default_value_t = 1000)]
+    pub max_clients_per_chart: usize,
+
+    /// Seconds a chart with no connections stays in memory.
+    #[arg(long, env = "EASEL_IDLE_UNLOAD_SECS", default_value_t = 60)]
+    pub idle_unload_secs: u64,
+
+    /// Seconds after which an unrenewed presence (awareness) state is removed.
+    #[arg(long, env = "EASEL_AWARENESS_TIMEOUT_SECS", default_value_t = 30)]
+    pub awareness_timeout_secs: u64,
+
+    /// Largest JSON state of one awareness entry, in bytes.
+    #[arg(long, env = "EASEL_MAX_AWARENESS_BYTES", default_value_t = 8 * 1024)]
+    pub max_awareness_bytes: usize,
+
+    /// Protocol errors tolerated on one connection before it is closed (1002).
+    #[arg(long, env = "EASEL_MAX_PROTOCOL_ERRORS", default_value_t = 16)]
+    pub max_protocol_errors: u32,
+
+    /// Log entries after which a chart is compacted into one snapshot.
+    #[arg(long, env = "EASEL_COMPACT_AFTER_UPDATES", default_value_t = 2000)]
+    pub compact_after_updates: u64,
+
+    /// Seconds between WebSocket pings; a peer silent for two intervals is dropped.
+    #[arg(long, env = "EASEL_PING_INTERVAL_SECS", default_value_t = 20)]
+    pub ping_interval_secs: u64,
+
+    /// Directory of the built web client, served at `/`.
+    #[arg(long, env = "EASEL_WEB_DIR", default_value = "web-client/dist")]
+    pub web_dir: PathBuf,
+
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "EASEL_LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+}
+
+impl ServeConfig {
+    /// Defaults for a given data dir, as tests and embedders want them.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            c: ServeConfig,
+        }
+        let mut c = Wrapper::parse_from(["easel"]).c;
+        c.data_dir = data_dir.into();
+        c
+    }
+
+    pub fn hub_config(&self) -> HubConfig {
+        HubConfig {
+            max_frame_bytes: self.max_frame_bytes,
+            max_chart_bytes: self.max_chart_bytes,
+            outbound_queue: self.outbound_queue,
+            max_clients_per_chart: self.max_clients_per_chart,
+            idle_unload: Duration::from_secs(self.idle_unload_secs),
+            awareness_timeout: Duration::from_secs(self.awareness_timeout_secs),
+            max_awareness_bytes: self.max_awareness_bytes,
+            max_protocol_errors: self.max_protocol_errors,
+            compact_after_updates: self.compact_after_updates,
+            ping_interval: Duration::from_secs(self.ping_interval_secs.max(1)),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Presence: who is in a chart right now (names, colours, cursors).
+//!
+//! Awareness states are not part of the document and are never stored. The
+//! table remembers which connection announced each client id, so that a
+//! closing connection's states can be removed and that removal broadcast
+//! (y-websocket relies on the server for this), and it expires states that
+//! were not renewed in time, which yrs' own `Awareness` does not do.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+use yrs::ClientID;
+
+use crate::ConnId;
+
+struct Entry {
+    clock: u32,
+    json: Arc<str>,
+    owner: ConnId,
+    renewed: Instant,
+}
+
+/// The JSON a removed state carries on the wire.
+const REMOVED: &str = "null";
+
+/// One chart's presence table.
+#[derive(Default)]
+pub struct Presence {
+    states: HashMap<ClientID, Entry>,
+}
+
+impl Presence {
+    /// Applies a client's awareness update and returns the entries that
+    /// changed something, to broadcast. Stale clocks are dropped, as
+    /// y-protocols does.
+    pub fn apply(&mut self, owner: ConnId, update: AwarenessUpdate, now: Instant) -> Option<AwarenessUpdate> {
+        let mut changed = HashMap::new();
+        for (client, entry) in update.clients {
+            let removal = &*entry.json == REMOVED;
+            match self.states.get_mut(&client) {
+                Some(current) => {
+                    let newer = entry.clock > current.clock
+                        || (entry.clock == current.clock && removal && &*current.json != REMOVED);
+                    if !newer {
+                        // A renewal with the same clock still counts as "alive".
+                        if entry.clock == current.clock {
+                            current.renewed = now;
+                        }
+                        continue;
+                    }
+                    if removal {
+                        self.states.remove(&client);
+                    } else {
+                        current.clock = entry.clock;
+                        current.json = entry.json.clone();
+                        current.owner = owner;
+                        current.renewed = now;
+                    }
+                }
+                None if removal => continue,
+                None => {
+                    self.states.insert(
+                        client,
+                        Entry {
+                            clock: entry.clock,
+                            json: entry.json.clone(),
+                            owner,
+                            renewed: now,
+                        },
+                    );
+                }
+            }
+            changed.insert(client, entry);
+        }
+        (!changed.is_empty()).then_some(AwarenessUpdate { clients: changed })
+    }
+
+    /// Every known state, for a newcomer or a query-awareness.
+    pub fn full(&self) -> Option<AwarenessUpdate> {
+        if self.states.is_empty() {
+            return None;
+        }
+        let clients = self
+            .states
+            .iter()
+            .map(|(id, e)| (*id, AwarenessUpdateEntry { clock: e.clock, json: e.json.clone() }))
+            .collect();
+        Some(AwarenessUpdate { clients })
+    }
+
+    /// Removes every state a connection announced; returns the removal to
+    /// broadcast.
+    pub fn remove_owner(&mut self, owner: ConnId) -> Option<AwarenessUpdate> {
+        self.remove_where(|e| e.owner == owner)
+    }
+
+    /// Removes states not renewed within `timeout`.
+    pub fn expire(&mut self, now: Instant, timeout: Duration) -> Option<AwarenessUpdate> {
+        self.remove_where(|e| now.duration_since(e.renewed) > timeout)
+    }
+
+    fn remove_where(&mut self, pred: impl Fn(&Entry) -> bool) -> Option<AwarenessUpdate> {
+        let gone: Vec<ClientID> = self.states.iter().filter(|(_, e)| pred(e)).map(|(id, _)| *id).collect();
+        if gone.is_empty() {
+            return None;
+        }
+        let mut clients = HashMap::new();
+        for id in gone {
+            if let Some(e) = self.states.remove(&id) {
+                clients.insert(id, AwarenessUpdateEntry { clock: e.clock + 1, json: REMOVED.into() });
+            }
+        }
+        Some(AwarenessUpdate { clients })
+    }
+
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upd(client: u64, clock: u32, json: &str) -> AwarenessUpdate {
+        let mut clients = HashMap::new();
+        clients.insert(ClientID::new(client), AwarenessUpdateEntry { clock, json: json.into() });
+        AwarenessUpdate { clients }
+    }
+
+    #[test]
+    fn add_update_stale_remove() {
+        let mut p = Presence::default();
+        let t = Instant::now();
+        assert!(p.apply(1, upd(10, 1, r#"{"n":1}"#), t).is_some());
+        assert!(p.apply(1, upd(10, 0, r#"{"n":0}"#), t).is_none(), "stale clock ignored");
+        assert!(p.apply(1, upd(10, 2, r#"{"n":2}"#), t).is_some());
+        assert_eq!(p.len(), 1);
+        let removal = p.remove_owner(1).unwrap();
+        assert_eq!(&*removal.clients[&ClientID::new(10)].json, "null");
+        assert_eq!(removal.clients[&ClientID::new(10)].clock, 3);
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn expiry() {
+        let mut p = Presence::default();
+        let t = Instant::now();
+        p.apply(1, upd(10, 1, "{}"), t);
+        p.apply(2, upd(11, 1, "{}"), t + Duration::from_secs(20));
+        let gone = p.expire(t + Duration::from_secs(31), Duration::from_secs(30)).unwrap();
+        assert_eq!(gone.clients.len(), 1);
+        assert!(gone.clients.contains_key(&ClientID::new(10)));
+        assert_eq!(p.len(), 1);
+    }
+}

@@ -1,0 +1,607 @@
+//! One actor per loaded chart: the only owner of the chart's `yrs::Doc`.
+//!
+//! Connections send it [`Command`]s over a bounded channel; it never shares the
+//! Doc, so no lock spans charts. It works in batches: take every command that
+//! is waiting, apply them all, ask the store to make the batch's appends
+//! durable (one group-commit flush for the whole batch, shared with every
+//! other chart flushing at the same time), and only then hand the batch's
+//! outgoing messages to the connections. This is the durability rule in code:
+//! nothing a client can see was not on disk first. While a batch waits for
+//! its flush, new commands queue up and form the next, larger batch.
+//!
+//! Client input is hostile until proven otherwise. An update is decoded and
+//! applied inside `catch_unwind`; if yrs leaves part of it pending (missing
+//! dependencies), the pending part is pruned, only what actually integrated is
+//! stored, and the client is asked to resync. A panic closes the offending
+//! connection and reloads the Doc from the store.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use easel_protocol::{self as protocol, FrameDecoder, Message};
+use easel_store::{Store, Ticket};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update, WriteTxn};
+
+use crate::awareness::Presence;
+use crate::metrics::Metrics;
+use crate::{close, Access, CloseReason, ConnId, ConnInfo, Hub, HubError};
+
+/// Commands a chart actor understands.
+pub(crate) enum Command {
+    /// A connection joins. `outbound` is its bounded queue; `kill` is how the
+    /// actor closes it when the queue overflows or the grant is revoked.
+    Join {
+        conn: ConnId,
+        info: ConnInfo,
+        outbound: mpsc::Sender<Bytes>,
+        kill: oneshot::Sender<CloseReason>,
+    },
+    /// One inbound binary frame from a connection.
+    Frame { conn: ConnId, frame: Bytes },
+    /// The connection's task ended.
+    Leave { conn: ConnId },
+    SetReadOnly(bool),
+    Revoke(String),
+    ServerUpdate(Bytes, oneshot::Sender<Result<(), HubError>>),
+    Snapshot(oneshot::Sender<Result<Vec<u8>, HubError>>),
+    Shutdown,
+}
+
+/// Commands queued for one chart before senders wait: back-pressure on the
+/// connections' read loops rather than memory growth.
+const COMMAND_QUEUE: usize = 1024;
+/// Most commands handled in one batch, to bound the latency of the first.
+const MAX_BATCH: usize = 512;
+
+struct Conn {
+    info: ConnInfo,
+    outbound: mpsc::Sender<Bytes>,
+    /// Taken (and fired) when the actor closes this connection.
+    kill: Option<oneshot::Sender<CloseReason>>,
+    errors: u32,
+}
+
+/// A message for one connection or for all, produced while applying a batch.
+enum Out {
+    To(ConnId, Bytes),
+    All(Bytes),
+}
+
+struct Chart {
+    id: String,
+    hub: Hub,
+    store: Store,
+    doc: Doc,
+    next_seq: u64,
+    /// Log entries since the last snapshot.
+    log_len: u64,
+    /// Bytes stored for this chart (snapshot + log), for the size limit.
+    stored_bytes: usize,
+    read_only: bool,
+    conns: HashMap<ConnId, Conn>,
+    presence: Presence,
+    // Per-batch state.
+    out: Vec<Out>,
+    last_ticket: Option<Ticket>,
+    writers: Vec<ConnId>,
+    server_acks: Vec<oneshot::Sender<Result<(), HubError>>>,
+}
+
+/// Starts the actor for `id`; returns its command channel.
+pub(crate) fn spawn(hub: Hub, id: String, tasks: &TaskTracker) -> mpsc::Sender<Command> {
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let span = tracing::info_span!("chart", chart_id = %id);
+    tasks.spawn(run(hub, id, rx).instrument(span));
+    tx
+}
+
+/// Builds a Doc from what the store holds. Blocking.
+pub(crate) fn load_doc(store: &Store, id: &str) -> Result<(Doc, easel_store::StoredChart), HubError> {
+    let stored = store.load_chart(id)?;
+    let doc = Doc::new();
+    let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
+        let mut txn = doc.transact_mut();
+        for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
+            let update = Update::decode_v1(bytes).map_err(|e| format!("undecodable stored update: {e}"))?;
+            txn.apply_update(update).map_err(|e| format!("stored update does not apply: {e}"))?;
+        }
+        if txn.has_missing_updates() {
+            return Err("stored updates leave missing dependencies".into());
+        }
+        Ok(())
+    }));
+    match result {
+        Ok(Ok(())) => Ok((doc, stored)),
+        Ok(Err(e)) => Err(HubError::Load(e)),
+        Err(_) => Err(HubError::Load("yrs panicked while replaying the log".into())),
+    }
+}
+
+pub(crate) fn encode_full(doc: &Doc) -> Vec<u8> {
+    doc.transact().encode_state_as_update_v1(&StateVector::default())
+}
+
+async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
+    let store = hub.store().clone();
+    let metrics = hub.metrics().clone();
+    Metrics::inc(&metrics.chart_loads);
+    let load_store = store.clone();
+    let load_id = id.clone();
+    let loaded = tokio::task::spawn_blocking(move || load_doc(&load_store, &load_id))
+        .await
+        .unwrap_or_else(|_| Err(HubError::Load("loader panicked".into())));
+    let (doc, stored) = match loaded {
+        Ok(v) => v,
+        Err(e) => {
+            // Never serve a silently empty chart: refuse everyone until an
+            // operator repairs the data (the next join retries the load).
+            tracing::error!(error = %e, "chart failed to load");
+            refuse_all(&hub, &id, rx, e).await;
+            return;
+        }
+    };
+    let stored_bytes = stored.snapshot.as_ref().map_or(0, Vec::len) + stored.updates.iter().map(Vec::len).sum::<usize>();
+    tracing::debug!(updates = stored.updates.len(), stored_bytes, "chart loaded");
+    let mut chart = Chart {
+        id,
+        hub: hub.clone(),
+        store,
+        doc,
+        next_seq: stored.next_seq,
+        log_len: stored.updates.len() as u64,
+        stored_bytes,
+        read_only: false,
+        conns: HashMap::new(),
+        presence: Presence::default(),
+        out: Vec::new(),
+        last_ticket: None,
+        writers: Vec::new(),
+        server_acks: Vec::new(),
+    };
+    let config = hub.config().clone();
+    let sweep_every = (config.awareness_timeout / 3).max(Duration::from_millis(50));
+    let mut next_sweep = Instant::now() + sweep_every;
+    let mut idle_since: Option<Instant> = Some(Instant::now());
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let deadline = match idle_since {
+            Some(t) => next_sweep.min(t + config.idle_unload),
+            None => next_sweep,
+        };
+        let first = tokio::time::timeout_at(deadline.into(), rx.recv()).await;
+        match first {
+            Ok(Some(cmd)) => batch.push(cmd),
+            Ok(None) => break,
+            Err(_) => {
+                let now = Instant::now();
+                if now >= next_sweep {
+                    if let Some(gone) = chart.presence.expire(now, config.awareness_timeout) {
+                        chart.out.push(Out::All(protocol::encode_awareness(gone)));
+                    }
+                    next_sweep = now + sweep_every;
+                }
+                if idle_since.is_some_and(|t| now >= t + config.idle_unload) && chart.conns.is_empty() {
+                    if hub.try_unregister(&chart.id, &rx) {
+                        break;
+                    }
+                }
+                chart.deliver().await;
+                continue;
+            }
+        }
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(cmd) => batch.push(cmd),
+                Err(_) => break,
+            }
+        }
+        let mut shutdown = false;
+        for cmd in batch.drain(..) {
+            if chart.handle(cmd) {
+                shutdown = true;
+            }
+        }
+        chart.deliver().await;
+        chart.maybe_compact().await;
+        if shutdown {
+            chart.close_all(CloseReason::new(close::RESTART, "server restarting"));
+            break;
+        }
+        idle_since = if chart.conns.is_empty() { idle_since.or(Some(Instant::now())) } else { None };
+    }
+    // Whatever path ended the loop, the batch above was made durable.
+    rx.close();
+    hub.forget_if_closed(&chart.id);
+    Metrics::inc(&metrics.chart_unloads);
+    tracing::debug!("chart unloaded");
+}
+
+/// A chart that cannot load closes every joiner with 1011 and then stops.
+async fn refuse_all(hub: &Hub, id: &str, mut rx: mpsc::Receiver<Command>, error: HubError) {
+    let reason = CloseReason::new(close::INTERNAL, "chart failed to load; see server log");
+    // Drain what was already queued, then let the next join try again.
+    while let Ok(cmd) = rx.try_recv() {
+        match cmd {
+            Command::Join { kill, .. } => {
+                let _ = kill.send(reason.clone());
+            }
+            Command::ServerUpdate(_, ack) => {
+                let _ = ack.send(Err(HubError::Load(error.to_string())));
+            }
+            Command::Snapshot(ack) => {
+                let _ = ack.send(Err(HubError::Load(error.to_string())));
+            }
+            _ => {}
+        }
+    }
+    rx.close();
+    hub.forget_if_closed(id);
+}
+
+impl Chart {
+    /// Handles one command; returns true on shutdown.
+    fn handle(&mut self, cmd: Command) -> bool {
+        match cmd {
+            Command::Join { conn, info, outbound, kill } => self.join(conn, info, outbound, kill),
+            Command::Frame { conn, frame } => self.frame(conn, frame),
+            Command::Leave { conn } => self.leave(conn),
+            Command::SetReadOnly(ro) => {
+                self.read_only = ro;
+                tracing::info!(read_only = ro, "chart access changed");
+            }
+            Command::Revoke(grant) => {
+                let revoked: Vec<ConnId> = self
+                    .conns
+                    .iter()
+                    .filter(|(_, c)| c.info.grant.as_deref() == Some(grant.as_str()))
+                    .map(|(id, _)| *id)
+                    .collect();
+                for conn in revoked {
+                    self.kill(conn, CloseReason::new(close::REVOKED, "access revoked"));
+                }
+            }
+            Command::ServerUpdate(update, ack) => match self.apply(None, update) {
+                Ok(_) => self.server_acks.push(ack),
+                Err(e) => {
+                    let _ = ack.send(Err(e));
+                }
+            },
+            Command::Snapshot(ack) => {
+                let doc = &self.doc;
+                let state = catch_unwind(AssertUnwindSafe(|| encode_full(doc)))
+                    .map_err(|_| HubError::Load("yrs panicked encoding the chart".into()));
+                if state.is_err() {
+                    self.reload();
+                }
+                let _ = ack.send(state);
+            }
+            Command::Shutdown => return true,
+        }
+        false
+    }
+
+    fn join(&mut self, conn: ConnId, info: ConnInfo, outbound: mpsc::Sender<Bytes>, kill: oneshot::Sender<CloseReason>) {
+        if self.conns.len() >= self.hub.config().max_clients_per_chart {
+            let _ = kill.send(CloseReason::new(close::TRY_AGAIN, "chart has too many clients"));
+            return;
+        }
+        tracing::debug!(conn_id = conn, access = ?info.access, "join");
+        self.conns.insert(conn, Conn { info, outbound, kill: Some(kill), errors: 0 });
+        // Sync step 1 reveals only a state vector; the content goes out as
+        // step 2 in answer to the client's own step 1, after this batch is
+        // durable.
+        let sv = self.doc.transact().state_vector();
+        self.out.push(Out::To(conn, protocol::encode_sync_step1(&sv)));
+        if let Some(all) = self.presence.full() {
+            self.out.push(Out::To(conn, protocol::encode_awareness(all)));
+        }
+    }
+
+    fn leave(&mut self, conn: ConnId) {
+        if self.conns.remove(&conn).is_some() {
+            tracing::debug!(conn_id = conn, "leave");
+        }
+        if let Some(gone) = self.presence.remove_owner(conn) {
+            self.out.push(Out::All(protocol::encode_awareness(gone)));
+        }
+    }
+
+    fn kill(&mut self, conn: ConnId, reason: CloseReason) {
+        if let Some(mut c) = self.conns.remove(&conn) {
+            tracing::debug!(conn_id = conn, code = reason.code, reason = %reason.reason, "closing connection");
+            if let Some(kill) = c.kill.take() {
+                let _ = kill.send(reason);
+            }
+        }
+        if let Some(gone) = self.presence.remove_owner(conn) {
+            self.out.push(Out::All(protocol::encode_awareness(gone)));
+        }
+    }
+
+    fn close_all(&mut self, reason: CloseReason) {
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.kill(id, reason.clone());
+        }
+    }
+
+    fn protocol_error(&mut self, conn: ConnId, error: &dyn std::fmt::Display) {
+        Metrics::inc(&self.hub.metrics().protocol_errors);
+        let max = self.hub.config().max_protocol_errors;
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.errors += 1;
+        tracing::debug!(conn_id = conn, error = %error, errors = c.errors, "protocol error");
+        if c.errors > max {
+            self.kill(conn, CloseReason::new(close::PROTOCOL_ERROR, format!("too many protocol errors (last: {error})")));
+        }
+    }
+
+    fn frame(&mut self, conn: ConnId, frame: Bytes) {
+        let Some(access) = self.conns.get(&conn).map(|c| c.info.access) else { return };
+        let access = if self.read_only { Access::Read } else { access };
+        for message in FrameDecoder::new(&frame) {
+            if !self.conns.contains_key(&conn) {
+                return; // closed by an earlier message of this frame
+            }
+            let message = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    self.protocol_error(conn, &e);
+                    return;
+                }
+            };
+            match message {
+                Message::SyncStep1(sv) => {
+                    let doc = &self.doc;
+                    match catch_unwind(AssertUnwindSafe(|| doc.transact().encode_state_as_update_v1(&sv))) {
+                        Ok(diff) => self.out.push(Out::To(conn, protocol::encode_sync_step2(diff))),
+                        Err(_) => self.panicked(conn),
+                    }
+                }
+                Message::SyncStep2(update) | Message::Update(update) => {
+                    if access == Access::Read {
+                        if !is_empty_update(&update) {
+                            Metrics::inc(&self.hub.metrics().read_only_refusals);
+                            self.out.push(Out::To(conn, protocol::encode_permission_denied("read-only: this chart cannot be edited with your link")));
+                        }
+                        continue;
+                    }
+                    match self.apply(Some(conn), update) {
+                        Ok(()) => {}
+                        Err(HubError::Refused(reason)) => {
+                            self.out.push(Out::To(conn, protocol::encode_permission_denied(&reason)));
+                        }
+                        Err(e) => self.protocol_error(conn, &e),
+                    }
+                }
+                Message::Awareness(update) => {
+                    let max = self.hub.config().max_awareness_bytes;
+                    if update.clients.values().any(|e| e.json.len() > max) {
+                        self.protocol_error(conn, &format!("awareness state larger than {max} bytes"));
+                        continue;
+                    }
+                    if let Some(changed) = self.presence.apply(conn, update, Instant::now()) {
+                        self.out.push(Out::All(protocol::encode_awareness(changed)));
+                    }
+                }
+                Message::QueryAwareness => {
+                    if let Some(all) = self.presence.full() {
+                        self.out.push(Out::To(conn, protocol::encode_awareness(all)));
+                    }
+                }
+                Message::Auth => {}
+                Message::Unknown(tag) => {
+                    tracing::debug!(conn_id = conn, tag, "ignoring unknown message type");
+                }
+            }
+        }
+    }
+
+    /// Applies an update (from a connection, or from the server itself when
+    /// `conn` is None), appends what integrated to the log, and queues its
+    /// broadcast behind this batch's flush.
+    fn apply(&mut self, conn: Option<ConnId>, bytes: Bytes) -> Result<(), HubError> {
+        let max = self.hub.config().max_chart_bytes;
+        if self.stored_bytes + bytes.len() > max {
+            return Err(HubError::Refused(format!("chart is full (limit {max} bytes)")));
+        }
+        let doc = &self.doc;
+        let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<Option<Vec<u8>>, String> {
+            let update = Update::decode_v1(&bytes).map_err(|e| format!("undecodable update: {e}"))?;
+            let mut txn = doc.transact_mut();
+            txn.apply_update(update).map_err(|e| format!("update does not apply: {e}"))?;
+            if txn.has_missing_updates() {
+                // Keep no pending state: it poisons later encodes. Store only
+                // what integrated; the sender is asked to resync below.
+                txn.prune_pending();
+                if txn.insert_set().is_empty() && txn.delete_set().is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(txn.encode_update_v1()));
+            }
+            if txn.insert_set().is_empty() && txn.delete_set().is_empty() {
+                return Ok(None); // nothing new: a duplicate or an empty step 2
+            }
+            Ok(Some(Vec::new()))
+        }));
+        let stored: Bytes = match outcome {
+            Err(_) => {
+                if let Some(conn) = conn {
+                    self.panicked(conn);
+                } else {
+                    self.reload();
+                }
+                return Err(HubError::Refused("update crashed the CRDT library".into()));
+            }
+            Ok(Err(e)) => return Err(HubError::Refused(e)),
+            Ok(Ok(None)) => {
+                self.resync_if_pending(conn, &bytes);
+                return Ok(());
+            }
+            // Empty vec: the whole update integrated; store the client's bytes.
+            Ok(Ok(Some(v))) if v.is_empty() => bytes,
+            Ok(Ok(Some(partial))) => {
+                self.resync_if_pending(conn, &bytes);
+                Bytes::from(partial)
+            }
+        };
+        match self.store.append(&self.id, self.next_seq, &stored) {
+            Ok(ticket) => {
+                self.next_seq += 1;
+                self.log_len += 1;
+                self.stored_bytes += stored.len();
+                self.last_ticket = Some(ticket);
+                if let Some(conn) = conn {
+                    self.writers.push(conn);
+                }
+                Metrics::inc(&self.hub.metrics().updates_in);
+                self.out.push(Out::All(protocol::encode_update(stored.to_vec())));
+                Ok(())
+            }
+            Err(e) => {
+                // The Doc now holds an update the store does not: rebuild it
+                // from the store so memory never runs ahead of disk.
+                tracing::error!(error = %e, "append failed");
+                self.reload();
+                if let Some(conn) = conn {
+                    self.kill(conn, CloseReason::new(close::TRY_AGAIN, "storage unavailable"));
+                }
+                Err(HubError::Store(e))
+            }
+        }
+    }
+
+    /// After an update left something pending, ask its sender for what we
+    /// lack (its step 2 will carry the missing dependencies).
+    fn resync_if_pending(&mut self, conn: Option<ConnId>, _update: &Bytes) {
+        if let Some(conn) = conn {
+            let sv = self.doc.transact().state_vector();
+            self.out.push(Out::To(conn, protocol::encode_sync_step1(&sv)));
+        }
+    }
+
+    fn panicked(&mut self, conn: ConnId) {
+        Metrics::inc(&self.hub.metrics().panics_caught);
+        tracing::error!(conn_id = conn, "yrs panicked on this connection's input; reloading chart");
+        self.kill(conn, CloseReason::new(close::INTERNAL, "message crashed the server's CRDT; reconnect"));
+        self.reload();
+    }
+
+    /// Rebuilds the Doc from the store, dropping anything not stored.
+    fn reload(&mut self) {
+        match load_doc(&self.store, &self.id) {
+            Ok((doc, stored)) => {
+                self.doc = doc;
+                self.next_seq = stored.next_seq;
+                self.log_len = stored.updates.len() as u64;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reload failed; closing chart");
+                self.close_all(CloseReason::new(close::INTERNAL, "chart failed to reload"));
+            }
+        }
+        // Appends of this batch that were made before the reload are still in
+        // the store; their broadcast stays queued behind the flush.
+    }
+
+    /// Makes the batch durable, then hands its messages to the connections.
+    async fn deliver(&mut self) {
+        if let Some(ticket) = self.last_ticket.take() {
+            let started = Instant::now();
+            let result = self.store.durable(ticket).await;
+            self.hub.metrics().observe_flush_wait(started.elapsed().as_micros() as u64);
+            if let Err(e) = result {
+                Metrics::inc(&self.hub.metrics().flush_failures);
+                tracing::error!(error = %e, "flush failed; nothing of this batch is delivered");
+                // Drop the whole batch's output: nothing unflushed may be seen.
+                // Writers are told and resync on reconnect; the rows stay in
+                // sled's memory and become durable with the next good flush,
+                // so the Doc is rebuilt from the store to stay consistent.
+                self.out.clear();
+                for conn in std::mem::take(&mut self.writers) {
+                    self.kill(conn, CloseReason::new(close::TRY_AGAIN, "storage could not confirm your edit; reconnect"));
+                }
+                for ack in self.server_acks.drain(..) {
+                    let _ = ack.send(Err(HubError::Store(easel_store::StoreError::Flush(e.to_string()))));
+                }
+                // Removals queued by kill() above must still go out.
+                self.send_out();
+                return;
+            }
+        }
+        self.writers.clear();
+        for ack in self.server_acks.drain(..) {
+            let _ = ack.send(Ok(()));
+        }
+        self.send_out();
+    }
+
+    fn send_out(&mut self) {
+        let metrics = self.hub.metrics().clone();
+        let mut too_slow = Vec::new();
+        for out in std::mem::take(&mut self.out) {
+            let (targets, msg): (Vec<ConnId>, Bytes) = match out {
+                Out::To(conn, msg) => (vec![conn], msg),
+                Out::All(msg) => (self.conns.keys().copied().collect(), msg),
+            };
+            for conn in targets {
+                let Some(c) = self.conns.get(&conn) else { continue };
+                match c.outbound.try_send(msg.clone()) {
+                    Ok(()) => {
+                        Metrics::inc(&metrics.messages_out);
+                        Metrics::add(&metrics.bytes_out, msg.len() as u64);
+                    }
+                    Err(mpsc::error::TrySendError::Full(_)) => too_slow.push(conn),
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+        too_slow.sort_unstable();
+        too_slow.dedup();
+        for conn in too_slow {
+            Metrics::inc(&metrics.queue_full_disconnects);
+            self.kill(conn, CloseReason::new(close::TRY_AGAIN, "too slow: outbound queue full; reconnect to resync"));
+        }
+        if !self.out.is_empty() {
+            // Presence removals from the kills above.
+            self.send_out();
+        }
+    }
+
+    async fn maybe_compact(&mut self) {
+        if self.log_len < self.hub.config().compact_after_updates || self.next_seq == 0 {
+            return;
+        }
+        let doc = &self.doc;
+        let Ok(snapshot) = catch_unwind(AssertUnwindSafe(|| encode_full(doc))) else {
+            tracing::error!("yrs panicked encoding a snapshot; reloading");
+            self.reload();
+            return;
+        };
+        let covers = self.next_seq - 1;
+        match self.store.compact(&self.id, &snapshot, covers).await {
+            Ok(()) => {
+                Metrics::inc(&self.hub.metrics().compactions);
+                tracing::debug!(covers, bytes = snapshot.len(), "compacted");
+                self.log_len = 0;
+                self.stored_bytes = snapshot.len();
+            }
+            Err(e) => tracing::error!(error = %e, "compaction failed; log kept"),
+        }
+    }
+}
+
+/// An update that carries nothing: no structs, empty delete set. Read-only
+/// clients send these as their sync step 2; they are not edits.
+fn is_empty_update(bytes: &[u8]) -> bool {
+    match Update::decode_v1(bytes) {
+        Ok(update) => update.is_empty(),
+        Err(_) => false,
+    }
+}
