@@ -1,1 +1,126 @@
-//! placeholder
+//! Compiles the charts of a conference into proceedings.
+//!
+//! After an Open Space the notes of every flip chart are the conference's
+//! only record. This crate turns them into a document people can read,
+//! print, archive and link to: Markdown, a single self-contained HTML file,
+//! and versioned JSON. It is pure (no IO): the caller supplies a
+//! [`ProceedingsInput`] and gets bytes back.
+//!
+//! Pipeline: [`ProceedingsInput`] → [`Proceedings`] (built once: ordering,
+//! summary, action register, conveners index, link filtering) → a renderer.
+//! A future PDF renderer plugs in at [`render_model`] and can consume the
+//! same model (or its JSON form).
+
+mod escape;
+mod html;
+mod input;
+mod json;
+mod markdown;
+mod model;
+
+pub use escape::{safe_href, session_anchor};
+pub use input::{ConferenceInfo, ProceedingsInput, SessionInput};
+pub use json::parse as parse_json;
+pub use model::{
+    ActionEntry, ConvenerEntry, Day, DocumentKind, Proceedings, Round, Session, SessionRef,
+    Summary, SCHEMA,
+};
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum ProceedingsError {
+    /// JSON (de)serialization failed.
+    #[error("proceedings JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A JSON document declares a schema this version does not read.
+    #[error("unsupported proceedings schema {0:?} (expected {SCHEMA:?})")]
+    UnsupportedSchema(String),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Markdown,
+    Html,
+    Json,
+}
+
+impl Format {
+    /// All formats, for listings and tests.
+    pub const ALL: [Format; 3] = [Format::Markdown, Format::Html, Format::Json];
+
+    /// HTTP `Content-Type` of the rendered bytes.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Markdown => "text/markdown; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+
+    /// File extension without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Markdown => "md",
+            Format::Html => "html",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// Renders a compiled model. This is the renderer boundary: every format
+/// (including a future PDF) takes the same [`Proceedings`].
+pub fn render_model(model: &Proceedings, format: Format) -> Result<Vec<u8>, ProceedingsError> {
+    Ok(match format {
+        Format::Markdown => markdown::render(model).into_bytes(),
+        Format::Html => html::render(model).into_bytes(),
+        Format::Json => json::render(model)?.into_bytes(),
+    })
+}
+
+/// Compiles and renders the proceedings of a whole conference.
+pub fn render(input: &ProceedingsInput, format: Format) -> Result<Vec<u8>, ProceedingsError> {
+    render_model(&Proceedings::build(input), format)
+}
+
+/// Compiles and renders one chart (per-session export for hosts).
+pub fn render_chart(
+    session: &SessionInput,
+    conference: &ConferenceInfo,
+    format: Format,
+) -> Result<Vec<u8>, ProceedingsError> {
+    render_model(&Proceedings::for_chart(session, conference), format)
+}
+
+/// Markdown of the whole conference.
+pub fn render_markdown(input: &ProceedingsInput) -> String {
+    markdown::render(&Proceedings::build(input))
+}
+
+/// Standalone HTML of the whole conference.
+pub fn render_html(input: &ProceedingsInput) -> String {
+    html::render(&Proceedings::build(input))
+}
+
+/// `easel.proceedings/v1` JSON of the whole conference.
+pub fn render_json(input: &ProceedingsInput) -> Result<String, ProceedingsError> {
+    json::render(&Proceedings::build(input))
+}
+
+/// Markdown of one chart.
+pub fn render_chart_markdown(session: &SessionInput, conference: &ConferenceInfo) -> String {
+    markdown::render(&Proceedings::for_chart(session, conference))
+}
+
+/// Standalone HTML of one chart.
+pub fn render_chart_html(session: &SessionInput, conference: &ConferenceInfo) -> String {
+    html::render(&Proceedings::for_chart(session, conference))
+}
+
+/// `easel.proceedings/v1` JSON (kind `chart`) of one chart.
+pub fn render_chart_json(
+    session: &SessionInput,
+    conference: &ConferenceInfo,
+) -> Result<String, ProceedingsError> {
+    json::render(&Proceedings::for_chart(session, conference))
+}

@@ -1,0 +1,54 @@
+//! The input model of the proceedings compiler.
+//!
+//! Proceedings are compiled from plain data so that this crate stays pure and
+//! independent of the agenda and storage crates: the binary maps its agenda
+//! and the charts' documents into these types, already formatted for display
+//! (labels, local times), and hands them over.
+
+use easel_chart::ChartContent;
+use serde::{Deserialize, Serialize};
+
+/// Conference-level facts shown on the cover.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConferenceInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// IANA time zone name, e.g. `Europe/Berlin`.
+    pub time_zone: String,
+    /// `YYYY-MM-DD`.
+    pub start_date: String,
+    /// `YYYY-MM-DD`.
+    pub end_date: String,
+}
+
+/// One session of the agenda with its chart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInput {
+    /// Stable session id; used for the permalink anchor `session-{id}`.
+    pub id: String,
+    pub topic: String,
+    pub convener: String,
+    pub space: String,
+    /// Display label of the round, e.g. `Round 2 · 11:00`.
+    pub round_label: String,
+    /// Display label of the day, e.g. `Day 1 — Mon 3 Nov 2026`.
+    pub day_label: String,
+    pub round_index: u32,
+    pub day_index: u32,
+    pub space_index: u32,
+    /// Start time already formatted in the conference time zone.
+    pub starts_local: String,
+    /// Start time as RFC 3339 (UTC).
+    pub starts_utc: String,
+    /// Agenda state of the session (free text, e.g. `held`).
+    pub state: String,
+    pub content: ChartContent,
+}
+
+/// Everything needed to compile proceedings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProceedingsInput {
+    pub conference: ConferenceInfo,
+    pub sessions: Vec<SessionInput>,
+}

@@ -1,0 +1,295 @@
+//! Markdown renderer (CommonMark + GFM task lists).
+//!
+//! Proceedings are often pasted into wikis and repositories, so Markdown is a
+//! first-class output. All user text goes through [`crate::escape`], so a
+//! participant cannot inject links, HTML or structure.
+
+use std::fmt::Write;
+
+use easel_chart::{Block, Inline};
+
+use crate::escape::{language_tag, markdown as esc, markdown_code_span, markdown_href, safe_href};
+use crate::model::{DocumentKind, Proceedings, Session};
+
+/// Renders the compiled model as Markdown.
+pub fn render(model: &Proceedings) -> String {
+    let mut out = String::new();
+    match model.kind {
+        DocumentKind::Proceedings => render_proceedings(model, &mut out),
+        DocumentKind::Chart => {
+            for s in model.sessions() {
+                render_chart(model, s, &mut out);
+            }
+        }
+    }
+    // Exactly one trailing newline.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn dates(model: &Proceedings) -> String {
+    let c = &model.conference;
+    if c.end_date.is_empty() || c.end_date == c.start_date {
+        esc(&c.start_date)
+    } else {
+        format!("{} – {}", esc(&c.start_date), esc(&c.end_date))
+    }
+}
+
+fn render_proceedings(model: &Proceedings, out: &mut String) {
+    let c = &model.conference;
+    let _ = writeln!(out, "# {}\n", esc(&c.name));
+    if !c.description.trim().is_empty() {
+        let _ = writeln!(out, "{}\n", esc(c.description.trim()));
+    }
+    let _ = writeln!(
+        out,
+        "**Dates:** {} · **Time zone:** {}\n",
+        dates(model),
+        esc(&c.time_zone)
+    );
+
+    let s = &model.summary;
+    let _ = writeln!(out, "## Summary\n");
+    let _ = writeln!(
+        out,
+        "- Sessions: {} ({} with notes, {} without notes)",
+        s.sessions, s.sessions_with_notes, s.sessions_without_notes
+    );
+    let _ = writeln!(out, "- Participants: {}", s.participants);
+    let _ = writeln!(
+        out,
+        "- Action items: {} ({} done, {} open)\n",
+        s.action_items, s.action_items_done, s.action_items_open
+    );
+
+    for day in &model.days {
+        let _ = writeln!(out, "## {}\n", esc(&day.label));
+        for round in &day.rounds {
+            let _ = writeln!(out, "### {}\n", esc(&round.label));
+            for session in &round.sessions {
+                let _ = writeln!(out, "#### {}\n", esc(&session.topic));
+                session_body(session, 4, out);
+            }
+        }
+    }
+
+    if !model.action_register.is_empty() {
+        let _ = writeln!(out, "## Action register\n");
+        for a in &model.action_register {
+            let _ = writeln!(
+                out,
+                "- [{}] {} — *{}*",
+                if a.done { "x" } else { " " },
+                esc(&a.text),
+                esc(&a.topic)
+            );
+        }
+        out.push('\n');
+    }
+
+    if !model.conveners.is_empty() {
+        let _ = writeln!(out, "## Conveners\n");
+        for c in &model.conveners {
+            let topics: Vec<String> = c.sessions.iter().map(|s| esc(&s.topic)).collect();
+            let _ = writeln!(out, "- **{}**: {}", esc(&c.name), topics.join("; "));
+        }
+        out.push('\n');
+    }
+
+    if !model.participants.is_empty() {
+        let _ = writeln!(out, "## Participants\n");
+        let names: Vec<String> = model.participants.iter().map(|p| esc(p)).collect();
+        let _ = writeln!(out, "{}\n", names.join(", "));
+    }
+}
+
+fn render_chart(model: &Proceedings, session: &Session, out: &mut String) {
+    let _ = writeln!(out, "# {}\n", esc(&session.topic));
+    let mut context = vec![format!("*{}*", esc(&model.conference.name))];
+    for part in [&session.day_label, &session.round_label] {
+        if !part.trim().is_empty() {
+            context.push(esc(part));
+        }
+    }
+    let _ = writeln!(out, "{}\n", context.join(" · "));
+    session_body(session, 1, out);
+}
+
+fn session_body(session: &Session, base: u8, out: &mut String) {
+    let mut facts = Vec::new();
+    let mut fact = |label: &str, value: &str| {
+        if !value.trim().is_empty() {
+            facts.push(format!("- **{label}:** {}", esc(value.trim())));
+        }
+    };
+    fact("Convener", &session.convener);
+    fact("Space", &session.space);
+    fact("Starts", &session.starts_local);
+    fact("State", &session.state);
+    fact("Participants", &session.participants.join(", "));
+    for f in facts {
+        let _ = writeln!(out, "{f}");
+    }
+    out.push('\n');
+    if session.has_notes {
+        let body = blocks(&session.blocks, base);
+        if !body.is_empty() {
+            let _ = writeln!(out, "{body}\n");
+        }
+    } else {
+        let _ = writeln!(out, "*No notes*\n");
+    }
+}
+
+fn blocks(blocks: &[Block], base: u8) -> String {
+    blocks
+        .iter()
+        .map(|b| block(b, base))
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// Indents every line but the first by `indent`.
+fn hang(body: &str, indent: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in body.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !line.is_empty() {
+                out.push_str(indent);
+            }
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+fn block(b: &Block, base: u8) -> String {
+    match b {
+        Block::Paragraph { inlines: i } => inlines(i),
+        Block::Heading { level, inlines: i } => {
+            let text = inlines(i);
+            if text.is_empty() {
+                return String::new();
+            }
+            let n = (base.saturating_add(*level)).clamp(1, 6) as usize;
+            // Hard breaks are not allowed in ATX headings.
+            format!("{} {}", "#".repeat(n), text.replace("\\\n", " "))
+        }
+        Block::BulletList { items } => items
+            .iter()
+            .map(|item| {
+                let body = blocks(&item.blocks, base);
+                format!("- {}", hang(&body, "  ")).trim_end().to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Block::OrderedList { start, items } => items
+            .iter()
+            .enumerate()
+            .map(|(n, item)| {
+                let marker = format!("{}. ", u64::from(*start) + n as u64);
+                let body = blocks(&item.blocks, base);
+                format!("{marker}{}", hang(&body, &" ".repeat(marker.len())))
+                    .trim_end()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Block::TaskList { items } => items
+            .iter()
+            .map(|item| {
+                let body = blocks(&item.blocks, base);
+                let mark = if item.done { "x" } else { " " };
+                format!("- [{mark}] {}", hang(&body, "  "))
+                    .trim_end()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Block::Blockquote { blocks: inner } => blocks(inner, base)
+            .split('\n')
+            .map(|l| {
+                if l.is_empty() {
+                    ">".to_string()
+                } else {
+                    format!("> {l}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Block::CodeBlock { language, text } => {
+            let mut longest = 0;
+            let mut run = 0;
+            for c in text.chars() {
+                if c == '`' {
+                    run += 1;
+                    longest = longest.max(run);
+                } else {
+                    run = 0;
+                }
+            }
+            let fence = "`".repeat((longest + 1).max(3));
+            let lang = language.as_deref().map(language_tag).unwrap_or_default();
+            let text = text.strip_suffix('\n').unwrap_or(text);
+            format!("{fence}{lang}\n{text}\n{fence}")
+        }
+        Block::HorizontalRule => "---".to_string(),
+        Block::Unknown { text, .. } => text
+            .split('\n')
+            .map(|l| esc(l.trim()))
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\\\n"),
+    }
+}
+
+fn inlines(items: &[Inline]) -> String {
+    let mut out = String::new();
+    for i in items {
+        match i {
+            Inline::HardBreak => out.push_str("\\\n"),
+            Inline::Text { text, marks } => {
+                let core = if marks.code {
+                    markdown_code_span(text)
+                } else {
+                    let trimmed = text.trim();
+                    if trimmed.is_empty() {
+                        out.push_str(&esc(text));
+                        continue;
+                    }
+                    let lead = &text[..text.len() - text.trim_start().len()];
+                    let trail = &text[text.trim_end().len()..];
+                    out.push_str(&esc(lead));
+                    let mut s = esc(trimmed);
+                    if marks.strike {
+                        s = format!("~~{s}~~");
+                    }
+                    if marks.italic {
+                        s = format!("*{s}*");
+                    }
+                    if marks.bold {
+                        s = format!("**{s}**");
+                    }
+                    if let Some(href) = marks.link.as_deref().and_then(safe_href) {
+                        s = format!("[{s}]({})", markdown_href(&href));
+                    }
+                    out.push_str(&s);
+                    out.push_str(&esc(trail));
+                    continue;
+                };
+                let core = match marks.link.as_deref().and_then(safe_href) {
+                    Some(href) => format!("[{core}]({})", markdown_href(&href)),
+                    None => core,
+                };
+                out.push_str(&core);
+            }
+        }
+    }
+    // A block must not start with indentation (indented code).
+    out.trim_start().to_string()
+}
