@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The project's test command: Rust lint + tests, then the stock-client interop suite.
+# Assumes scripts/install-deps.sh has run (.ci/run does that).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+section "cargo fmt --check"
+cargo fmt --all -- --check
+
+section "cargo clippy (-D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+section "cargo test"
+cargo test --workspace
+
+section "interop: stock y-websocket clients vs. reference server (tests/interop)"
+# With EASEL_URL=ws://HOST:PORT/sync set, the same suite runs against a running Easel instead.
+(cd tests/interop && npm test)
+# TODO(easel-interop): once the easel binary serves /sync/{chart_id}, start it on a free port and
+# rerun: (cd tests/interop && EASEL_URL=ws://127.0.0.1:PORT/sync npm test)
+
+# ---- web client (to be added) --------------------------------------------------------------
+# TODO(web-client): build and browser tests go here, e.g.
+#   section "web-client build"
+#   (cd web-client && npm run build)
+#   section "browser tests (headless Debian chromium)"
+#   (cd web-client && npm test)
+# ---------------------------------------------------------------------------------------------
+
+section "all tests passed"
