@@ -377,7 +377,11 @@ impl Conference {
 
     /// A round's start for a viewer in another zone (IANA name), so remote
     /// participants see their own wall-clock time.
-    pub fn format_round_start_for_viewer(&self, round_id: &str, viewer_zone: &str) -> Result<String> {
+    pub fn format_round_start_for_viewer(
+        &self,
+        round_id: &str,
+        viewer_zone: &str,
+    ) -> Result<String> {
         let zone = Zone::parse(viewer_zone)?;
         Ok(self.round(round_id)?.format_start_in(&zone))
     }

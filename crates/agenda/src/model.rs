@@ -101,7 +101,9 @@ impl Round {
     fn ends_at_checked(&self) -> Result<Timestamp> {
         self.starts_at
             .checked_add(SignedDuration::from_mins(i64::from(self.duration_minutes)))
-            .map_err(|_| AgendaError::invalid("starts_at", "round ends outside the supported range"))
+            .map_err(|_| {
+                AgendaError::invalid("starts_at", "round ends outside the supported range")
+            })
     }
 
     /// The instant the round ends (start + duration).

@@ -186,10 +186,7 @@ impl RoundPattern {
                 SegmentStart::At { start } => start.resolve()?,
                 SegmentStart::AfterPrevious { gap_minutes } => {
                     let previous = rounds.last().filter(|_| index > 0).ok_or_else(|| {
-                        AgendaError::invalid(
-                            "start",
-                            "the first segment needs an explicit start",
-                        )
+                        AgendaError::invalid("start", "the first segment needs an explicit start")
                     })?;
                     add_minutes(previous.ends_at(), *gap_minutes)?
                 }

@@ -207,7 +207,10 @@ mod tests {
 
     #[test]
     fn zone_names_are_canonicalized() {
-        assert_eq!(Zone::parse("europe/lisbon").unwrap().name(), "Europe/Lisbon");
+        assert_eq!(
+            Zone::parse("europe/lisbon").unwrap().name(),
+            "Europe/Lisbon"
+        );
         assert_eq!(Zone::parse(" UTC ").unwrap().name(), "UTC");
     }
 
