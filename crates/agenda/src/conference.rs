@@ -700,9 +700,8 @@ impl Conference {
     }
 
     /// Serialize to JSON (convenience for storage and tests).
-    pub fn to_json(&self) -> String {
-        // Serializing plain strings, numbers and jiff values cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+    pub fn to_json(&self) -> std::result::Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
 
     /// Parse from JSON, re-validating every rule.

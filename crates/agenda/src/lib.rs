@@ -14,6 +14,25 @@
 //! - [`Zone`] and the `zone` helpers: IANA time zones, DST-aware civil time
 //!   resolution and display formatting.
 //! - [`AgendaError`]: what went wrong, in a form a caller can act on.
+//!
+//! ```
+//! use easel_agenda::{AgendaError, Conference, Round, RoundKind, Space};
+//! use jiff::civil::date;
+//!
+//! let mut conf = Conference::new(
+//!     "c1", "Easel Open Space", "Europe/Lisbon", date(2026, 11, 2), date(2026, 11, 3),
+//! )?;
+//! let start = conf.time_zone().resolve("2026-11-02T10:00".parse()?)?;
+//! conf.add_round(Round::new("r1", start, 60, RoundKind::Breakout)?)?;
+//! conf.add_space(Space::new("kitchen", "Kitchen", None, Some(12))?)?;
+//! conf.propose_session("s1", "chart-1", "Async retros", "Ana", "r1", "kitchen")?;
+//! assert!(matches!(
+//!     conf.propose_session("s2", "chart-2", "Pairing", "Bo", "r1", "kitchen"),
+//!     Err(AgendaError::CellTaken { .. })
+//! ));
+//! assert_eq!(conf.days()[0].label, "Day 1 — Mon 2 Nov 2026");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod conference;
 mod error;

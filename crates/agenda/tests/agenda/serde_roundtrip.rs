@@ -15,7 +15,7 @@ fn conference_roundtrip() {
         .unwrap();
     conf.set_state("s2", SessionState::Live).unwrap();
     conf.set_published(true);
-    let json = conf.to_json();
+    let json = conf.to_json().unwrap();
     let back = Conference::from_json(&json).unwrap();
     assert_eq!(back, conf);
     // Through serde_json::Value too (what the REST layer will do).
