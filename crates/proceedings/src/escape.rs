@@ -22,14 +22,24 @@ pub fn html(s: &str) -> String {
 }
 
 /// Escapes text for CommonMark/GFM inline content: every ASCII punctuation
-/// character is backslash-escaped (CommonMark allows this for all of them),
-/// so no user text can open emphasis, links, HTML, entities, tables, headings
-/// or list markers. Line breaks and other control characters become spaces so
-/// that text cannot start a new block.
+/// character that can mean something somewhere (emphasis, links, HTML,
+/// entities, tables, headings, list and quote markers, setext underlines,
+/// fences) is backslash-escaped; CommonMark allows this for all of them.
+/// Only characters that are inert in any position stay as they are (to keep
+/// the source readable), and `.` is escaped only after a digit (`1.` list
+/// marker). Line breaks and other control characters become spaces so that
+/// text cannot start a new block.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
+    let mut prev = ' ';
     for c in s.chars() {
-        if c.is_ascii_punctuation() {
+        let escape = match c {
+            ',' | ';' | ':' | '/' | '?' | '@' | '%' | '$' | '^' | '\'' | '"' => false,
+            '.' => prev.is_ascii_digit(),
+            c => c.is_ascii_punctuation(),
+        };
+        prev = c;
+        if escape {
             out.push('\\');
             out.push(c);
         } else if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
@@ -183,5 +193,6 @@ mod tests {
             "\\*\\_\\[\\]\\(\\)\\#\\>\\`\\|\\\\"
         );
         assert_eq!(markdown("a\nb"), "a b");
+        assert_eq!(markdown("1. Hi, you: 2.5 a.b"), "1\\. Hi, you: 2\\.5 a.b");
     }
 }

@@ -321,11 +321,29 @@ fn session_article(session: &Session, level: u8, out: &mut String) {
         let _ = writeln!(out, "<dl class=\"meta\">{meta}</dl>");
     }
     if session.has_notes {
-        blocks(&session.blocks, level, out);
+        let base = level.saturating_sub(min_heading(&session.blocks).unwrap_or(1).max(1) - 1);
+        blocks(&session.blocks, base, out);
     } else {
         let _ = writeln!(out, "<p class=\"no-notes\">No notes</p>");
     }
     let _ = writeln!(out, "</article>");
+}
+
+/// Smallest heading level in the notes; note headings are shifted so that it
+/// lands right below the session heading.
+fn min_heading(items: &[Block]) -> Option<u8> {
+    items
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading { level, .. } => Some(*level),
+            Block::Blockquote { blocks } => min_heading(blocks),
+            Block::BulletList { items } | Block::OrderedList { items, .. } => {
+                items.iter().filter_map(|i| min_heading(&i.blocks)).min()
+            }
+            Block::TaskList { items } => items.iter().filter_map(|i| min_heading(&i.blocks)).min(),
+            _ => None,
+        })
+        .min()
 }
 
 fn blocks(items: &[Block], base: u8, out: &mut String) {

@@ -122,7 +122,8 @@ fn session_body(session: &Session, base: u8, out: &mut String) {
     let mut facts = Vec::new();
     let mut fact = |label: &str, value: &str| {
         if !value.trim().is_empty() {
-            facts.push(format!("- **{label}:** {}", esc(value.trim())));
+            // `*` so that a list at the start of the notes does not merge.
+            facts.push(format!("* **{label}:** {}", esc(value.trim())));
         }
     };
     fact("Convener", &session.convener);
@@ -135,7 +136,8 @@ fn session_body(session: &Session, base: u8, out: &mut String) {
     }
     out.push('\n');
     if session.has_notes {
-        let body = blocks(&session.blocks, base);
+        let base = heading_base(&session.blocks, base);
+        let body = blocks(&session.blocks, base, Some('*'));
         if !body.is_empty() {
             let _ = writeln!(out, "{body}\n");
         }
@@ -144,13 +146,61 @@ fn session_body(session: &Session, base: u8, out: &mut String) {
     }
 }
 
-fn blocks(blocks: &[Block], base: u8) -> String {
-    blocks
-        .iter()
-        .map(|b| block(b, base))
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n\n")
+/// Renders a block sequence. Adjacent lists would merge into one in
+/// CommonMark, so consecutive lists alternate their markers (`-`/`*` and
+/// `.`/`)`); `prev_bullet` is the marker of a list right before `blocks`.
+fn blocks(blocks: &[Block], base: u8, prev_bullet: Option<char>) -> String {
+    let mut bullet_state = prev_bullet;
+    let mut ordered_state: Option<char> = None;
+    let mut parts = Vec::new();
+    for b in blocks {
+        let (bullet, delim) = match b {
+            Block::BulletList { .. } | Block::TaskList { .. } => {
+                let m = if bullet_state == Some('-') { '*' } else { '-' };
+                bullet_state = Some(m);
+                ordered_state = None;
+                (m, '.')
+            }
+            Block::OrderedList { .. } => {
+                let d = if ordered_state == Some('.') { ')' } else { '.' };
+                ordered_state = Some(d);
+                bullet_state = None;
+                ('-', d)
+            }
+            _ => {
+                bullet_state = None;
+                ordered_state = None;
+                ('-', '.')
+            }
+        };
+        let rendered = block(b, base, bullet, delim);
+        if !rendered.is_empty() {
+            parts.push(rendered);
+        }
+    }
+    parts.join("\n\n")
+}
+
+/// Shift that maps the chart's smallest heading level to `base + 1`.
+fn heading_base(items: &[Block], base: u8) -> u8 {
+    fn min_level(items: &[Block]) -> Option<u8> {
+        items
+            .iter()
+            .filter_map(|b| match b {
+                Block::Heading { level, .. } => Some(*level),
+                Block::Blockquote { blocks } => min_level(blocks),
+                Block::BulletList { items } | Block::OrderedList { items, .. } => {
+                    items.iter().filter_map(|i| min_level(&i.blocks)).min()
+                }
+                Block::TaskList { items } => {
+                    items.iter().filter_map(|i| min_level(&i.blocks)).min()
+                }
+                _ => None,
+            })
+            .min()
+    }
+    let min = min_level(items).unwrap_or(1).max(1);
+    base.saturating_sub(min - 1)
 }
 
 /// Indents every line but the first by `indent`.
@@ -168,7 +218,7 @@ fn hang(body: &str, indent: &str) -> String {
     out
 }
 
-fn block(b: &Block, base: u8) -> String {
+fn block(b: &Block, base: u8, bullet: char, delim: char) -> String {
     match b {
         Block::Paragraph { inlines: i } => inlines(i),
         Block::Heading { level, inlines: i } => {
@@ -183,8 +233,10 @@ fn block(b: &Block, base: u8) -> String {
         Block::BulletList { items } => items
             .iter()
             .map(|item| {
-                let body = blocks(&item.blocks, base);
-                format!("- {}", hang(&body, "  ")).trim_end().to_string()
+                let body = blocks(&item.blocks, base, None);
+                format!("{bullet} {}", hang(&body, "  "))
+                    .trim_end()
+                    .to_string()
             })
             .collect::<Vec<_>>()
             .join("\n"),
@@ -192,8 +244,8 @@ fn block(b: &Block, base: u8) -> String {
             .iter()
             .enumerate()
             .map(|(n, item)| {
-                let marker = format!("{}. ", u64::from(*start) + n as u64);
-                let body = blocks(&item.blocks, base);
+                let marker = format!("{}{delim} ", u64::from(*start) + n as u64);
+                let body = blocks(&item.blocks, base, None);
                 format!("{marker}{}", hang(&body, &" ".repeat(marker.len())))
                     .trim_end()
                     .to_string()
@@ -203,15 +255,15 @@ fn block(b: &Block, base: u8) -> String {
         Block::TaskList { items } => items
             .iter()
             .map(|item| {
-                let body = blocks(&item.blocks, base);
+                let body = blocks(&item.blocks, base, None);
                 let mark = if item.done { "x" } else { " " };
-                format!("- [{mark}] {}", hang(&body, "  "))
+                format!("{bullet} [{mark}] {}", hang(&body, "  "))
                     .trim_end()
                     .to_string()
             })
             .collect::<Vec<_>>()
             .join("\n"),
-        Block::Blockquote { blocks: inner } => blocks(inner, base)
+        Block::Blockquote { blocks: inner } => blocks(inner, base, None)
             .split('\n')
             .map(|l| {
                 if l.is_empty() {
