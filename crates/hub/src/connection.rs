@@ -39,6 +39,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 enum Ended {
     ClientClosed,
+    /// The chart dropped our queue: it either fired `kill` first (and the
+    /// reason is waiting there) or went away.
+    QueueClosed,
     SocketError(String),
     Close(CloseReason),
 }
@@ -139,7 +142,7 @@ impl Hub {
                                 return Ended::SocketError("send failed".into());
                             }
                         }
-                        None => return Ended::Close(CloseReason::new(close::TRY_AGAIN, "chart closed")),
+                        None => return Ended::QueueClosed,
                     },
                     _ = ping.tick() => {
                         let silent = started.elapsed().as_millis() as u64 - last_seen.load(Ordering::Relaxed);
@@ -154,13 +157,17 @@ impl Hub {
             }
         };
 
-        let ended = tokio::select! {
+        let chart_gone = || CloseReason::new(close::TRY_AGAIN, "chart closed; reconnect");
+        let mut ended = tokio::select! {
             e = reader => e,
             e = writer => e,
-            reason = &mut kill_rx => Ended::Close(reason.unwrap_or_else(|_| CloseReason::new(close::TRY_AGAIN, "chart closed; reconnect"))),
+            reason = &mut kill_rx => Ended::Close(reason.unwrap_or_else(|_| chart_gone())),
         };
+        if let Ended::QueueClosed = ended {
+            ended = Ended::Close((&mut kill_rx).await.unwrap_or_else(|_| chart_gone()));
+        }
         match &ended {
-            Ended::ClientClosed => tracing::debug!("client closed"),
+            Ended::ClientClosed | Ended::QueueClosed => tracing::debug!("client closed"),
             Ended::SocketError(e) => tracing::debug!(error = %e, "socket ended"),
             Ended::Close(reason) => {
                 tracing::debug!(code = reason.code, reason = %reason.reason, "server closes");

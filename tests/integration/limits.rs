@@ -1,0 +1,167 @@
+//! Hostile and oversized input: every limit is enforced, the offending
+//! connection is told why, and everyone else keeps being served.
+
+use std::time::Duration;
+
+use crate::support::*;
+use easel_protocol as protocol;
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use yrs::{Doc, Text, Transact};
+
+#[tokio::test]
+async fn oversized_frame_closes_only_that_connection() {
+    let server = TestServer::start_with(&["--max-frame-bytes", "4096"]);
+    let good = TestClient::connect(&server.ws_url("big")).await;
+    let bad = TestClient::connect(&server.ws_url("big")).await;
+    bad.push_text("t", &"x".repeat(10_000));
+    wait_for("bad closed", WAIT, || bad.closed().is_some()).await;
+    good.push_text("t", "still fine");
+    wait_for("good served", WAIT, || good.seen.lock().unwrap().updates_received >= 1).await;
+    assert_eq!(good.text("t"), "still fine");
+}
+
+#[tokio::test]
+async fn repeated_garbage_closes_with_protocol_error() {
+    let server = TestServer::start_with(&["--max-protocol-errors", "3"]);
+    let bad = TestClient::connect(&server.ws_url("garbage")).await;
+    for _ in 0..10 {
+        bad.send_raw(vec![0, 2, 0xff, 0xff]); // truncated update
+    }
+    wait_for("closed", WAIT, || bad.closed().is_some()).await;
+    let (code, reason) = bad.closed().unwrap();
+    assert_eq!(code, 1002, "{reason}");
+    assert!(reason.contains("protocol errors"), "{reason}");
+}
+
+#[tokio::test]
+async fn unknown_message_types_are_ignored() {
+    let server = TestServer::start_with(&["--max-protocol-errors", "3"]);
+    let c = TestClient::connect(&server.ws_url("unknown")).await;
+    for _ in 0..10 {
+        c.send_raw(vec![42, 1, 2, 3]);
+    }
+    c.push_text("t", "ok");
+    wait_for("served", WAIT, || c.seen.lock().unwrap().updates_received >= 1).await;
+    assert!(c.closed().is_none());
+}
+
+#[tokio::test]
+async fn huge_declared_counts_do_not_allocate_or_crash() {
+    let server = TestServer::start();
+    let bad = TestClient::connect(&server.ws_url("bomb")).await;
+    // state vector claiming 2^32-1 entries; update claiming a million clients.
+    bad.send_raw(vec![0, 0, 6, 0xff, 0xff, 0xff, 0xff, 0x0f, 0]);
+    bad.send_raw(vec![0, 2, 4, 0xc0, 0x84, 0x3d, 0]);
+    bad.send_raw(vec![1, 5, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+    let good = TestClient::connect(&server.ws_url("bomb")).await;
+    good.push_text("t", "alive");
+    wait_for("served", WAIT, || good.seen.lock().unwrap().updates_received >= 1).await;
+}
+
+#[tokio::test]
+async fn update_with_missing_dependencies_is_not_kept() {
+    let mut server = TestServer::start();
+    // Build two causally dependent updates and send only the second.
+    let src = Doc::with_client_id(4242);
+    let t = src.get_or_insert_text("t");
+    let _first = {
+        let mut txn = src.transact_mut();
+        t.insert(&mut txn, 0, "AAA");
+        txn.encode_update_v1()
+    };
+    let second = {
+        let mut txn = src.transact_mut();
+        t.insert(&mut txn, 3, "BBB");
+        txn.encode_update_v1()
+    };
+    let bad = TestClient::connect(&server.ws_url("pending")).await;
+    bad.send_raw(protocol::encode_update(second).to_vec());
+    bad.push_text("x", "after");
+    wait_for("later update served", WAIT, || bad.seen.lock().unwrap().updates_received >= 1).await;
+    // A newcomer syncs fine (a poisoned doc would panic on encode).
+    let other = TestClient::connect(&server.ws_url("pending")).await;
+    wait_for("newcomer synced", WAIT, || other.text("x") == "after").await;
+    assert_eq!(other.text("t"), "");
+    // And nothing pending was persisted: restart loads the chart.
+    server.kill9();
+    server.restart(&[]);
+    let again = TestClient::connect(&server.ws_url("pending")).await;
+    wait_for("reloaded", WAIT, || again.text("x") == "after").await;
+    assert_eq!(again.text("t"), "");
+}
+
+#[tokio::test]
+async fn clients_per_chart_limit() {
+    let server = TestServer::start_with(&["--max-clients-per-chart", "2"]);
+    let _a = TestClient::connect(&server.ws_url("full")).await;
+    let _b = TestClient::connect(&server.ws_url("full")).await;
+    let c = TestClient::connect(&server.ws_url("full")).await;
+    wait_for("third refused", WAIT, || c.closed().is_some()).await;
+    assert_eq!(c.closed().unwrap().0, 1013);
+    let other_chart = TestClient::connect(&server.ws_url("not-full")).await;
+    other_chart.push_text("t", "fine");
+    wait_for("other chart served", WAIT, || other_chart.seen.lock().unwrap().updates_received >= 1).await;
+}
+
+#[tokio::test]
+async fn chart_size_limit_refuses_updates() {
+    let server = TestServer::start_with(&["--max-chart-bytes", "2000"]);
+    let c = TestClient::connect(&server.ws_url("small")).await;
+    c.push_text("t", &"a".repeat(1500));
+    wait_for("first stored", WAIT, || c.seen.lock().unwrap().updates_received >= 1).await;
+    c.push_text("t", &"b".repeat(1500));
+    wait_for("refusal", WAIT, || !c.denied().is_empty()).await;
+    assert!(c.denied()[0].contains("chart is full"), "{:?}", c.denied());
+    let d = TestClient::connect(&server.ws_url("small")).await;
+    wait_for("sync", WAIT, || d.text("t").len() == 1500).await;
+    assert!(!d.text("t").contains('b'));
+}
+
+#[tokio::test]
+async fn invalid_chart_id_is_rejected_before_upgrade() {
+    let server = TestServer::start();
+    let err = TestClient::try_connect(&format!("ws://{}/sync/bad%20id", server.addr)).await.err().expect("refused");
+    assert!(err.contains("400"), "{err}");
+}
+
+#[tokio::test]
+async fn slow_consumer_is_closed_and_others_keep_going() {
+    let server = TestServer::start_with(&["--outbound-queue", "16"]);
+    // A raw socket that never reads.
+    let (slow, _) = tokio_tungstenite::connect_async(server.ws_url("busy")).await.unwrap();
+    let writer = TestClient::connect(&server.ws_url("busy")).await;
+    let reader = TestClient::connect(&server.ws_url("busy")).await;
+    let chunk = "z".repeat(16 * 1024);
+    let mut sent = 0;
+    // Enough to overflow the kernel socket buffers and the queue of 16.
+    for _ in 0..600 {
+        writer.push_text("t", &chunk);
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    wait_for("reader keeps up", Duration::from_secs(30), || {
+        reader.seen.lock().unwrap().updates_received >= sent
+    })
+    .await;
+    // Now read what the slow socket got: it must end in a close (1013) or a reset.
+    let (_, mut stream) = slow.split();
+    let mut close_code = None;
+    let drained = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(frame) = stream.next().await {
+            match frame {
+                Ok(WsMessage::Close(f)) => {
+                    close_code = f.map(|f| u16::from(f.code));
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "slow socket was never closed");
+    assert!(close_code.is_none() || close_code == Some(1013), "{close_code:?}");
+    assert!(server.log().contains("too slow"), "server did not report the slow consumer");
+    let _ = writer;
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real `easel` binary, real WebSocket clients.
+//! One test binary, a module per feature, shared support (`support.rs`).
+
+mod support;
+
+mod crash;
+mod limits;
+mod sync;

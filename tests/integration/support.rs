@@ -1,0 +1,318 @@
+//! Shared test support: the real `easel` binary on port 0, and a y-websocket
+//! client built on yrs and tokio-tungstenite, speaking the protocol exactly
+//! as the npm provider does (step 1 on connect, answer step 1 with step 2,
+//! apply step 2 and updates, relay awareness).
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use easel_protocol::{self as protocol, FrameDecoder, Message};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+use yrs::updates::decoder::Decode;
+use yrs::{ClientID, Doc, GetString, ReadTxn, Text, Transact, Update};
+
+/// The real server binary, started on a free loopback port.
+pub struct TestServer {
+    pub child: Child,
+    pub addr: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    stderr_log: PathBuf,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let mut s = Self::spawn(&data, args);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts on an existing data dir (a restart).
+    pub fn spawn(data_dir: &Path, args: &[&str]) -> TestServer {
+        let stderr_log = data_dir.with_extension(format!("log{}", rand_suffix()));
+        let log = std::fs::File::create(&stderr_log).expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_easel"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .env("EASEL_LOG", "easel=debug,easel_hub=debug,info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start easel");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read banner");
+        let addr = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .filter(|_| line.contains("http://"))
+            .unwrap_or_else(|| {
+                let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
+                panic!("no banner from easel: {line:?}\n{log}")
+            })
+            .to_string();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                sink.clear();
+            }
+        });
+        TestServer { child, addr, data_dir: data_dir.to_path_buf(), _tmp: None, stderr_log }
+    }
+
+    pub fn ws_url(&self, chart: &str) -> String {
+        format!("ws://{}/sync/{}", self.addr, chart)
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for exit; returns the exit status code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                self.kill9();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Restart on the same data dir after a kill.
+    pub fn restart(&mut self, args: &[&str]) {
+        let tmp = self._tmp.take();
+        let mut next = Self::spawn(&self.data_dir.clone(), args);
+        next._tmp = tmp;
+        std::mem::swap(self, &mut next);
+        std::mem::forget(next.child.stdout.take());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.stderr_log);
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    (std::process::id() as u64) << 20 | N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What a test client has observed.
+#[derive(Default)]
+pub struct Seen {
+    pub awareness: HashMap<u64, String>,
+    pub denied: Vec<String>,
+    pub closed: Option<(u16, String)>,
+    pub updates_received: usize,
+    pub synced: bool,
+}
+
+/// A y-websocket client on yrs.
+pub struct TestClient {
+    pub doc: Doc,
+    pub seen: Arc<Mutex<Seen>>,
+    out: mpsc::UnboundedSender<WsMessage>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestClient {
+    pub async fn connect(url: &str) -> TestClient {
+        Self::connect_with_doc(url, Doc::new()).await
+    }
+
+    pub async fn try_connect(url: &str) -> Result<TestClient, String> {
+        Self::try_connect_with_doc(url, Doc::new()).await
+    }
+
+    pub async fn connect_with_doc(url: &str, doc: Doc) -> TestClient {
+        Self::try_connect_with_doc(url, doc).await.expect("connect")
+    }
+
+    pub async fn try_connect_with_doc(url: &str, doc: Doc) -> Result<TestClient, String> {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
+        let (mut sink, mut stream) = ws.split();
+        let (out, mut out_rx) = mpsc::unbounded_channel::<WsMessage>();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        // Like y-websocket: announce our state vector first.
+        let sv = doc.transact().state_vector();
+        out.send(WsMessage::Binary(protocol::encode_sync_step1(&sv))).unwrap();
+        let task_doc = doc.clone();
+        let task_seen = seen.clone();
+        let task_out = out.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    msg = out_rx.recv() => {
+                        let Some(msg) = msg else { break };
+                        if sink.send(msg).await.is_err() { break; }
+                    }
+                    frame = stream.next() => {
+                        match frame {
+                            Some(Ok(WsMessage::Binary(bytes))) => handle(&task_doc, &task_seen, &task_out, bytes),
+                            Some(Ok(WsMessage::Close(frame))) => {
+                                let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((CloseCode::Status.into(), String::new()));
+                                task_seen.lock().unwrap().closed = Some((code, reason));
+                                break;
+                            }
+                            Some(Ok(_)) => {}
+                            Some(Err(_)) | None => {
+                                let mut s = task_seen.lock().unwrap();
+                                if s.closed.is_none() { s.closed = Some((1006, "connection lost".into())); }
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        Ok(TestClient { doc, seen, out, task })
+    }
+
+    pub fn send_raw(&self, bytes: Vec<u8>) {
+        let _ = self.out.send(WsMessage::Binary(bytes.into()));
+    }
+
+    /// Inserts text locally and sends the update, as an editor would.
+    pub fn insert(&self, name: &str, index: u32, text: &str) {
+        let t = self.doc.get_or_insert_text(name);
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            t.insert(&mut txn, index, text);
+            txn.encode_update_v1()
+        };
+        self.send_raw(protocol::encode_update(update).to_vec());
+    }
+
+    pub fn push_text(&self, name: &str, text: &str) {
+        let len = self.text(name).chars().count() as u32;
+        self.insert(name, len, text);
+    }
+
+    pub fn text(&self, name: &str) -> String {
+        let t = self.doc.get_or_insert_text(name);
+        let txn = self.doc.transact();
+        t.get_string(&txn)
+    }
+
+    pub fn set_awareness(&self, clock: u32, json: &str) {
+        let mut clients = HashMap::new();
+        clients.insert(ClientID::new(self.doc.client_id().get()), AwarenessUpdateEntry { clock, json: json.into() });
+        self.send_raw(protocol::encode_awareness(AwarenessUpdate { clients }).to_vec());
+    }
+
+    pub fn awareness(&self) -> HashMap<u64, String> {
+        self.seen.lock().unwrap().awareness.clone()
+    }
+
+    pub fn closed(&self) -> Option<(u16, String)> {
+        self.seen.lock().unwrap().closed.clone()
+    }
+
+    pub fn denied(&self) -> Vec<String> {
+        self.seen.lock().unwrap().denied.clone()
+    }
+
+    pub fn state(&self) -> Vec<u8> {
+        self.doc.transact().encode_state_as_update_v1(&Default::default())
+    }
+
+    pub async fn close(self) {
+        let _ = self.out.send(WsMessage::Close(None));
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.task).await;
+    }
+
+    /// Drops the connection without a close frame.
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+fn handle(doc: &Doc, seen: &Arc<Mutex<Seen>>, out: &mpsc::UnboundedSender<WsMessage>, bytes: Bytes) {
+    for msg in FrameDecoder::new(&bytes) {
+        match msg.expect("server sent an undecodable message") {
+            Message::SyncStep1(sv) => {
+                let diff = doc.transact().encode_state_as_update_v1(&sv);
+                let _ = out.send(WsMessage::Binary(protocol::encode_sync_step2(diff)));
+            }
+            Message::SyncStep2(u) | Message::Update(u) => {
+                let update = Update::decode_v1(&u).expect("server sent a bad update");
+                doc.transact_mut().apply_update(update).expect("apply");
+                let mut s = seen.lock().unwrap();
+                s.updates_received += 1;
+                s.synced = true;
+            }
+            Message::Awareness(a) => {
+                let mut s = seen.lock().unwrap();
+                for (id, e) in a.clients {
+                    if &*e.json == "null" {
+                        s.awareness.remove(&id.get());
+                    } else {
+                        s.awareness.insert(id.get(), e.json.to_string());
+                    }
+                }
+            }
+            Message::Auth => {
+                // Re-decode to get the reason: [2, 0, reason].
+                let mut s = seen.lock().unwrap();
+                s.denied.push(String::from_utf8_lossy(&bytes[3..]).into_owned());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Polls `cond` until it holds or `timeout` passes.
+pub async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+pub const WAIT: Duration = Duration::from_secs(10);
