@@ -545,3 +545,42 @@ fn serde_round_trip() {
     let back: ChartContent = serde_json::from_str(&json).unwrap();
     assert_eq!(back, c);
 }
+
+/// The pycrdt example from `docs/chart-schema.md`
+/// (`fixtures/gen_pycrdt_fixture.py`).
+#[test]
+fn reads_the_documented_pycrdt_example() {
+    let doc = Doc::new();
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(include_bytes!("fixtures/pycrdt_example.bin")).unwrap())
+        .unwrap();
+    let c = read_chart(&doc);
+    assert_eq!(
+        c.blocks,
+        vec![
+            Block::Heading {
+                level: 2,
+                inlines: vec![t("Key points")]
+            },
+            Block::Paragraph {
+                inlines: vec![
+                    t("Whoever comes are "),
+                    tm(
+                        "the right people",
+                        Marks {
+                            bold: true,
+                            ..Marks::default()
+                        }
+                    )
+                ]
+            },
+            Block::TaskList {
+                items: vec![TaskItem {
+                    done: false,
+                    blocks: vec![p("Send the summary")]
+                }]
+            },
+        ]
+    );
+    assert_eq!(c.participants, vec!["Ada", "Grace"]);
+}

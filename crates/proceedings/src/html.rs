@@ -37,6 +37,8 @@ article.session > h4 { font-size: 1.3rem; margin-top: .5rem; }
 ul.tasks { list-style: none; padding-left: .2rem; }
 ul.tasks ul.tasks { padding-left: 1.4rem; }
 ul.tasks input { margin-right: .4rem; }
+li > p { margin: .2rem 0; }
+li.task > input + p { display: inline; }
 blockquote { margin: 1rem 0; padding: .2rem 1rem; border-left: 3px solid var(--line); color: var(--muted); }
 pre { background: var(--bg-soft); padding: .75rem; overflow-x: auto; white-space: pre-wrap; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .92em; }
