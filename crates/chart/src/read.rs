@@ -257,14 +257,6 @@ fn read_task_items<T: ReadTxn>(
     branch: &yrs::branch::Branch,
     depth: usize,
 ) -> Vec<TaskItem> {
-    read_list_like(txn, branch, depth)
-}
-
-fn read_list_like<T: ReadTxn>(
-    txn: &T,
-    branch: &yrs::branch::Branch,
-    depth: usize,
-) -> Vec<TaskItem> {
     let mut items = Vec::new();
     for child in children(txn, branch) {
         match child {
