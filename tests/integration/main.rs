@@ -4,5 +4,6 @@
 mod support;
 
 mod crash;
+mod interop;
 mod limits;
 mod sync;

@@ -143,6 +143,12 @@ impl Store {
                 db.flush()?;
             }
         }
+        // Recovery may have rebuilt state from log segments that were written
+        // but never confirmed stable before a crash. Clients will be served
+        // that state, so make it durable now, before anyone can see it.
+        if db.was_recovered() {
+            db.flush()?;
+        }
         let written = Arc::new(AtomicU64::new(0));
         let flusher = Flusher::start(db.clone(), written.clone());
         Ok(Store {
