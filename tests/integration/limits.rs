@@ -17,7 +17,10 @@ async fn oversized_frame_closes_only_that_connection() {
     bad.push_text("t", &"x".repeat(10_000));
     wait_for("bad closed", WAIT, || bad.closed().is_some()).await;
     good.push_text("t", "still fine");
-    wait_for("good served", WAIT, || good.seen.lock().unwrap().updates_received >= 1).await;
+    wait_for("good served", WAIT, || {
+        good.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
     assert_eq!(good.text("t"), "still fine");
 }
 
@@ -42,7 +45,10 @@ async fn unknown_message_types_are_ignored() {
         c.send_raw(vec![42, 1, 2, 3]);
     }
     c.push_text("t", "ok");
-    wait_for("served", WAIT, || c.seen.lock().unwrap().updates_received >= 1).await;
+    wait_for("served", WAIT, || {
+        c.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
     assert!(c.closed().is_none());
 }
 
@@ -56,7 +62,10 @@ async fn huge_declared_counts_do_not_allocate_or_crash() {
     bad.send_raw(vec![1, 5, 0xff, 0xff, 0xff, 0xff, 0x0f]);
     let good = TestClient::connect(&server.ws_url("bomb")).await;
     good.push_text("t", "alive");
-    wait_for("served", WAIT, || good.seen.lock().unwrap().updates_received >= 1).await;
+    wait_for("served", WAIT, || {
+        good.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -78,7 +87,10 @@ async fn update_with_missing_dependencies_is_not_kept() {
     let bad = TestClient::connect(&server.ws_url("pending")).await;
     bad.send_raw(protocol::encode_update(second).to_vec());
     bad.push_text("x", "after");
-    wait_for("later update served", WAIT, || bad.seen.lock().unwrap().updates_received >= 1).await;
+    wait_for("later update served", WAIT, || {
+        bad.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
     // A newcomer syncs fine (a poisoned doc would panic on encode).
     let other = TestClient::connect(&server.ws_url("pending")).await;
     wait_for("newcomer synced", WAIT, || other.text("x") == "after").await;
@@ -101,7 +113,10 @@ async fn clients_per_chart_limit() {
     assert_eq!(c.closed().unwrap().0, 1013);
     let other_chart = TestClient::connect(&server.ws_url("not-full")).await;
     other_chart.push_text("t", "fine");
-    wait_for("other chart served", WAIT, || other_chart.seen.lock().unwrap().updates_received >= 1).await;
+    wait_for("other chart served", WAIT, || {
+        other_chart.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -109,7 +124,10 @@ async fn chart_size_limit_refuses_updates() {
     let server = TestServer::start_with(&["--max-chart-bytes", "2000"]);
     let c = TestClient::connect(&server.ws_url("small")).await;
     c.push_text("t", &"a".repeat(1500));
-    wait_for("first stored", WAIT, || c.seen.lock().unwrap().updates_received >= 1).await;
+    wait_for("first stored", WAIT, || {
+        c.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
     c.push_text("t", &"b".repeat(1500));
     wait_for("refusal", WAIT, || !c.denied().is_empty()).await;
     assert!(c.denied()[0].contains("chart is full"), "{:?}", c.denied());
@@ -121,7 +139,10 @@ async fn chart_size_limit_refuses_updates() {
 #[tokio::test]
 async fn invalid_chart_id_is_rejected_before_upgrade() {
     let server = TestServer::start();
-    let err = TestClient::try_connect(&format!("ws://{}/sync/bad%20id", server.addr)).await.err().expect("refused");
+    let err = TestClient::try_connect(&format!("ws://{}/sync/bad%20id", server.addr))
+        .await
+        .err()
+        .expect("refused");
     assert!(err.contains("400"), "{err}");
 }
 
@@ -129,7 +150,9 @@ async fn invalid_chart_id_is_rejected_before_upgrade() {
 async fn slow_consumer_is_closed_and_others_keep_going() {
     let server = TestServer::start_with(&["--outbound-queue", "16"]);
     // A raw socket that never reads.
-    let (slow, _) = tokio_tungstenite::connect_async(server.ws_url("busy")).await.unwrap();
+    let (slow, _) = tokio_tungstenite::connect_async(server.ws_url("busy"))
+        .await
+        .unwrap();
     let writer = TestClient::connect(&server.ws_url("busy")).await;
     let reader = TestClient::connect(&server.ws_url("busy")).await;
     let chunk = "z".repeat(16 * 1024);
@@ -161,7 +184,13 @@ async fn slow_consumer_is_closed_and_others_keep_going() {
     })
     .await;
     assert!(drained.is_ok(), "slow socket was never closed");
-    assert!(close_code.is_none() || close_code == Some(1013), "{close_code:?}");
-    assert!(server.log().contains("too slow"), "server did not report the slow consumer");
+    assert!(
+        close_code.is_none() || close_code == Some(1013),
+        "{close_code:?}"
+    );
+    assert!(
+        server.log().contains("too slow"),
+        "server did not report the slow consumer"
+    );
     let _ = writer;
 }

@@ -79,7 +79,13 @@ impl TestServer {
                 sink.clear();
             }
         });
-        TestServer { child, addr, data_dir: data_dir.to_path_buf(), _tmp: None, stderr_log }
+        TestServer {
+            child,
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            _tmp: None,
+            stderr_log,
+        }
     }
 
     pub fn ws_url(&self, chart: &str) -> String {
@@ -98,7 +104,10 @@ impl TestServer {
 
     /// SIGTERM and wait for exit; returns the exit status code.
     pub fn terminate(&mut self) -> Option<i32> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -172,13 +181,16 @@ impl TestClient {
     }
 
     pub async fn try_connect_with_doc(url: &str, doc: Doc) -> Result<TestClient, String> {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .map_err(|e| e.to_string())?;
         let (mut sink, mut stream) = ws.split();
         let (out, mut out_rx) = mpsc::unbounded_channel::<WsMessage>();
         let seen = Arc::new(Mutex::new(Seen::default()));
         // Like y-websocket: announce our state vector first.
         let sv = doc.transact().state_vector();
-        out.send(WsMessage::Binary(protocol::encode_sync_step1(&sv))).unwrap();
+        out.send(WsMessage::Binary(protocol::encode_sync_step1(&sv)))
+            .unwrap();
         let task_doc = doc.clone();
         let task_seen = seen.clone();
         let task_out = out.clone();
@@ -208,7 +220,12 @@ impl TestClient {
                 }
             }
         });
-        Ok(TestClient { doc, seen, out, task })
+        Ok(TestClient {
+            doc,
+            seen,
+            out,
+            task,
+        })
     }
 
     pub fn send_raw(&self, bytes: Vec<u8>) {
@@ -239,7 +256,13 @@ impl TestClient {
 
     pub fn set_awareness(&self, clock: u32, json: &str) {
         let mut clients = HashMap::new();
-        clients.insert(ClientID::new(self.doc.client_id().get()), AwarenessUpdateEntry { clock, json: json.into() });
+        clients.insert(
+            ClientID::new(self.doc.client_id().get()),
+            AwarenessUpdateEntry {
+                clock,
+                json: json.into(),
+            },
+        );
         self.send_raw(protocol::encode_awareness(AwarenessUpdate { clients }).to_vec());
     }
 
@@ -256,7 +279,9 @@ impl TestClient {
     }
 
     pub fn state(&self) -> Vec<u8> {
-        self.doc.transact().encode_state_as_update_v1(&Default::default())
+        self.doc
+            .transact()
+            .encode_state_as_update_v1(&Default::default())
     }
 
     pub async fn close(self) {
@@ -270,7 +295,12 @@ impl TestClient {
     }
 }
 
-fn handle(doc: &Doc, seen: &Arc<Mutex<Seen>>, out: &mpsc::UnboundedSender<WsMessage>, bytes: Bytes) {
+fn handle(
+    doc: &Doc,
+    seen: &Arc<Mutex<Seen>>,
+    out: &mpsc::UnboundedSender<WsMessage>,
+    bytes: Bytes,
+) {
     for msg in FrameDecoder::new(&bytes) {
         match msg.expect("server sent an undecodable message") {
             Message::SyncStep1(sv) => {
@@ -297,7 +327,8 @@ fn handle(doc: &Doc, seen: &Arc<Mutex<Seen>>, out: &mpsc::UnboundedSender<WsMess
             Message::Auth => {
                 // Re-decode to get the reason: [2, 0, reason].
                 let mut s = seen.lock().unwrap();
-                s.denied.push(String::from_utf8_lossy(&bytes[3..]).into_owned());
+                s.denied
+                    .push(String::from_utf8_lossy(&bytes[3..]).into_owned());
             }
             _ => {}
         }

@@ -13,9 +13,15 @@ async fn two_clients_converge_and_sender_gets_echo() {
     let b = TestClient::connect(&server.ws_url("room-1")).await;
     a.push_text("t", "hello ");
     b.push_text("t", "world");
-    wait_for("convergence", WAIT, || a.text("t") == b.text("t") && a.text("t").len() == 11).await;
+    wait_for("convergence", WAIT, || {
+        a.text("t") == b.text("t") && a.text("t").len() == 11
+    })
+    .await;
     // y-websocket's sync status relies on the server echoing the sender's updates.
-    wait_for("echo", WAIT, || a.seen.lock().unwrap().updates_received >= 2).await;
+    wait_for("echo", WAIT, || {
+        a.seen.lock().unwrap().updates_received >= 2
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -25,7 +31,10 @@ async fn late_joiner_gets_everything() {
     for i in 0..50 {
         a.push_text("t", &format!("{i},"));
     }
-    wait_for("echoes", WAIT, || a.seen.lock().unwrap().updates_received >= 50).await;
+    wait_for("echoes", WAIT, || {
+        a.seen.lock().unwrap().updates_received >= 50
+    })
+    .await;
     let expected = a.text("t");
     a.close().await;
     let b = TestClient::connect(&server.ws_url("late")).await;
@@ -37,7 +46,10 @@ async fn offline_edits_merge_on_reconnect() {
     let server = TestServer::start();
     let a = TestClient::connect(&server.ws_url("offline")).await;
     a.push_text("t", "base.");
-    wait_for("echo", WAIT, || a.seen.lock().unwrap().updates_received >= 1).await;
+    wait_for("echo", WAIT, || {
+        a.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
     // b's doc starts from the shared state, goes offline and edits.
     let b_doc = Doc::new();
     {
@@ -63,11 +75,19 @@ async fn awareness_add_update_remove_and_query() {
     let b = TestClient::connect(&server.ws_url("presence")).await;
     let a_id = a.doc.client_id().get();
     a.set_awareness(1, r#"{"user":{"name":"Ana"}}"#);
-    wait_for("b sees a", WAIT, || b.awareness().get(&a_id).is_some_and(|s| s.contains("Ana"))).await;
+    wait_for("b sees a", WAIT, || {
+        b.awareness().get(&a_id).is_some_and(|s| s.contains("Ana"))
+    })
+    .await;
     // The sender gets its own state echoed too.
     wait_for("a sees itself", WAIT, || a.awareness().contains_key(&a_id)).await;
     a.set_awareness(2, r#"{"user":{"name":"Ana B."}}"#);
-    wait_for("b sees update", WAIT, || b.awareness().get(&a_id).is_some_and(|s| s.contains("Ana B."))).await;
+    wait_for("b sees update", WAIT, || {
+        b.awareness()
+            .get(&a_id)
+            .is_some_and(|s| s.contains("Ana B."))
+    })
+    .await;
     // A newcomer receives current states on connect.
     let c = TestClient::connect(&server.ws_url("presence")).await;
     wait_for("c sees a", WAIT, || c.awareness().contains_key(&a_id)).await;
@@ -77,8 +97,14 @@ async fn awareness_add_update_remove_and_query() {
     wait_for("query answered", WAIT, || c.awareness().contains_key(&a_id)).await;
     // Closing a connection removes its states for everyone.
     a.abort();
-    wait_for("b sees removal", WAIT, || !b.awareness().contains_key(&a_id)).await;
-    wait_for("c sees removal", WAIT, || !c.awareness().contains_key(&a_id)).await;
+    wait_for("b sees removal", WAIT, || {
+        !b.awareness().contains_key(&a_id)
+    })
+    .await;
+    wait_for("c sees removal", WAIT, || {
+        !c.awareness().contains_key(&a_id)
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -100,7 +126,10 @@ async fn rooms_are_isolated() {
     let b = TestClient::connect(&server.ws_url("room-b")).await;
     a.push_text("t", "only in a");
     a.set_awareness(1, r#"{"n":1}"#);
-    wait_for("echo", WAIT, || a.seen.lock().unwrap().updates_received >= 1).await;
+    wait_for("echo", WAIT, || {
+        a.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(b.text("t"), "");
     assert!(b.awareness().is_empty());
@@ -113,11 +142,19 @@ async fn restart_keeps_every_chart() {
     for i in 0..5 {
         let c = TestClient::connect(&server.ws_url(&format!("chart-{i}"))).await;
         c.push_text("t", &format!("content of chart {i}"));
-        wait_for("echo", WAIT, || c.seen.lock().unwrap().updates_received >= 1).await;
+        wait_for("echo", WAIT, || {
+            c.seen.lock().unwrap().updates_received >= 1
+        })
+        .await;
         expected.push(c.text("t"));
         c.close().await;
     }
-    assert_eq!(server.terminate(), Some(0), "clean exit on SIGTERM:\n{}", server.log());
+    assert_eq!(
+        server.terminate(),
+        Some(0),
+        "clean exit on SIGTERM:\n{}",
+        server.log()
+    );
     server.restart(&[]);
     for (i, text) in expected.iter().enumerate() {
         let c = TestClient::connect(&server.ws_url(&format!("chart-{i}"))).await;
@@ -132,7 +169,10 @@ async fn compaction_keeps_content_across_restart() {
     for i in 0..45 {
         a.push_text("t", &format!("{i};"));
     }
-    wait_for("echoes", WAIT, || a.seen.lock().unwrap().updates_received >= 45).await;
+    wait_for("echoes", WAIT, || {
+        a.seen.lock().unwrap().updates_received >= 45
+    })
+    .await;
     let expected = a.text("t");
     a.close().await;
     server.kill9();
@@ -146,9 +186,15 @@ async fn idle_chart_unloads_and_reloads() {
     let server = TestServer::start_with(&["--idle-unload-secs", "1"]);
     let a = TestClient::connect(&server.ws_url("idle")).await;
     a.push_text("t", "persisted");
-    wait_for("echo", WAIT, || a.seen.lock().unwrap().updates_received >= 1).await;
+    wait_for("echo", WAIT, || {
+        a.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
     a.close().await;
-    wait_for("unload logged", WAIT, || server.log().contains("chart unloaded")).await;
+    wait_for("unload logged", WAIT, || {
+        server.log().contains("chart unloaded")
+    })
+    .await;
     let b = TestClient::connect(&server.ws_url("idle")).await;
     wait_for("reload", WAIT, || b.text("t") == "persisted").await;
 }

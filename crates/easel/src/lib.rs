@@ -34,26 +34,38 @@ pub struct AppState {
 /// Runs the server until `shutdown` is cancelled, then stops gracefully:
 /// stop accepting, close every WebSocket with 1012, let every chart make its
 /// last writes durable, flush the store.
-pub async fn run(config: ServeConfig, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
         .await?
         .with_context(|| format!("opening data dir {}", config.data_dir.display()))?;
     let hub = Hub::new(store.clone(), config.hub_config());
-    let state = AppState { hub: hub.clone(), store, config: Arc::new(config), shutdown: shutdown.clone() };
+    let state = AppState {
+        hub: hub.clone(),
+        store,
+        config: Arc::new(config),
+        shutdown: shutdown.clone(),
+    };
     let app = http::router(state);
     let server_shutdown = shutdown.clone();
     let hub_for_shutdown = hub.clone();
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            server_shutdown.cancelled().await;
-            tracing::info!("shutting down: closing connections and flushing");
-            // Upgraded WebSockets are not tracked by the HTTP server's
-            // graceful shutdown; the hub closes them itself.
-            hub_for_shutdown.shutdown().await;
-        })
-        .await
-        .context("HTTP server")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        server_shutdown.cancelled().await;
+        tracing::info!("shutting down: closing connections and flushing");
+        // Upgraded WebSockets are not tracked by the HTTP server's
+        // graceful shutdown; the hub closes them itself.
+        hub_for_shutdown.shutdown().await;
+    })
+    .await
+    .context("HTTP server")?;
     hub.shutdown().await;
     tracing::info!("stopped");
     Ok(())

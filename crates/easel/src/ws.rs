@@ -30,7 +30,10 @@ pub async fn upgrade(
     if let Err(e) = easel_store::validate_chart_id(&chart_id) {
         return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
     }
-    let info = ConnInfo { access: Access::Edit, grant: None };
+    let info = ConnInfo {
+        access: Access::Edit,
+        grant: None,
+    };
     let max = state.config.max_frame_bytes;
     upgrade
         .read_buffer_size(READ_BUFFER)
@@ -54,7 +57,9 @@ fn to_frame(m: Message) -> Frame {
         Message::Text(t) => Frame::Text(t.to_string()),
         Message::Ping(b) => Frame::Ping(b),
         Message::Pong(b) => Frame::Pong(b),
-        Message::Close(c) => Frame::Close(c.map(|c| CloseReason::new(c.code, c.reason.to_string()))),
+        Message::Close(c) => {
+            Frame::Close(c.map(|c| CloseReason::new(c.code, c.reason.to_string())))
+        }
     }
 }
 
@@ -64,6 +69,9 @@ fn from_frame(f: Frame) -> Message {
         Frame::Text(t) => Message::Text(t.into()),
         Frame::Ping(b) => Message::Ping(b),
         Frame::Pong(b) => Message::Pong(b),
-        Frame::Close(c) => Message::Close(c.map(|c| CloseFrame { code: c.code, reason: c.reason.into() })),
+        Frame::Close(c) => Message::Close(c.map(|c| CloseFrame {
+            code: c.code,
+            reason: c.reason.into(),
+        })),
     }
 }

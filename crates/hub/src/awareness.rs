@@ -35,7 +35,12 @@ impl Presence {
     /// Applies a client's awareness update and returns the entries that
     /// changed something, to broadcast. Stale clocks are dropped, as
     /// y-protocols does.
-    pub fn apply(&mut self, owner: ConnId, update: AwarenessUpdate, now: Instant) -> Option<AwarenessUpdate> {
+    pub fn apply(
+        &mut self,
+        owner: ConnId,
+        update: AwarenessUpdate,
+        now: Instant,
+    ) -> Option<AwarenessUpdate> {
         let mut changed = HashMap::new();
         for (client, entry) in update.clients {
             let removal = &*entry.json == REMOVED;
@@ -85,7 +90,15 @@ impl Presence {
         let clients = self
             .states
             .iter()
-            .map(|(id, e)| (*id, AwarenessUpdateEntry { clock: e.clock, json: e.json.clone() }))
+            .map(|(id, e)| {
+                (
+                    *id,
+                    AwarenessUpdateEntry {
+                        clock: e.clock,
+                        json: e.json.clone(),
+                    },
+                )
+            })
             .collect();
         Some(AwarenessUpdate { clients })
     }
@@ -102,14 +115,25 @@ impl Presence {
     }
 
     fn remove_where(&mut self, pred: impl Fn(&Entry) -> bool) -> Option<AwarenessUpdate> {
-        let gone: Vec<ClientID> = self.states.iter().filter(|(_, e)| pred(e)).map(|(id, _)| *id).collect();
+        let gone: Vec<ClientID> = self
+            .states
+            .iter()
+            .filter(|(_, e)| pred(e))
+            .map(|(id, _)| *id)
+            .collect();
         if gone.is_empty() {
             return None;
         }
         let mut clients = HashMap::new();
         for id in gone {
             if let Some(e) = self.states.remove(&id) {
-                clients.insert(id, AwarenessUpdateEntry { clock: e.clock + 1, json: REMOVED.into() });
+                clients.insert(
+                    id,
+                    AwarenessUpdateEntry {
+                        clock: e.clock + 1,
+                        json: REMOVED.into(),
+                    },
+                );
             }
         }
         Some(AwarenessUpdate { clients })
@@ -130,7 +154,13 @@ mod tests {
 
     fn upd(client: u64, clock: u32, json: &str) -> AwarenessUpdate {
         let mut clients = HashMap::new();
-        clients.insert(ClientID::new(client), AwarenessUpdateEntry { clock, json: json.into() });
+        clients.insert(
+            ClientID::new(client),
+            AwarenessUpdateEntry {
+                clock,
+                json: json.into(),
+            },
+        );
         AwarenessUpdate { clients }
     }
 
@@ -139,7 +169,10 @@ mod tests {
         let mut p = Presence::default();
         let t = Instant::now();
         assert!(p.apply(1, upd(10, 1, r#"{"n":1}"#), t).is_some());
-        assert!(p.apply(1, upd(10, 0, r#"{"n":0}"#), t).is_none(), "stale clock ignored");
+        assert!(
+            p.apply(1, upd(10, 0, r#"{"n":0}"#), t).is_none(),
+            "stale clock ignored"
+        );
         assert!(p.apply(1, upd(10, 2, r#"{"n":2}"#), t).is_some());
         assert_eq!(p.len(), 1);
         let removal = p.remove_owner(1).unwrap();
@@ -154,7 +187,9 @@ mod tests {
         let t = Instant::now();
         p.apply(1, upd(10, 1, "{}"), t);
         p.apply(2, upd(11, 1, "{}"), t + Duration::from_secs(20));
-        let gone = p.expire(t + Duration::from_secs(31), Duration::from_secs(30)).unwrap();
+        let gone = p
+            .expire(t + Duration::from_secs(31), Duration::from_secs(30))
+            .unwrap();
         assert_eq!(gone.clients.len(), 1);
         assert!(gone.clients.contains_key(&ClientID::new(10)));
         assert_eq!(p.len(), 1);

@@ -43,9 +43,14 @@ pub(crate) enum Command {
         kill: oneshot::Sender<CloseReason>,
     },
     /// One inbound binary frame from a connection.
-    Frame { conn: ConnId, frame: Bytes },
+    Frame {
+        conn: ConnId,
+        frame: Bytes,
+    },
     /// The connection's task ended.
-    Leave { conn: ConnId },
+    Leave {
+        conn: ConnId,
+    },
     SetReadOnly(bool),
     Revoke(String),
     ServerUpdate(Bytes, oneshot::Sender<Result<(), HubError>>),
@@ -102,14 +107,19 @@ pub(crate) fn spawn(hub: Hub, id: String, tasks: &TaskTracker) -> mpsc::Sender<C
 }
 
 /// Builds a Doc from what the store holds. Blocking.
-pub(crate) fn load_doc(store: &Store, id: &str) -> Result<(Doc, easel_store::StoredChart), HubError> {
+pub(crate) fn load_doc(
+    store: &Store,
+    id: &str,
+) -> Result<(Doc, easel_store::StoredChart), HubError> {
     let stored = store.load_chart(id)?;
     let doc = Doc::new();
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
         let mut txn = doc.transact_mut();
         for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
-            let update = Update::decode_v1(bytes).map_err(|e| format!("undecodable stored update: {e}"))?;
-            txn.apply_update(update).map_err(|e| format!("stored update does not apply: {e}"))?;
+            let update =
+                Update::decode_v1(bytes).map_err(|e| format!("undecodable stored update: {e}"))?;
+            txn.apply_update(update)
+                .map_err(|e| format!("stored update does not apply: {e}"))?;
         }
         if txn.has_missing_updates() {
             return Err("stored updates leave missing dependencies".into());
@@ -119,12 +129,15 @@ pub(crate) fn load_doc(store: &Store, id: &str) -> Result<(Doc, easel_store::Sto
     match result {
         Ok(Ok(())) => Ok((doc, stored)),
         Ok(Err(e)) => Err(HubError::Load(e)),
-        Err(_) => Err(HubError::Load("yrs panicked while replaying the log".into())),
+        Err(_) => Err(HubError::Load(
+            "yrs panicked while replaying the log".into(),
+        )),
     }
 }
 
 pub(crate) fn encode_full(doc: &Doc) -> Vec<u8> {
-    doc.transact().encode_state_as_update_v1(&StateVector::default())
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
 }
 
 async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
@@ -146,7 +159,8 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
             return;
         }
     };
-    let stored_bytes = stored.snapshot.as_ref().map_or(0, Vec::len) + stored.updates.iter().map(Vec::len).sum::<usize>();
+    let stored_bytes = stored.snapshot.as_ref().map_or(0, Vec::len)
+        + stored.updates.iter().map(Vec::len).sum::<usize>();
     tracing::debug!(updates = stored.updates.len(), stored_bytes, "chart loaded");
     let mut chart = Chart {
         id,
@@ -186,7 +200,9 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
                     }
                     next_sweep = now + sweep_every;
                 }
-                if idle_since.is_some_and(|t| now >= t + config.idle_unload) && chart.conns.is_empty() {
+                if idle_since.is_some_and(|t| now >= t + config.idle_unload)
+                    && chart.conns.is_empty()
+                {
                     if hub.try_unregister(&chart.id, &rx) {
                         break;
                     }
@@ -213,7 +229,11 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
             chart.close_all(CloseReason::new(close::RESTART, "server restarting"));
             break;
         }
-        idle_since = if chart.conns.is_empty() { idle_since.or(Some(Instant::now())) } else { None };
+        idle_since = if chart.conns.is_empty() {
+            idle_since.or(Some(Instant::now()))
+        } else {
+            None
+        };
     }
     // Whatever path ended the loop, the batch above was made durable.
     rx.close();
@@ -248,7 +268,12 @@ impl Chart {
     /// Handles one command; returns true on shutdown.
     fn handle(&mut self, cmd: Command) -> bool {
         match cmd {
-            Command::Join { conn, info, outbound, kill } => self.join(conn, info, outbound, kill),
+            Command::Join {
+                conn,
+                info,
+                outbound,
+                kill,
+            } => self.join(conn, info, outbound, kill),
             Command::Frame { conn, frame } => self.frame(conn, frame),
             Command::Leave { conn } => self.leave(conn),
             Command::SetReadOnly(ro) => {
@@ -286,20 +311,39 @@ impl Chart {
         false
     }
 
-    fn join(&mut self, conn: ConnId, info: ConnInfo, outbound: mpsc::Sender<Bytes>, kill: oneshot::Sender<CloseReason>) {
+    fn join(
+        &mut self,
+        conn: ConnId,
+        info: ConnInfo,
+        outbound: mpsc::Sender<Bytes>,
+        kill: oneshot::Sender<CloseReason>,
+    ) {
         if self.conns.len() >= self.hub.config().max_clients_per_chart {
-            let _ = kill.send(CloseReason::new(close::TRY_AGAIN, "chart has too many clients"));
+            let _ = kill.send(CloseReason::new(
+                close::TRY_AGAIN,
+                "chart has too many clients",
+            ));
             return;
         }
         tracing::debug!(conn_id = conn, access = ?info.access, "join");
-        self.conns.insert(conn, Conn { info, outbound, kill: Some(kill), errors: 0 });
+        self.conns.insert(
+            conn,
+            Conn {
+                info,
+                outbound,
+                kill: Some(kill),
+                errors: 0,
+            },
+        );
         // Sync step 1 reveals only a state vector; the content goes out as
         // step 2 in answer to the client's own step 1, after this batch is
         // durable.
         let sv = self.doc.transact().state_vector();
-        self.out.push(Out::To(conn, protocol::encode_sync_step1(&sv)));
+        self.out
+            .push(Out::To(conn, protocol::encode_sync_step1(&sv)));
         if let Some(all) = self.presence.full() {
-            self.out.push(Out::To(conn, protocol::encode_awareness(all)));
+            self.out
+                .push(Out::To(conn, protocol::encode_awareness(all)));
         }
     }
 
@@ -334,16 +378,26 @@ impl Chart {
     fn protocol_error(&mut self, conn: ConnId, error: &dyn std::fmt::Display) {
         Metrics::inc(&self.hub.metrics().protocol_errors);
         let max = self.hub.config().max_protocol_errors;
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.errors += 1;
         tracing::debug!(conn_id = conn, error = %error, errors = c.errors, "protocol error");
         if c.errors > max {
-            self.kill(conn, CloseReason::new(close::PROTOCOL_ERROR, format!("too many protocol errors (last: {error})")));
+            self.kill(
+                conn,
+                CloseReason::new(
+                    close::PROTOCOL_ERROR,
+                    format!("too many protocol errors (last: {error})"),
+                ),
+            );
         }
     }
 
     fn frame(&mut self, conn: ConnId, frame: Bytes) {
-        let Some(access) = self.conns.get(&conn).map(|c| c.info.access) else { return };
+        let Some(access) = self.conns.get(&conn).map(|c| c.info.access) else {
+            return;
+        };
         let access = if self.read_only { Access::Read } else { access };
         for message in FrameDecoder::new(&frame) {
             if !self.conns.contains_key(&conn) {
@@ -359,8 +413,12 @@ impl Chart {
             match message {
                 Message::SyncStep1(sv) => {
                     let doc = &self.doc;
-                    match catch_unwind(AssertUnwindSafe(|| doc.transact().encode_state_as_update_v1(&sv))) {
-                        Ok(diff) => self.out.push(Out::To(conn, protocol::encode_sync_step2(diff))),
+                    match catch_unwind(AssertUnwindSafe(|| {
+                        doc.transact().encode_state_as_update_v1(&sv)
+                    })) {
+                        Ok(diff) => self
+                            .out
+                            .push(Out::To(conn, protocol::encode_sync_step2(diff))),
                         Err(_) => self.panicked(conn),
                     }
                 }
@@ -368,14 +426,20 @@ impl Chart {
                     if access == Access::Read {
                         if !is_empty_update(&update) {
                             Metrics::inc(&self.hub.metrics().read_only_refusals);
-                            self.out.push(Out::To(conn, protocol::encode_permission_denied("read-only: this chart cannot be edited with your link")));
+                            self.out.push(Out::To(
+                                conn,
+                                protocol::encode_permission_denied(
+                                    "read-only: this chart cannot be edited with your link",
+                                ),
+                            ));
                         }
                         continue;
                     }
                     match self.apply(Some(conn), update) {
                         Ok(()) => {}
                         Err(HubError::Refused(reason)) => {
-                            self.out.push(Out::To(conn, protocol::encode_permission_denied(&reason)));
+                            self.out
+                                .push(Out::To(conn, protocol::encode_permission_denied(&reason)));
                         }
                         Err(e) => self.protocol_error(conn, &e),
                     }
@@ -383,7 +447,10 @@ impl Chart {
                 Message::Awareness(update) => {
                     let max = self.hub.config().max_awareness_bytes;
                     if update.clients.values().any(|e| e.json.len() > max) {
-                        self.protocol_error(conn, &format!("awareness state larger than {max} bytes"));
+                        self.protocol_error(
+                            conn,
+                            &format!("awareness state larger than {max} bytes"),
+                        );
                         continue;
                     }
                     if let Some(changed) = self.presence.apply(conn, update, Instant::now()) {
@@ -392,7 +459,8 @@ impl Chart {
                 }
                 Message::QueryAwareness => {
                     if let Some(all) = self.presence.full() {
-                        self.out.push(Out::To(conn, protocol::encode_awareness(all)));
+                        self.out
+                            .push(Out::To(conn, protocol::encode_awareness(all)));
                     }
                 }
                 Message::Auth => {}
@@ -409,13 +477,17 @@ impl Chart {
     fn apply(&mut self, conn: Option<ConnId>, bytes: Bytes) -> Result<(), HubError> {
         let max = self.hub.config().max_chart_bytes;
         if self.stored_bytes + bytes.len() > max {
-            return Err(HubError::Refused(format!("chart is full (limit {max} bytes)")));
+            return Err(HubError::Refused(format!(
+                "chart is full (limit {max} bytes)"
+            )));
         }
         let doc = &self.doc;
         let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<Option<Vec<u8>>, String> {
-            let update = Update::decode_v1(&bytes).map_err(|e| format!("undecodable update: {e}"))?;
+            let update =
+                Update::decode_v1(&bytes).map_err(|e| format!("undecodable update: {e}"))?;
             let mut txn = doc.transact_mut();
-            txn.apply_update(update).map_err(|e| format!("update does not apply: {e}"))?;
+            txn.apply_update(update)
+                .map_err(|e| format!("update does not apply: {e}"))?;
             if txn.has_missing_updates() {
                 // Keep no pending state: it poisons later encodes. Store only
                 // what integrated; the sender is asked to resync below.
@@ -461,7 +533,8 @@ impl Chart {
                     self.writers.push(conn);
                 }
                 Metrics::inc(&self.hub.metrics().updates_in);
-                self.out.push(Out::All(protocol::encode_update(stored.to_vec())));
+                self.out
+                    .push(Out::All(protocol::encode_update(stored.to_vec())));
                 Ok(())
             }
             Err(e) => {
@@ -470,7 +543,10 @@ impl Chart {
                 tracing::error!(error = %e, "append failed");
                 self.reload();
                 if let Some(conn) = conn {
-                    self.kill(conn, CloseReason::new(close::TRY_AGAIN, "storage unavailable"));
+                    self.kill(
+                        conn,
+                        CloseReason::new(close::TRY_AGAIN, "storage unavailable"),
+                    );
                 }
                 Err(HubError::Store(e))
             }
@@ -482,14 +558,24 @@ impl Chart {
     fn resync_if_pending(&mut self, conn: Option<ConnId>, _update: &Bytes) {
         if let Some(conn) = conn {
             let sv = self.doc.transact().state_vector();
-            self.out.push(Out::To(conn, protocol::encode_sync_step1(&sv)));
+            self.out
+                .push(Out::To(conn, protocol::encode_sync_step1(&sv)));
         }
     }
 
     fn panicked(&mut self, conn: ConnId) {
         Metrics::inc(&self.hub.metrics().panics_caught);
-        tracing::error!(conn_id = conn, "yrs panicked on this connection's input; reloading chart");
-        self.kill(conn, CloseReason::new(close::INTERNAL, "message crashed the server's CRDT; reconnect"));
+        tracing::error!(
+            conn_id = conn,
+            "yrs panicked on this connection's input; reloading chart"
+        );
+        self.kill(
+            conn,
+            CloseReason::new(
+                close::INTERNAL,
+                "message crashed the server's CRDT; reconnect",
+            ),
+        );
         self.reload();
     }
 
@@ -515,7 +601,9 @@ impl Chart {
         if let Some(ticket) = self.last_ticket.take() {
             let started = Instant::now();
             let result = self.store.durable(ticket).await;
-            self.hub.metrics().observe_flush_wait(started.elapsed().as_micros() as u64);
+            self.hub
+                .metrics()
+                .observe_flush_wait(started.elapsed().as_micros() as u64);
             if let Err(e) = result {
                 Metrics::inc(&self.hub.metrics().flush_failures);
                 tracing::error!(error = %e, "flush failed; nothing of this batch is delivered");
@@ -525,10 +613,18 @@ impl Chart {
                 // so the Doc is rebuilt from the store to stay consistent.
                 self.out.clear();
                 for conn in std::mem::take(&mut self.writers) {
-                    self.kill(conn, CloseReason::new(close::TRY_AGAIN, "storage could not confirm your edit; reconnect"));
+                    self.kill(
+                        conn,
+                        CloseReason::new(
+                            close::TRY_AGAIN,
+                            "storage could not confirm your edit; reconnect",
+                        ),
+                    );
                 }
                 for ack in self.server_acks.drain(..) {
-                    let _ = ack.send(Err(HubError::Store(easel_store::StoreError::Flush(e.to_string()))));
+                    let _ = ack.send(Err(HubError::Store(easel_store::StoreError::Flush(
+                        e.to_string(),
+                    ))));
                 }
                 // Removals queued by kill() above must still go out.
                 self.send_out();
@@ -551,7 +647,9 @@ impl Chart {
                 Out::All(msg) => (self.conns.keys().copied().collect(), msg),
             };
             for conn in targets {
-                let Some(c) = self.conns.get(&conn) else { continue };
+                let Some(c) = self.conns.get(&conn) else {
+                    continue;
+                };
                 match c.outbound.try_send(msg.clone()) {
                     Ok(()) => {
                         Metrics::inc(&metrics.messages_out);
@@ -566,7 +664,13 @@ impl Chart {
         too_slow.dedup();
         for conn in too_slow {
             Metrics::inc(&metrics.queue_full_disconnects);
-            self.kill(conn, CloseReason::new(close::TRY_AGAIN, "too slow: outbound queue full; reconnect to resync"));
+            self.kill(
+                conn,
+                CloseReason::new(
+                    close::TRY_AGAIN,
+                    "too slow: outbound queue full; reconnect to resync",
+                ),
+            );
         }
         if !self.out.is_empty() {
             // Presence removals from the kills above.

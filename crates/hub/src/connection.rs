@@ -56,7 +56,9 @@ impl Hub {
     {
         let conn = self.next_conn_id();
         let span = tracing::info_span!("conn", conn_id = conn, chart_id = %chart_id);
-        self.serve_inner(conn, chart_id, info, socket).instrument(span).await
+        self.serve_inner(conn, chart_id, info, socket)
+            .instrument(span)
+            .await
     }
 
     async fn serve_inner<S, E>(&self, conn: u64, chart_id: &str, info: ConnInfo, socket: S)
@@ -76,7 +78,12 @@ impl Hub {
         let (kill_tx, mut kill_rx) = oneshot::channel::<CloseReason>();
 
         let mut chart = None;
-        let mut join = Some(Command::Join { conn, info, outbound: out_tx, kill: kill_tx });
+        let mut join = Some(Command::Join {
+            conn,
+            info,
+            outbound: out_tx,
+            kill: kill_tx,
+        });
         for _ in 0..3 {
             let tx = self.chart_sender(chart_id);
             match tx.send(join.take().expect("join command")).await {
@@ -94,7 +101,8 @@ impl Hub {
         let (mut sink, mut stream) = socket.split();
         let Some(chart) = chart else {
             let reason = CloseReason::new(close::TRY_AGAIN, "chart unavailable");
-            let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Frame::Close(Some(reason)))).await;
+            let _ =
+                tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Frame::Close(Some(reason)))).await;
             metrics.connections.fetch_sub(1, Ordering::Relaxed);
             return;
         };
@@ -115,8 +123,15 @@ impl Hub {
                                 format!("frame larger than {} bytes", config.max_frame_bytes),
                             ));
                         }
-                        if chart.send(Command::Frame { conn, frame: bytes }).await.is_err() {
-                            return Ended::Close(CloseReason::new(close::TRY_AGAIN, "chart unloaded; reconnect"));
+                        if chart
+                            .send(Command::Frame { conn, frame: bytes })
+                            .await
+                            .is_err()
+                        {
+                            return Ended::Close(CloseReason::new(
+                                close::TRY_AGAIN,
+                                "chart unloaded; reconnect",
+                            ));
                         }
                     }
                     Ok(Frame::Text(_)) => {
@@ -171,7 +186,11 @@ impl Hub {
             Ended::SocketError(e) => tracing::debug!(error = %e, "socket ended"),
             Ended::Close(reason) => {
                 tracing::debug!(code = reason.code, reason = %reason.reason, "server closes");
-                let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Frame::Close(Some(reason.clone())))).await;
+                let _ = tokio::time::timeout(
+                    CLOSE_TIMEOUT,
+                    sink.send(Frame::Close(Some(reason.clone()))),
+                )
+                .await;
             }
         }
         let _ = chart.send(Command::Leave { conn }).await;

@@ -195,7 +195,11 @@ impl Hub {
 
     /// Called by an actor that is about to stop: removes its entry only if
     /// nothing was queued for it meanwhile. Returns false if it must go on.
-    pub(crate) fn try_unregister(&self, chart_id: &str, rx: &mpsc::Receiver<chart::Command>) -> bool {
+    pub(crate) fn try_unregister(
+        &self,
+        chart_id: &str,
+        rx: &mpsc::Receiver<chart::Command>,
+    ) -> bool {
         let mut charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
         if !rx.is_empty() {
             return false;
@@ -222,7 +226,11 @@ impl Hub {
 
     /// Number of charts loaded in memory now.
     pub fn loaded_charts(&self) -> usize {
-        self.inner.charts.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.inner
+            .charts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     fn senders(&self) -> Vec<mpsc::Sender<chart::Command>> {
@@ -233,7 +241,13 @@ impl Hub {
     /// Makes a chart read-only (finalized) or writable again, for open
     /// connections as well as future ones.
     pub async fn set_read_only(&self, chart_id: &str, read_only: bool) {
-        let charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner()).get(chart_id).cloned();
+        let charts = self
+            .inner
+            .charts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(chart_id)
+            .cloned();
         if let Some(tx) = charts {
             let _ = tx.send(chart::Command::SetReadOnly(read_only)).await;
         }
@@ -249,13 +263,21 @@ impl Hub {
     /// Applies an update that the server itself authored (the report template
     /// for a new chart) through the chart's actor, durably and broadcast like
     /// any client update.
-    pub async fn apply_server_update(&self, chart_id: &str, update: Vec<u8>) -> Result<(), HubError> {
-        easel_store::validate_chart_id(chart_id).map_err(|e| HubError::InvalidChart(e.to_string()))?;
+    pub async fn apply_server_update(
+        &self,
+        chart_id: &str,
+        update: Vec<u8>,
+    ) -> Result<(), HubError> {
+        easel_store::validate_chart_id(chart_id)
+            .map_err(|e| HubError::InvalidChart(e.to_string()))?;
         for _ in 0..3 {
             let tx = self.chart_sender(chart_id);
             let (done_tx, done_rx) = tokio::sync::oneshot::channel();
             if tx
-                .send(chart::Command::ServerUpdate(Bytes::from(update.clone()), done_tx))
+                .send(chart::Command::ServerUpdate(
+                    Bytes::from(update.clone()),
+                    done_tx,
+                ))
                 .await
                 .is_err()
             {
@@ -270,8 +292,15 @@ impl Hub {
     /// Reads a chart's current state as a v1 update, from the live actor if
     /// loaded (so exports see what clients see), else from the store.
     pub async fn chart_state(&self, chart_id: &str) -> Result<Vec<u8>, HubError> {
-        easel_store::validate_chart_id(chart_id).map_err(|e| HubError::InvalidChart(e.to_string()))?;
-        let loaded = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner()).get(chart_id).cloned();
+        easel_store::validate_chart_id(chart_id)
+            .map_err(|e| HubError::InvalidChart(e.to_string()))?;
+        let loaded = self
+            .inner
+            .charts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(chart_id)
+            .cloned();
         if let Some(tx) = loaded {
             let (done_tx, done_rx) = tokio::sync::oneshot::channel();
             if tx.send(chart::Command::Snapshot(done_tx)).await.is_ok() {
@@ -282,9 +311,11 @@ impl Hub {
         }
         let store = self.inner.store.clone();
         let id = chart_id.to_owned();
-        tokio::task::spawn_blocking(move || chart::load_doc(&store, &id).map(|(doc, _)| chart::encode_full(&doc)))
-            .await
-            .map_err(|_| HubError::ChartUnavailable)?
+        tokio::task::spawn_blocking(move || {
+            chart::load_doc(&store, &id).map(|(doc, _)| chart::encode_full(&doc))
+        })
+        .await
+        .map_err(|_| HubError::ChartUnavailable)?
     }
 
     /// Graceful stop: every chart closes its connections with 1012, makes its
