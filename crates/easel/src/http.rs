@@ -1,19 +1,46 @@
 //! The HTTP surface: routes, health, and the static web client.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{ws, AppState};
 
 pub fn router(state: AppState) -> Router {
+    let web = web_client(&state.config.web_dir);
     Router::new()
         .route("/sync/{chart_id}", get(ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .fallback_service(web)
         .with_state(state)
+}
+
+/// Content-Security-Policy of the web client: only our own scripts, styles
+/// (inline style attributes are needed by ProseMirror and the collaboration
+/// carets), images and connections (HTTP, SSE and the same-origin WebSocket),
+/// and no framing by other sites.
+const WEB_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
+
+/// The built web client (`--web-dir`), served for every path no route claims.
+/// Its routes live in the URL fragment (`/#/chart/...`), so `/` and the asset
+/// files are all it needs; a missing file is a plain 404.
+fn web_client(dir: &std::path::Path) -> Router {
+    let header = |name, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    Router::new()
+        .fallback_service(ServeDir::new(dir))
+        .layer(header(header::CONTENT_SECURITY_POLICY, WEB_CSP))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
 }
 
 /// The process is up and answering.
