@@ -1,0 +1,458 @@
+// The chart page: one flip chart, edited live by everyone in the session.
+//
+// The Y.Doc schema is docs/chart-schema.md: XmlFragment `notes` (TipTap's
+// Collaboration with field 'notes') and `meta.participants` (Y.Array of
+// names). The server seeds new charts with the report template.
+
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { Editor } from '@tiptap/core'
+import StarterKit from '@tiptap/starter-kit'
+import Collaboration from '@tiptap/extension-collaboration'
+import CollaborationCaret from '@tiptap/extension-collaboration-caret'
+import Highlight from '@tiptap/extension-highlight'
+import { TaskItem, TaskList } from '@tiptap/extension-list'
+
+import { api, ApiError, describeError, EXPORT_FORMATS, tokenUrl, type ChartInfo } from './api'
+import { askName, identity, storedName } from './identity'
+import { SavedTracker } from './saved'
+import { appLink, clear, formatTime, h, setTitle, viewerZone, wsBase } from './util'
+
+type Status = { text: string; kind: 'ok' | 'busy' | 'warn' | 'error' }
+
+export function chartPage(root: HTMLElement, chartId: string, token: string | null): () => void {
+  clear(root)
+  setTitle('Chart')
+
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(`${wsBase()}/sync`, chartId, doc, {
+    params: token ? { token } : {},
+    // Every tab talks to the server itself, so "saved" means the server.
+    disableBc: true,
+  })
+  const saved = new SavedTracker(doc, provider)
+
+  let readOnly = false
+  let deniedReason: string | null = null
+  let everConnected = false
+  let failedAttempts = 0
+  let me = identity(storedName() ?? 'Guest')
+
+  // ---- layout ---------------------------------------------------------------
+  const title = h('h1', { class: 'chart-title', id: 'chart-title' }, 'Flip chart')
+  const subtitle = h('p', { class: 'chart-sub muted' })
+  const stateBadge = h('span', { class: 'badge', hidden: true })
+  const statusEl = h('span', { class: 'status status-busy', id: 'save-status', role: 'status' }, 'Connecting…')
+  const notice = h('div', { class: 'notice', id: 'chart-notice', hidden: true, role: 'alert' })
+  const presenceList = h('ul', { class: 'presence', id: 'presence', 'aria-label': 'Who is here' })
+  const meButton = h('button', { type: 'button', class: 'btn btn-small btn-ghost', id: 'change-name' })
+  const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Formatting', 'aria-controls': 'editor' })
+  const editorHost = h('div', { class: 'editor-host', id: 'editor' })
+  const participantsList = h('ul', { class: 'participants', id: 'participants' })
+  const participantInput = h('input', {
+    type: 'text',
+    id: 'participant-name',
+    maxlength: 80,
+    placeholder: 'Name',
+    autocomplete: 'off',
+  })
+  const participantForm = h(
+    'form',
+    { class: 'row participant-form', id: 'participant-form' },
+    h('label', { for: 'participant-name', class: 'sr-only' }, 'Add a participant'),
+    participantInput,
+    h('button', { type: 'submit', class: 'btn btn-small' }, 'Add'),
+  )
+  const addMe = h('button', { type: 'button', class: 'btn btn-small btn-ghost', id: 'add-me' }, 'Add me')
+  const exportLinks = h(
+    'ul',
+    { class: 'exports', id: 'exports' },
+    EXPORT_FORMATS.map((f) =>
+      h(
+        'li',
+        {},
+        h(
+          'a',
+          {
+            class: 'btn btn-small',
+            href: tokenUrl(`/charts/${encodeURIComponent(chartId)}/export.${f.ext}`, token),
+            ...(f.ext === 'html' ? { target: '_blank', rel: 'noopener' } : { download: '' }),
+            'data-format': f.ext,
+          },
+          f.label,
+        ),
+      ),
+    ),
+  )
+  const backLink = h('a', { class: 'back', hidden: true }, '← Agenda')
+
+  root.append(
+    h(
+      'div',
+      { class: 'chart-page' },
+      h(
+        'div',
+        { class: 'chart-head' },
+        h('div', {}, backLink, title, subtitle, stateBadge),
+        h('div', { class: 'chart-status' }, statusEl, meButton),
+      ),
+      notice,
+      h(
+        'div',
+        { class: 'chart-layout' },
+        h(
+          'section',
+          { class: 'paper', 'aria-labelledby': 'chart-title' },
+          toolbar,
+          editorHost,
+        ),
+        h(
+          'aside',
+          { class: 'chart-side' },
+          h('section', { 'aria-labelledby': 'here-h' }, h('h2', { id: 'here-h' }, 'Here now'), presenceList),
+          h(
+            'section',
+            { 'aria-labelledby': 'participants-h' },
+            h('h2', { id: 'participants-h' }, 'Participants'),
+            participantsList,
+            participantForm,
+            addMe,
+          ),
+          h('section', { 'aria-labelledby': 'export-h' }, h('h2', { id: 'export-h' }, 'Export'), exportLinks),
+        ),
+      ),
+    ),
+  )
+
+  // ---- editor ---------------------------------------------------------------
+  const editor = new Editor({
+    element: editorHost,
+    extensions: [
+      StarterKit.configure({
+        undoRedo: false, // Collaboration brings its own (per-user) undo
+        underline: false, // not in the chart schema
+        trailingNode: false, // would write to the chart just by opening it
+        link: { openOnClick: false, autolink: true, protocols: ['http', 'https', 'mailto'] },
+      }),
+      Highlight,
+      TaskList,
+      TaskItem.configure({ nested: true }),
+      Collaboration.configure({ document: doc, field: 'notes' }),
+      CollaborationCaret.configure({ provider, user: me }),
+    ],
+    editorProps: {
+      attributes: {
+        class: 'prose',
+        'aria-label': 'Notes',
+        'aria-multiline': 'true',
+        role: 'textbox',
+      },
+    },
+  })
+
+  type Btn = { label: string; icon: string; run: () => void; active?: () => boolean; key?: string }
+  const buttons: Btn[] = [
+    { label: 'Bold', icon: 'B', key: 'Ctrl+B', run: () => editor.chain().focus().toggleBold().run(), active: () => editor.isActive('bold') },
+    { label: 'Italic', icon: 'I', key: 'Ctrl+I', run: () => editor.chain().focus().toggleItalic().run(), active: () => editor.isActive('italic') },
+    { label: 'Strikethrough', icon: 'S', run: () => editor.chain().focus().toggleStrike().run(), active: () => editor.isActive('strike') },
+    { label: 'Highlight', icon: '▮', run: () => editor.chain().focus().toggleHighlight().run(), active: () => editor.isActive('highlight') },
+    { label: 'Heading', icon: 'H', run: () => editor.chain().focus().toggleHeading({ level: 2 }).run(), active: () => editor.isActive('heading') },
+    { label: 'Bullet list', icon: '•', run: () => editor.chain().focus().toggleBulletList().run(), active: () => editor.isActive('bulletList') },
+    { label: 'Numbered list', icon: '1.', run: () => editor.chain().focus().toggleOrderedList().run(), active: () => editor.isActive('orderedList') },
+    { label: 'Action items', icon: '☑', run: () => editor.chain().focus().toggleTaskList().run(), active: () => editor.isActive('taskList') },
+    { label: 'Quote', icon: '❝', run: () => editor.chain().focus().toggleBlockquote().run(), active: () => editor.isActive('blockquote') },
+    {
+      label: 'Link',
+      icon: '🔗',
+      run: () => {
+        const prev = editor.getAttributes('link').href as string | undefined
+        const href = window.prompt('Link address (https://…)', prev ?? 'https://')
+        if (href === null) return
+        if (href.trim() === '') editor.chain().focus().unsetLink().run()
+        else editor.chain().focus().extendMarkRange('link').setLink({ href: href.trim() }).run()
+      },
+      active: () => editor.isActive('link'),
+    },
+    { label: 'Undo', icon: '↶', key: 'Ctrl+Z', run: () => editor.chain().focus().undo().run() },
+    { label: 'Redo', icon: '↷', key: 'Ctrl+Shift+Z', run: () => editor.chain().focus().redo().run() },
+  ]
+  const buttonEls = buttons.map((b) => {
+    const el = h(
+      'button',
+      {
+        type: 'button',
+        class: 'tool',
+        title: b.key ? `${b.label} (${b.key})` : b.label,
+        'aria-label': b.label,
+        'aria-pressed': b.active ? 'false' : null,
+        onclick: () => b.run(),
+      },
+      b.icon,
+    )
+    toolbar.appendChild(el)
+    return el
+  })
+  const refreshToolbar = () =>
+    buttons.forEach((b, i) => {
+      if (b.active) buttonEls[i].setAttribute('aria-pressed', String(b.active()))
+    })
+  editor.on('selectionUpdate', refreshToolbar)
+  editor.on('transaction', refreshToolbar)
+
+  // ---- read-only --------------------------------------------------------------
+  function setReadOnly(reason: string | null): void {
+    readOnly = true
+    editor.setEditable(false)
+    toolbar.hidden = true
+    participantForm.hidden = true
+    addMe.hidden = true
+    document.body.classList.add('is-readonly')
+    renderParticipants()
+    if (reason) showNotice(reason, 'info')
+    renderStatus()
+  }
+
+  function showNotice(text: string, kind: 'info' | 'error'): void {
+    notice.hidden = false
+    notice.className = `notice notice-${kind}`
+    notice.textContent = text
+  }
+
+  // The server answers an update it refuses with a y-websocket "permission
+  // denied" auth message (read-only link, final chart, chart full).
+  provider.messageHandlers[2] = (_enc, decoder) => {
+    const type = decoderReadUint(decoder)
+    if (type === 0) {
+      deniedReason = decoderReadString(decoder)
+      setReadOnly(`Read-only: ${deniedReason}`)
+    }
+  }
+
+  // ---- connection status -------------------------------------------------------
+  function renderStatus(): void {
+    const pending = !saved.allSaved()
+    let s: Status
+    if (provider.wsconnected && provider.synced) {
+      if (!pending) s = { text: readOnly ? 'Read-only · live' : 'Saved', kind: 'ok' }
+      else if (deniedReason) s = { text: 'Not saved: refused by the server', kind: 'error' }
+      else s = { text: 'Saving…', kind: 'busy' }
+    } else if (provider.wsconnected) {
+      s = { text: 'Syncing…', kind: 'busy' }
+    } else if (!everConnected) {
+      s = { text: provider.shouldConnect ? 'Connecting…' : 'Not connected', kind: provider.shouldConnect ? 'busy' : 'error' }
+    } else {
+      s = pending
+        ? { text: 'Offline · unsaved changes kept in this tab', kind: 'warn' }
+        : { text: 'Offline · reconnecting…', kind: 'warn' }
+    }
+    statusEl.textContent = s.text
+    statusEl.className = `status status-${s.kind}`
+    statusEl.dataset.state = s.text === 'Saved' ? 'saved' : s.kind
+  }
+  saved.onChange(renderStatus)
+  provider.on('status', ({ status }) => {
+    if (status === 'connected') {
+      everConnected = true
+      failedAttempts = 0
+    }
+    renderStatus()
+  })
+  provider.on('connection-close', (event) => {
+    if (!everConnected || !provider.wsconnected) failedAttempts++
+    // A refused upgrade (bad token: HTTP 401/403) looks like a plain network
+    // failure to the browser; ask the API why, once it keeps failing.
+    if (failedAttempts === 2) void checkAccess()
+    if (event && event.code === 4401) {
+      provider.disconnect()
+      showNotice('This link was revoked. Ask the organizer for a new one.', 'error')
+      setReadOnly(null)
+    }
+    renderStatus()
+  })
+  provider.on('closed', ({ code, reason }) => {
+    if (code !== 4401) showNotice(`The server closed the chart: ${reason || code}`, 'error')
+    renderStatus()
+  })
+
+  async function checkAccess(): Promise<void> {
+    try {
+      await api<ChartInfo>('GET', `/charts/${encodeURIComponent(chartId)}`, token)
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
+        provider.disconnect()
+        showNotice(describeError(e), 'error')
+        setReadOnly(null)
+      }
+    }
+  }
+
+  const onBeforeUnload = (e: BeforeUnloadEvent) => {
+    if (!readOnly && !saved.allSaved()) e.preventDefault()
+  }
+  window.addEventListener('beforeunload', onBeforeUnload)
+
+  // ---- presence ----------------------------------------------------------------
+  function setMe(name: string): void {
+    me = identity(name)
+    meButton.textContent = `You: ${name}`
+    meButton.setAttribute('aria-label', `You appear as ${name}. Change your name`)
+    editor.commands.updateUser(me)
+  }
+  meButton.addEventListener('click', async () => {
+    const n = await askName(storedName(), 'Others see this name next to your cursor.')
+    if (n) setMe(n)
+  })
+  setMe(me.name)
+
+  function renderPresence(): void {
+    clear(presenceList)
+    const states = [...provider.awareness.getStates().entries()]
+      .map(([id, st]) => ({ id, user: (st as { user?: { name?: string; color?: string } }).user }))
+      .filter((s) => s.user && typeof s.user.name === 'string')
+      .sort((a, b) => (a.id === doc.clientID ? -1 : b.id === doc.clientID ? 1 : a.user!.name!.localeCompare(b.user!.name!)))
+    for (const s of states) {
+      const name = String(s.user!.name).slice(0, 60)
+      const color = /^(hsl|#|rgb)[\w\s#%(),.-]*$/.test(String(s.user!.color)) ? String(s.user!.color) : '#666'
+      const dot = h('span', { class: 'dot', 'aria-hidden': 'true' })
+      dot.style.background = color
+      presenceList.appendChild(
+        h('li', { 'data-name': name }, dot, name, s.id === doc.clientID ? h('span', { class: 'muted' }, ' (you)') : null),
+      )
+    }
+  }
+  provider.awareness.on('change', renderPresence)
+  renderPresence()
+
+  // ---- participants (meta.participants) ------------------------------------------
+  const meta = doc.getMap('meta')
+  function participantsArray(create: boolean): Y.Array<string> | null {
+    const a = meta.get('participants')
+    if (a instanceof Y.Array) return a as Y.Array<string>
+    if (!create) return null
+    const fresh = new Y.Array<string>()
+    meta.set('participants', fresh)
+    return fresh
+  }
+  function names(): string[] {
+    const a = participantsArray(false)
+    return a ? a.toArray().filter((n): n is string => typeof n === 'string') : []
+  }
+  function addParticipant(name: string): void {
+    const n = name.trim()
+    if (!n || readOnly) return
+    if (names().some((x) => x.toLowerCase() === n.toLowerCase())) return
+    doc.transact(() => participantsArray(true)!.push([n]))
+  }
+  function renderParticipants(): void {
+    clear(participantsList)
+    const list = names()
+    if (list.length === 0) participantsList.appendChild(h('li', { class: 'muted' }, 'Nobody listed yet'))
+    list.forEach((n, i) => {
+      participantsList.appendChild(
+        h(
+          'li',
+          {},
+          h('span', {}, n),
+          readOnly
+            ? null
+            : h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'btn-icon',
+                  'aria-label': `Remove ${n}`,
+                  title: `Remove ${n}`,
+                  onclick: () => {
+                    const a = participantsArray(false)
+                    if (a && a.get(i) === n) a.delete(i, 1)
+                  },
+                },
+                '×',
+              ),
+        ),
+      )
+    })
+    addMe.hidden = readOnly || list.some((x) => x.toLowerCase() === me.name.toLowerCase())
+  }
+  meta.observeDeep(renderParticipants)
+  renderParticipants()
+  participantForm.addEventListener('submit', (e) => {
+    e.preventDefault()
+    addParticipant(participantInput.value)
+    participantInput.value = ''
+    participantInput.focus()
+  })
+  addMe.addEventListener('click', () => addParticipant(me.name))
+
+  // ---- chart info (topic, session, access) ----------------------------------------
+  let disposed = false
+  void (async () => {
+    try {
+      const info = await api<ChartInfo>('GET', `/charts/${encodeURIComponent(chartId)}`, token)
+      if (disposed) return
+      const topic = info.session?.topic ?? 'Flip chart'
+      title.textContent = topic
+      setTitle(topic, info.conference_name)
+      const bits: string[] = []
+      if (info.space) bits.push(info.space.name)
+      if (info.round) bits.push(`${formatTime(info.round.starts_at, viewerZone())}–${formatTime(info.round.ends_at, viewerZone())}`)
+      if (info.session?.convener) bits.push(`convened by ${info.session.convener}`)
+      subtitle.textContent = [info.conference_name, ...bits].join(' · ')
+      backLink.hidden = false
+      backLink.setAttribute('href', appLink(`/conference/${info.conference_id}`, token))
+      if (info.session) {
+        stateBadge.hidden = false
+        stateBadge.textContent = info.session.state
+        stateBadge.className = `badge badge-${info.session.state}`
+      }
+      if (info.read_only) {
+        const why = info.merged_into
+          ? 'This session was merged into another one; its chart is read-only.'
+          : info.session?.state === 'final'
+            ? 'This chart is final: it is part of the proceedings and can no longer be edited.'
+            : info.role === 'read' || info.role === null
+              ? 'You are viewing this chart with a read-only link.'
+              : 'This chart is read-only.'
+        setReadOnly(why)
+      } else if (!storedName()) {
+        const n = await askName(null, 'Others in this session see it next to your cursor. It is kept in this browser.')
+        if (n && !disposed) setMe(n)
+      }
+    } catch (e) {
+      if (disposed) return
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+        provider.disconnect()
+        showNotice(describeError(e), 'error')
+        setReadOnly(null)
+      } else if (!storedName()) {
+        // No chart info (e.g. a chart outside any conference): still editable.
+        const n = await askName(null, 'Others see this name next to your cursor.')
+        if (n && !disposed) setMe(n)
+      }
+    }
+  })()
+
+  renderStatus()
+  // Expose for the browser tests (read-only inspection, no behaviour).
+  ;(window as unknown as { easelChart?: unknown }).easelChart = { doc, provider, saved, editor }
+
+  return () => {
+    disposed = true
+    window.removeEventListener('beforeunload', onBeforeUnload)
+    document.body.classList.remove('is-readonly')
+    provider.awareness.off('change', renderPresence)
+    editor.destroy()
+    provider.destroy()
+    saved.destroy()
+    doc.destroy()
+  }
+}
+
+// Minimal lib0 reads for the auth message (avoid exposing decoder types).
+import * as decoding from 'lib0/decoding'
+function decoderReadUint(d: unknown): number {
+  return decoding.readVarUint(d as decoding.Decoder)
+}
+function decoderReadString(d: unknown): string {
+  return decoding.readVarString(d as decoding.Decoder)
+}

@@ -1,0 +1,94 @@
+// Proceedings: every format of the whole conference, the HTML edition, and
+// each session's chart on its own.
+
+import { api, describeError, EXPORT_FORMATS, tokenUrl, type ConferenceView } from './api'
+import { appLink, clear, formatDay, formatTime, h, setTitle, viewerZone } from './util'
+
+export function proceedingsPage(root: HTMLElement, conferenceId: string, token: string | null): () => void {
+  clear(root)
+  setTitle('Proceedings')
+  const base = `/conferences/${encodeURIComponent(conferenceId)}/proceedings`
+  const heading = h('h1', {}, 'Proceedings')
+  const state = h('p', { class: 'muted', id: 'proceedings-state' })
+  const sessionsList = h('div', { id: 'proceedings-sessions' })
+  const back = h('a', { class: 'back', href: appLink(`/conference/${conferenceId}`, token) }, '← Agenda')
+
+  root.append(
+    h(
+      'div',
+      { class: 'page' },
+      back,
+      heading,
+      state,
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'dl-h' },
+        h('h2', { id: 'dl-h' }, 'Download'),
+        h(
+          'p',
+          {},
+          h('a', { class: 'btn btn-primary', id: 'html-edition', href: tokenUrl(`${base}.html`, token), target: '_blank', rel: 'noopener' }, 'Read the HTML edition'),
+        ),
+        h(
+          'ul',
+          { class: 'exports', id: 'proceedings-downloads' },
+          EXPORT_FORMATS.map((f) =>
+            h('li', {}, h('a', { class: 'btn', href: tokenUrl(`${base}.${f.ext}`, token), download: '', 'data-format': f.ext }, f.label)),
+          ),
+        ),
+      ),
+      h('section', { 'aria-labelledby': 'sess-h' }, h('h2', { id: 'sess-h' }, 'Sessions'), sessionsList),
+    ),
+  )
+
+  let disposed = false
+  void (async () => {
+    try {
+      const conf = await api<ConferenceView>('GET', `/conferences/${encodeURIComponent(conferenceId)}`, token)
+      if (disposed) return
+      heading.textContent = `Proceedings · ${conf.name}`
+      setTitle('Proceedings', conf.name)
+      const finals = conf.sessions.filter((s) => s.state === 'final').length
+      state.textContent = `${conf.sessions.length} sessions, ${finals} final. ${conf.published ? 'Published.' : 'Not published yet: the proceedings grow as sessions are written up.'}`
+      const rounds = new Map(conf.rounds.map((r) => [r.id, r]))
+      const spaces = new Map(conf.spaces.map((s) => [s.id, s]))
+      const zone = viewerZone()
+      const sorted = [...conf.sessions].sort((a, b) =>
+        (rounds.get(a.round_id)?.starts_at ?? '').localeCompare(rounds.get(b.round_id)?.starts_at ?? ''),
+      )
+      clear(sessionsList)
+      if (sorted.length === 0) sessionsList.append(h('p', { class: 'muted' }, 'No sessions yet.'))
+      const list = h('ul', { class: 'session-list' })
+      for (const s of sorted) {
+        const r = rounds.get(s.round_id)
+        list.append(
+          h(
+            'li',
+            { class: 'card' },
+            h('a', { class: 'topic', href: appLink(`/chart/${s.chart_id}`, token) }, s.topic),
+            h(
+              'p',
+              { class: 'muted small' },
+              [r ? `${formatDay(r.starts_at, zone)} ${formatTime(r.starts_at, zone)}` : null, spaces.get(s.space_id)?.name, s.convener].filter(Boolean).join(' · '),
+              ' ',
+              h('span', { class: `badge badge-${s.state}` }, s.state),
+            ),
+            h(
+              'ul',
+              { class: 'exports' },
+              EXPORT_FORMATS.map((f) =>
+                h('li', {}, h('a', { class: 'btn btn-small', href: tokenUrl(`/charts/${encodeURIComponent(s.chart_id)}/export.${f.ext}`, token), download: '' }, f.label)),
+              ),
+            ),
+          ),
+        )
+      }
+      sessionsList.append(list)
+    } catch (e) {
+      if (!disposed) sessionsList.append(h('p', { class: 'notice notice-error' }, describeError(e)))
+    }
+  })()
+  return () => {
+    disposed = true
+  }
+}
