@@ -4,7 +4,7 @@ import { defineConfig } from 'vite'
 const backend = process.env.EASEL_BACKEND ?? 'http://127.0.0.1:8080'
 
 export default defineConfig({
-  build: { outDir: 'dist', sourcemap: true, target: 'es2022' },
+  build: { outDir: 'dist', sourcemap: true, target: 'es2022', chunkSizeWarningLimit: 700 },
   server: {
     proxy: {
       '/api': backend,

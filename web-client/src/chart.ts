@@ -155,7 +155,7 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
     { label: 'Bold', icon: 'B', key: 'Ctrl+B', run: () => editor.chain().focus().toggleBold().run(), active: () => editor.isActive('bold') },
     { label: 'Italic', icon: 'I', key: 'Ctrl+I', run: () => editor.chain().focus().toggleItalic().run(), active: () => editor.isActive('italic') },
     { label: 'Strikethrough', icon: 'S', run: () => editor.chain().focus().toggleStrike().run(), active: () => editor.isActive('strike') },
-    { label: 'Highlight', icon: '▮', run: () => editor.chain().focus().toggleHighlight().run(), active: () => editor.isActive('highlight') },
+    { label: 'Highlight', icon: 'A', run: () => editor.chain().focus().toggleHighlight().run(), active: () => editor.isActive('highlight') },
     { label: 'Heading', icon: 'H', run: () => editor.chain().focus().toggleHeading({ level: 2 }).run(), active: () => editor.isActive('heading') },
     { label: 'Bullet list', icon: '•', run: () => editor.chain().focus().toggleBulletList().run(), active: () => editor.isActive('bulletList') },
     { label: 'Numbered list', icon: '1.', run: () => editor.chain().focus().toggleOrderedList().run(), active: () => editor.isActive('orderedList') },
@@ -163,7 +163,7 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
     { label: 'Quote', icon: '❝', run: () => editor.chain().focus().toggleBlockquote().run(), active: () => editor.isActive('blockquote') },
     {
       label: 'Link',
-      icon: '🔗',
+      icon: 'Link',
       run: () => {
         const prev = editor.getAttributes('link').href as string | undefined
         const href = window.prompt('Link address (https://…)', prev ?? 'https://')
@@ -181,7 +181,7 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
       'button',
       {
         type: 'button',
-        class: 'tool',
+        class: `tool tool-${b.label.toLowerCase().replace(/\s+/g, '-')}`,
         title: b.key ? `${b.label} (${b.key})` : b.label,
         'aria-label': b.label,
         'aria-pressed': b.active ? 'false' : null,
@@ -312,7 +312,7 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
       .sort((a, b) => (a.id === doc.clientID ? -1 : b.id === doc.clientID ? 1 : a.user!.name!.localeCompare(b.user!.name!)))
     for (const s of states) {
       const name = String(s.user!.name).slice(0, 60)
-      const color = /^(hsl|#|rgb)[\w\s#%(),.-]*$/.test(String(s.user!.color)) ? String(s.user!.color) : '#666'
+      const color = /^#[0-9a-fA-F]{6}$/.test(String(s.user!.color)) ? String(s.user!.color) : '#666666'
       const dot = h('span', { class: 'dot', 'aria-hidden': 'true' })
       dot.style.background = color
       presenceList.appendChild(

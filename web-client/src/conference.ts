@@ -7,8 +7,7 @@ import {
   describeError,
   type ChartInfo,
   type ConferenceView,
-  type LinkView,
-  type Role,
+    type Role,
   type RoundView,
   type SessionView,
   type SessionChangedLike,
@@ -45,7 +44,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
   function renderNav(): void {
     clear(nav)
     nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/proceedings`, token) }, 'Proceedings'))
-    if (role === 'organizer') {
+    if (role === 'organizer' || (role === null && token)) {
       nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/organize`, token), id: 'organize-link' }, 'Organize'))
     }
   }
@@ -120,7 +119,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
               zone !== c.time_zone
                 ? h('span', { class: 'conf-time muted small' }, `${formatTime(r.starts_at, c.time_zone)} ${zoneAbbrev(r.starts_at, c.time_zone)} at the venue`)
                 : null,
-              r.label ? h('span', { class: 'small round-label' }, r.label) : null,
+              r.label && r.kind === 'breakout' ? h('span', { class: 'small round-label' }, r.label) : null,
             )
             if (r.kind !== 'breakout') {
               return h(
@@ -249,25 +248,23 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
     subscribe()
   }
 
+  // What this link may do. The agenda does not say, so: the server's `role`
+  // on the conference if it sends one, else the chart info of any session
+  // (it carries the caller's role). Probing an organizer-only route would
+  // work too, but a refused request shows up as a console error.
   async function probeRole(): Promise<void> {
-    if (!token) return
-    try {
-      await api<LinkView[]>('GET', `/conferences/${conferenceId}/links`, token)
-      role = 'organizer'
-    } catch (e) {
-      if (!(e instanceof ApiError && e.status === 403)) return
-      // Not an organizer: a chart's info tells whether this is a read or an
-      // edit link; with no session yet, offer proposing (the server decides).
-      role = 'edit'
-      const chart = conf?.sessions[0]?.chart_id
-      if (chart) {
-        try {
-          const info = await api<ChartInfo>('GET', `/charts/${encodeURIComponent(chart)}`, token)
-          role = info.role ?? 'read'
-        } catch {
-          /* keep the guess */
-        }
+    if (!token || !conf) return
+    if (conf.role) {
+      role = conf.role
+    } else if (conf.sessions[0]) {
+      try {
+        const info = await api<ChartInfo>('GET', `/charts/${encodeURIComponent(conf.sessions[0].chart_id)}`, token)
+        role = info.role ?? 'read'
+      } catch {
+        role = null
       }
+    } else {
+      role = null // unknown: offer proposing and organizing; the server decides
     }
     if (!disposed) render()
   }

@@ -141,7 +141,7 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
         h(
           'li',
           {},
-          h('span', {}, `${formatDay(r.local_start, c.time_zone)} ${formatTime(r.starts_at, c.time_zone)}–${formatTime(r.ends_at, c.time_zone)} `, h('span', { class: 'muted small' }, `${KIND_LABEL[r.kind]}${r.label ? ` · ${r.label}` : ''}`)),
+          h('span', {}, `${formatDay(r.local_start, c.time_zone)} ${formatTime(r.starts_at, c.time_zone)}–${formatTime(r.ends_at, c.time_zone)} `, h('span', { class: 'muted small' }, `${KIND_LABEL[r.kind]}${r.label && r.label !== KIND_LABEL[r.kind] ? ` · ${r.label}` : ''}`)),
           h('button', { type: 'button', class: 'btn-icon', 'aria-label': `Remove round at ${formatTime(r.starts_at, c.time_zone)}`, onclick: () => void mutate('DELETE', `/rounds/${encodeURIComponent(r.id)}`, undefined, 'Round removed') }, '×'),
         ),
       )

@@ -108,8 +108,9 @@ export function dateKey(iso: string | number | Date, zone: string): string {
 export function colorFor(seed: string): string {
   let x = 0
   for (const ch of seed) x = (x * 31 + ch.codePointAt(0)!) >>> 0
-  const hues = [210, 15, 145, 275, 40, 330, 185, 95]
-  return `hsl(${hues[x % hues.length]} 65% 38%)`
+  // #rrggbb: the caret extension accepts only that form.
+  const palette = ['#1f5fa8', '#b8431b', '#1e7d4a', '#7a3fb0', '#9a6700', '#b0306a', '#177e89', '#4f6b12']
+  return palette[x % palette.length]
 }
 
 export function toast(message: string, kind: 'info' | 'error' = 'info'): void {
@@ -120,7 +121,7 @@ export function toast(message: string, kind: 'info' | 'error' = 'info'): void {
   }
   const t = h('div', { class: `toast toast-${kind}` }, message)
   region.appendChild(t)
-  setTimeout(() => t.remove(), 5000)
+  setTimeout(() => t.remove(), 3500)
 }
 
 export function setTitle(...parts: string[]): void {
