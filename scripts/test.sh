@@ -23,12 +23,8 @@ section "interop: stock y-websocket clients vs. reference server (tests/interop)
 # TODO(easel-interop): once the easel binary serves /sync/{chart_id}, start it on a free port and
 # rerun: (cd tests/interop && EASEL_URL=ws://127.0.0.1:PORT/sync npm test)
 
-# ---- web client (to be added) --------------------------------------------------------------
-# TODO(web-client): build and browser tests go here, e.g.
-#   section "web-client build"
-#   (cd web-client && npm run build)
-#   section "browser tests (headless Debian chromium)"
-#   (cd web-client && npm test)
-# ---------------------------------------------------------------------------------------------
+section "web client: build, then browser tests (headless Debian chromium vs. the easel binary)"
+# Screenshots of every page (desktop and phone width) land in artifacts/screenshots/.
+(cd web-client && npm run build && npm test)
 
 section "all tests passed"
