@@ -224,7 +224,8 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
     const type = decoderReadUint(decoder)
     if (type === 0) {
       deniedReason = decoderReadString(decoder)
-      setReadOnly(`Read-only: ${deniedReason}`)
+      if (readOnly) renderStatus()
+      else setReadOnly(`The server refused a change: ${deniedReason}`)
     }
   }
 
