@@ -118,6 +118,25 @@ describe('easel web client in a real browser', () => {
     noErrors(ada, grace)
   })
 
+  it('asks a newcomer for a name once, by keyboard, and remembers it', async () => {
+    const url = `${base}/#/chart/${session.chart_id}?token=${c.edit}`
+    const n = await open({ viewport: PHONE })
+    await n.page.goto(url)
+    const input = n.page.locator('dialog #name-input')
+    await input.waitFor()
+    await n.page.keyboard.type('Nadia')
+    await n.page.keyboard.press('Enter')
+    await n.page.locator('#presence li[data-name="Nadia"]').waitFor()
+    await n.page.reload()
+    await n.page.locator('#presence li[data-name="Nadia"]').waitFor()
+    assert.equal(await n.page.locator('dialog').count(), 0)
+    // The toolbar and the editor are reachable with Tab.
+    await n.page.locator('#editor .tiptap').focus()
+    await n.page.keyboard.press('Shift+Tab')
+    assert.equal(await n.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Redo')
+    noErrors(n)
+  })
+
   it('a read-only link cannot change the chart, and the server stored nothing', async () => {
     const url = `${base}/#/chart/${session.chart_id}?token=${c.read}`
     const reader = await open({ name: 'Reader' })
