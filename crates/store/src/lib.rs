@@ -111,6 +111,10 @@ impl Store {
         let path = path.as_ref().to_path_buf();
         let db = sled::Config::new()
             .path(&path)
+            // Our flusher thread is the only one that flushes: sled's own
+            // background flusher would call flush concurrently with it.
+            .flush_every_ms(None)
+            .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|source| StoreError::Open {
                 path: path.clone(),
