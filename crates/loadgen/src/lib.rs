@@ -1,0 +1,716 @@
+//! `easel-loadgen`: a Yjs load generator for any y-websocket server.
+//!
+//! Clients are real y-websocket peers as far as the server can tell: they
+//! open with SyncStep1 and an awareness state, answer the server's
+//! SyncStep1, type into the `notes` XmlFragment through their own `yrs::Doc`
+//! (so every update is one a browser could have sent), renew presence, and
+//! decode every update they receive. Latency is measured on the process's
+//! one monotonic clock: each typed update carries a marker with its send time
+//! ([`wire::Marker`]), found again in the bytes the receivers get.
+//!
+//! Scenarios (one function each, the binary exposes them as subcommands):
+//! - [`traffic`]: C clients in rooms of K, W typists per room, a ramp of
+//!   per-typist rates (one step = a steady run); stops at the first step
+//!   whose p99 passes a threshold. Saturation, conference burst and durable
+//!   updates/s are all this with different numbers.
+//! - [`memory`]: server RSS with charts loaded, then per idle connection.
+//! - [`join_storm`]: many clients join one large chart at once.
+//! - [`populate`] and [`load`]: write N charts, then (after a server
+//!   restart) open each and time its first sync.
+//!
+//! Everything is counted, nothing is asserted: the report says what was
+//! sent, what arrived, and what went missing.
+
+pub mod client;
+pub mod stats;
+pub mod wire;
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+pub use client::Target;
+use client::{ClientSpec, Control};
+use stats::{Percentiles, ProcSample, Shared};
+
+/// Things every scenario shares.
+#[derive(Debug, Clone)]
+pub struct Common {
+    pub target: Target,
+    /// Chart ids to use, in order; when fewer than needed, generated ids
+    /// `{chart_prefix}-{i}` fill up the rest.
+    pub charts: Vec<String>,
+    pub chart_prefix: String,
+    /// Server process to sample CPU and RSS from.
+    pub server_pid: Option<u32>,
+    pub seed: u64,
+    /// Decode received updates with yrs.
+    pub decode: bool,
+    /// Handshakes in flight at once.
+    pub connect_concurrency: usize,
+}
+
+impl Common {
+    pub fn chart(&self, i: usize) -> String {
+        self.charts
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("{}-{i}", self.chart_prefix))
+    }
+
+    fn control(&self, shared: Arc<Shared>, awareness_hz: f64, pad: usize) -> Arc<Control> {
+        Arc::new(Control {
+            target: self.target.clone(),
+            shared,
+            rate_milli: Default::default(),
+            stop: CancellationToken::new(),
+            decode: self.decode,
+            connect_gate: Semaphore::new(self.connect_concurrency.max(1)),
+            connect_timeout: Duration::from_secs(20),
+            awareness_period: (awareness_hz > 0.0)
+                .then(|| Duration::from_secs_f64(1.0 / awareness_hz)),
+            pad,
+        })
+    }
+
+    /// Yjs client ids: distinct per client, and per run (charts may outlive
+    /// a run on a persistent server; reusing a client id there would turn our
+    /// updates into duplicates).
+    fn client_id(&self, run_nonce: u64, i: usize) -> u64 {
+        let mut s = run_nonce ^ self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9);
+        // Yjs client ids are 32-bit in JS; stay below 2^31 like Yjs does.
+        (client::splitmix(&mut s) & 0x7FFF_FFFF).max(1)
+    }
+}
+
+fn run_nonce() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Where the connections stand.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConnStats {
+    pub requested: u64,
+    pub connected: u64,
+    pub connect_failures: u64,
+    /// Connections the server closed (or that failed) during the run.
+    pub disconnects: u64,
+    pub synced: u64,
+    /// Connect -> SyncStep2 received.
+    pub sync: Percentiles,
+    /// Seconds from the first connect to the last handshake.
+    pub connect_secs: f64,
+}
+
+/// Connects every client, then waits (up to `sync_wait`) for them to sync.
+async fn connect_all(
+    ctl: &Arc<Control>,
+    specs: Vec<ClientSpec>,
+    tasks: &mut JoinSet<()>,
+    sync_wait: Duration,
+) -> ConnStats {
+    let sh = &ctl.shared;
+    let base_connected = sh.connected.load(Relaxed) + sh.connect_failures.load(Relaxed);
+    let base_synced = sh.synced.load(Relaxed);
+    let n = specs.len() as u64;
+    let t0 = Instant::now();
+    for s in specs {
+        tasks.spawn(client::run(s, ctl.clone()));
+    }
+    let deadline = t0 + Duration::from_secs(120);
+    while sh.connected.load(Relaxed) + sh.connect_failures.load(Relaxed) < base_connected + n
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let connect_secs = t0.elapsed().as_secs_f64();
+    // Wait for SyncStep2s; a server that never sends one (the baseline)
+    // shows no progress and is not waited for long.
+    let mut last = sh.synced.load(Relaxed);
+    let mut last_progress = Instant::now();
+    let deadline = Instant::now() + sync_wait;
+    while sh.synced.load(Relaxed) < base_synced + n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = sh.synced.load(Relaxed);
+        if now != last {
+            last = now;
+            last_progress = Instant::now();
+        } else if last_progress.elapsed() > Duration::from_millis(1500) {
+            break;
+        }
+    }
+    ConnStats {
+        requested: n,
+        connected: sh.connected.load(Relaxed),
+        connect_failures: sh.connect_failures.load(Relaxed),
+        disconnects: sh.disconnects.load(Relaxed),
+        synced: sh.synced.load(Relaxed) - base_synced,
+        sync: Percentiles::default(),
+        connect_secs,
+    }
+}
+
+async fn shutdown(ctl: &Arc<Control>, mut tasks: JoinSet<()>) {
+    ctl.stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.abort_all();
+}
+
+/// The traffic scenario's knobs.
+#[derive(Debug, Clone)]
+pub struct TrafficConfig {
+    pub clients: usize,
+    pub room_size: usize,
+    pub writers_per_room: usize,
+    /// Updates per second per typist, one step each.
+    pub rates: Vec<f64>,
+    pub warmup: Duration,
+    pub step: Duration,
+    pub awareness_hz: f64,
+    /// Stop after the first step whose p99 exceeds this (ms).
+    pub stop_p99_ms: Option<f64>,
+    /// Filler bytes typed after each marker.
+    pub pad: usize,
+    /// Time allowed, after the last step, for in-flight deliveries.
+    pub drain: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// Updates/s per typist asked for.
+    pub rate_per_writer: f64,
+    /// Updates/s all typists were asked for.
+    pub offered_per_s: f64,
+    pub sent_per_s: f64,
+    /// Updates sent in the step, deliveries of them expected (sent x other
+    /// clients in the room) and received (whenever they arrived).
+    pub sent: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    /// Deliveries (update x receiving client) that arrived in the window.
+    pub delivered_per_s: f64,
+    /// Deliveries expected for this step's sends that never came.
+    pub missing: u64,
+    pub latency: Percentiles,
+    /// p99 counting missing deliveries as infinitely late.
+    pub p99_with_missing_ms: f64,
+    pub awareness_sent_per_s: f64,
+    pub awareness_recv_per_s: f64,
+    pub late_ticks: u64,
+    pub server_cpu_pct: Option<f64>,
+    pub server_rss_mb: Option<f64>,
+    pub gen_cpu_pct: f64,
+    /// The generator used (nearly) all its threads: the step measures it,
+    /// not the server.
+    pub gen_limited: bool,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrafficReport {
+    pub scenario: &'static str,
+    pub clients: usize,
+    pub room_size: usize,
+    pub writers_per_room: usize,
+    pub conns: ConnStats,
+    pub steps: Vec<StepReport>,
+    /// Highest delivered/s of a passing step (0 if none passed).
+    pub peak_delivered_per_s: f64,
+    pub bad_updates: u64,
+    pub gen_threads: usize,
+}
+
+/// Rooms of `room_size`, the first `writers_per_room` of each typing.
+pub async fn traffic(common: &Common, cfg: &TrafficConfig, gen_threads: usize) -> TrafficReport {
+    let shared = Arc::new(Shared::default());
+    let ctl = common.control(shared.clone(), cfg.awareness_hz, cfg.pad);
+    let nonce = run_nonce();
+    let k = cfg.room_size.max(1);
+    let mut room_members = vec![0u64; cfg.clients.div_ceil(k)];
+    for i in 0..cfg.clients {
+        room_members[i / k] += 1;
+    }
+    let mut writer_no = 0u32;
+    let specs: Vec<ClientSpec> = (0..cfg.clients)
+        .map(|i| {
+            let room = i / k;
+            let writer = (i % k < cfg.writers_per_room).then(|| {
+                writer_no += 1;
+                writer_no
+            });
+            ClientSpec {
+                index: i,
+                chart: common.chart(room),
+                writer,
+                client_id: common.client_id(nonce, i),
+                max_updates: None,
+                seed: common.seed,
+                receivers: room_members[room] - 1,
+            }
+        })
+        .collect();
+    let writers = f64::from(writer_no.max(1));
+
+    let mut tasks = JoinSet::new();
+    let mut conns = connect_all(&ctl, specs, &mut tasks, Duration::from_secs(30)).await;
+    conns.sync = Percentiles::of(shared.take_sync_times());
+
+    let mut steps = Vec::new();
+    let mut pending: Option<(usize, f64, Window)> = None;
+    let mut stop = false;
+    for (n, &rate) in cfg.rates.iter().enumerate() {
+        let warm = 1 + 2 * n;
+        let measured = warm + 1;
+        if measured >= stats::MAX_PHASES - 1 {
+            break;
+        }
+        shared.phase.store(warm as u64, Relaxed);
+        ctl.rate_milli.store((rate * 1000.0) as u64, Relaxed);
+        tokio::time::sleep(cfg.warmup).await;
+        // The previous step's late deliveries had this warmup to arrive.
+        if let Some((p, r, w)) = pending.take() {
+            let s = step_report(&shared, p, r, writers, &w, gen_threads);
+            stop = cfg.stop_p99_ms.is_some_and(|t| s.p99_with_missing_ms > t);
+            steps.push(s);
+        }
+        if stop {
+            break;
+        }
+        let w = Window::open(common.server_pid);
+        shared.phase.store(measured as u64, Relaxed);
+        tokio::time::sleep(cfg.step).await;
+        let w = w.close(common.server_pid);
+        pending = Some((measured, rate, w));
+    }
+    ctl.rate_milli.store(0, Relaxed);
+    shared.phase.store((stats::MAX_PHASES - 1) as u64, Relaxed);
+    if let Some((p, r, w)) = pending.take() {
+        tokio::time::sleep(cfg.drain).await;
+        steps.push(step_report(&shared, p, r, writers, &w, gen_threads));
+    }
+    conns.disconnects = shared.disconnects.load(Relaxed);
+    shutdown(&ctl, tasks).await;
+    let peak = steps
+        .iter()
+        .filter(|s| s.passed)
+        .map(|s| s.delivered_per_s)
+        .fold(0.0, f64::max);
+    TrafficReport {
+        scenario: "traffic",
+        clients: cfg.clients,
+        room_size: cfg.room_size,
+        writers_per_room: cfg.writers_per_room,
+        conns,
+        steps,
+        peak_delivered_per_s: peak,
+        bad_updates: shared.bad_updates.load(Relaxed),
+        gen_threads,
+    }
+}
+
+/// A measurement window: wall time and both processes' CPU and RSS.
+struct Window {
+    t0: Instant,
+    t1: Instant,
+    server: (Option<ProcSample>, Option<ProcSample>),
+    gen: (Option<ProcSample>, Option<ProcSample>),
+}
+
+impl Window {
+    fn open(pid: Option<u32>) -> Self {
+        Window {
+            t0: Instant::now(),
+            t1: Instant::now(),
+            server: (pid.and_then(|p| ProcSample::take(Some(p))), None),
+            gen: (ProcSample::take(None), None),
+        }
+    }
+
+    fn close(mut self, pid: Option<u32>) -> Self {
+        self.t1 = Instant::now();
+        self.server.1 = pid.and_then(|p| ProcSample::take(Some(p)));
+        self.gen.1 = ProcSample::take(None);
+        self
+    }
+
+    fn secs(&self) -> f64 {
+        self.t1.duration_since(self.t0).as_secs_f64().max(1e-9)
+    }
+
+    fn cpu(s: &(Option<ProcSample>, Option<ProcSample>)) -> Option<f64> {
+        match s {
+            (Some(a), Some(b)) => Some(a.cpu_percent(b)),
+            _ => None,
+        }
+    }
+}
+
+fn step_report(
+    sh: &Shared,
+    phase: usize,
+    rate: f64,
+    writers: f64,
+    w: &Window,
+    gen_threads: usize,
+) -> StepReport {
+    let c = &sh.phases[phase];
+    let secs = w.secs();
+    let sent = c.sent.load(Relaxed);
+    let delivered = c.delivered.load(Relaxed);
+    let expected = c.expected.load(Relaxed);
+    let missing = expected.saturating_sub(delivered);
+    let lat = sh.take_latencies(phase);
+    let p99_with_missing = {
+        let mut v = lat.clone();
+        v.extend(std::iter::repeat_n(u32::MAX, missing as usize));
+        Percentiles::of(v).p99_ms
+    };
+    let latency = Percentiles::of(lat);
+    let gen_cpu = Window::cpu(&w.gen).unwrap_or(0.0);
+    let server_cpu = Window::cpu(&w.server);
+    let passed = p99_with_missing <= 100.0;
+    StepReport {
+        rate_per_writer: rate,
+        offered_per_s: rate * writers,
+        sent_per_s: sent as f64 / secs,
+        sent,
+        expected,
+        delivered,
+        delivered_per_s: c.arrived.load(Relaxed) as f64 / secs,
+        missing,
+        latency,
+        p99_with_missing_ms: p99_with_missing,
+        awareness_sent_per_s: c.awareness_sent.load(Relaxed) as f64 / secs,
+        awareness_recv_per_s: c.awareness_recv.load(Relaxed) as f64 / secs,
+        late_ticks: c.late_ticks.load(Relaxed),
+        server_cpu_pct: server_cpu,
+        server_rss_mb: w.server.1.map(|s| s.rss_bytes as f64 / 1e6),
+        gen_cpu_pct: gen_cpu,
+        gen_limited: gen_cpu >= 90.0 * gen_threads as f64,
+        passed,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryReport {
+    pub scenario: &'static str,
+    pub charts: usize,
+    pub clients: usize,
+    pub conns: ConnStats,
+    pub rss_empty_mb: f64,
+    /// With one (writing, then idle) client per chart.
+    pub rss_charts_mb: f64,
+    /// With every client connected and idle.
+    pub rss_total_mb: f64,
+    /// (rss_total - rss_charts) / idle clients.
+    pub bytes_per_idle_conn: f64,
+}
+
+/// One client per chart writes `updates` updates (`pad` filler bytes each),
+/// then `clients - charts` more connect and idle (SyncStep1 and one
+/// awareness announcement each, then nothing).
+pub async fn memory(
+    common: &Common,
+    charts: usize,
+    clients: usize,
+    updates: u32,
+    pad: usize,
+    settle: Duration,
+) -> anyhow::Result<MemoryReport> {
+    let pid = common
+        .server_pid
+        .ok_or_else(|| anyhow::anyhow!("memory needs --server-pid"))?;
+    let rss = || ProcSample::take(Some(pid)).map_or(0.0, |s| s.rss_bytes as f64);
+    let shared = Arc::new(Shared::default());
+    let ctl = common.control(shared.clone(), 0.0, pad);
+    let nonce = run_nonce();
+    let rss_empty = rss();
+    let mut tasks = JoinSet::new();
+    let writers: Vec<ClientSpec> = (0..charts)
+        .map(|i| ClientSpec {
+            index: i,
+            chart: common.chart(i),
+            writer: Some(i as u32 + 1),
+            client_id: common.client_id(nonce, i),
+            max_updates: Some(updates),
+            seed: common.seed,
+            receivers: 0,
+        })
+        .collect();
+    let mut conns = connect_all(&ctl, writers, &mut tasks, Duration::from_secs(30)).await;
+    ctl.rate_milli.store(20_000, Relaxed);
+    let typing = Duration::from_secs_f64(f64::from(updates) / 20.0 + 1.0);
+    tokio::time::sleep(typing + settle).await;
+    let rss_charts = rss();
+    let idle: Vec<ClientSpec> = (charts..clients)
+        .map(|i| ClientSpec {
+            index: i,
+            chart: common.chart(i % charts.max(1)),
+            writer: None,
+            client_id: common.client_id(nonce, i),
+            max_updates: None,
+            seed: common.seed,
+            receivers: 0,
+        })
+        .collect();
+    let n_idle = idle.len();
+    let more = connect_all(&ctl, idle, &mut tasks, Duration::from_secs(30)).await;
+    tokio::time::sleep(settle).await;
+    let rss_total = rss();
+    conns.requested += more.requested;
+    conns.connected = shared.connected.load(Relaxed);
+    conns.connect_failures = shared.connect_failures.load(Relaxed);
+    conns.disconnects = shared.disconnects.load(Relaxed);
+    conns.synced += more.synced;
+    conns.connect_secs += more.connect_secs;
+    conns.sync = Percentiles::of(shared.take_sync_times());
+    shutdown(&ctl, tasks).await;
+    Ok(MemoryReport {
+        scenario: "memory",
+        charts,
+        clients,
+        conns,
+        rss_empty_mb: rss_empty / 1e6,
+        rss_charts_mb: rss_charts / 1e6,
+        rss_total_mb: rss_total / 1e6,
+        bytes_per_idle_conn: (rss_total - rss_charts) / n_idle.max(1) as f64,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JoinReport {
+    pub scenario: &'static str,
+    pub chart_bytes: u64,
+    pub joiners: usize,
+    pub synced: u64,
+    /// Storm start -> last joiner synced (None: not all synced).
+    pub all_synced_ms: Option<f64>,
+    pub sync: Percentiles,
+    pub disconnects: u64,
+    pub connect_failures: u64,
+    pub server_cpu_pct: Option<f64>,
+    pub server_rss_mb: Option<f64>,
+}
+
+/// One client types `bytes` into a chart (a second one watches until all of
+/// it came through), then `joiners` clients connect at once.
+pub async fn join_storm(
+    common: &Common,
+    bytes: usize,
+    joiners: usize,
+    timeout: Duration,
+) -> JoinReport {
+    let pad = 4000;
+    let updates = bytes.div_ceil(pad + 24) as u32;
+    let shared = Arc::new(Shared::default());
+    let mut c2 = common.clone();
+    c2.connect_concurrency = joiners.max(2);
+    let ctl = c2.control(shared.clone(), 0.0, pad);
+    let nonce = run_nonce();
+    let chart = common.chart(0);
+    let mut tasks = JoinSet::new();
+    let holders = vec![
+        ClientSpec {
+            index: 0,
+            chart: chart.clone(),
+            writer: Some(1),
+            client_id: common.client_id(nonce, 0),
+            max_updates: Some(updates),
+            seed: common.seed,
+            receivers: 1,
+        },
+        ClientSpec {
+            index: 1,
+            chart: chart.clone(),
+            writer: None,
+            client_id: common.client_id(nonce, 1),
+            max_updates: None,
+            seed: common.seed,
+            receivers: 0,
+        },
+    ];
+    connect_all(&ctl, holders, &mut tasks, Duration::from_secs(5)).await;
+    ctl.rate_milli.store(200_000, Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while shared.phases[0].delivered.load(Relaxed) < u64::from(updates) && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ctl.rate_milli.store(0, Relaxed);
+    let _ = shared.take_sync_times();
+    let base_synced = shared.synced.load(Relaxed);
+    let w = Window::open(common.server_pid);
+    let t0 = Instant::now();
+    for i in 0..joiners {
+        tasks.spawn(client::run(
+            ClientSpec {
+                index: 2 + i,
+                chart: chart.clone(),
+                writer: None,
+                client_id: common.client_id(nonce, 2 + i),
+                max_updates: None,
+                seed: common.seed,
+                receivers: 0,
+            },
+            ctl.clone(),
+        ));
+    }
+    let deadline = t0 + timeout;
+    while shared.synced.load(Relaxed) < base_synced + joiners as u64 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let all = t0.elapsed();
+    let w = w.close(common.server_pid);
+    let synced = shared.synced.load(Relaxed) - base_synced;
+    let report = JoinReport {
+        scenario: "join",
+        chart_bytes: u64::from(updates) * (pad as u64 + 24),
+        joiners,
+        synced,
+        all_synced_ms: (synced == joiners as u64).then_some(all.as_secs_f64() * 1000.0),
+        sync: Percentiles::of(shared.take_sync_times()),
+        disconnects: shared.disconnects.load(Relaxed),
+        connect_failures: shared.connect_failures.load(Relaxed),
+        server_cpu_pct: Window::cpu(&w.server),
+        server_rss_mb: w.server.1.map(|s| s.rss_bytes as f64 / 1e6),
+    };
+    shutdown(&ctl, tasks).await;
+    report
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PopulateReport {
+    pub scenario: &'static str,
+    pub charts: usize,
+    pub updates_per_chart: u32,
+    pub sent: u64,
+    pub delivered: u64,
+    pub secs: f64,
+}
+
+/// Writes `updates` updates of about `pad` bytes into each of `charts`
+/// charts (a watcher per chart confirms each came back through the server).
+pub async fn populate(common: &Common, charts: usize, updates: u32, pad: usize) -> PopulateReport {
+    let shared = Arc::new(Shared::default());
+    let ctl = common.control(shared.clone(), 0.0, pad);
+    let nonce = run_nonce();
+    let t0 = Instant::now();
+    let specs: Vec<ClientSpec> = (0..charts * 2)
+        .map(|i| ClientSpec {
+            index: i,
+            chart: common.chart(i / 2),
+            writer: (i % 2 == 0).then_some(i as u32 / 2 + 1),
+            client_id: common.client_id(nonce, i),
+            max_updates: Some(updates),
+            seed: common.seed,
+            receivers: 1,
+        })
+        .collect();
+    let mut tasks = JoinSet::new();
+    connect_all(&ctl, specs, &mut tasks, Duration::from_secs(10)).await;
+    ctl.rate_milli.store(100_000, Relaxed);
+    let want = charts as u64 * u64::from(updates);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while shared.phases[0].delivered.load(Relaxed) < want && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let report = PopulateReport {
+        scenario: "populate",
+        charts,
+        updates_per_chart: updates,
+        sent: shared.phases[0].sent.load(Relaxed),
+        delivered: shared.phases[0].delivered.load(Relaxed),
+        secs: t0.elapsed().as_secs_f64(),
+    };
+    shutdown(&ctl, tasks).await;
+    report
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub scenario: &'static str,
+    pub charts: usize,
+    pub synced: u64,
+    /// Connect -> SyncStep2, one chart at a time.
+    pub first_load: Percentiles,
+    /// From `t0` (the server's launch) to the first chart synced.
+    pub serving_ms: Option<f64>,
+}
+
+/// Opens each chart in turn (one client, closed after its SyncStep2) and
+/// times its load. With `t0_unix_ns`, first retries until the server
+/// answers and reports how long after `t0` the first chart was served.
+pub async fn load(common: &Common, charts: usize, t0_unix_ns: Option<u128>) -> LoadReport {
+    let mut serving_ms = None;
+    let mut times = Vec::new();
+    let mut synced = 0;
+    for i in 0..charts {
+        let chart = common.chart(i);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let t = Instant::now();
+            if let Ok(Some(took)) = open_once(&common.target, &chart, i).await {
+                synced += 1;
+                times.push(took.as_micros().min(u128::from(u32::MAX)) as u32);
+                if serving_ms.is_none() {
+                    if let Some(t0) = t0_unix_ns {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_nanos())
+                            .unwrap_or(0);
+                        serving_ms = Some(now.saturating_sub(t0) as f64 / 1e6);
+                    }
+                }
+                break;
+            }
+            // Only the first chart waits for the server to come up.
+            if i > 0 || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep_until(t + Duration::from_millis(5)).await;
+        }
+    }
+    LoadReport {
+        scenario: "load",
+        charts,
+        synced,
+        first_load: Percentiles::of(times),
+        serving_ms,
+    }
+}
+
+/// Connects, sends SyncStep1, waits for SyncStep2; the time it took.
+async fn open_once(target: &Target, chart: &str, index: usize) -> anyhow::Result<Option<Duration>> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let t = Instant::now();
+    let mut ws = client::connect(target, chart, index).await?;
+    ws.send(Message::Binary(wire::step1(&[0]).into())).await?;
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Binary(b) = m {
+                if let wire::Inbound::Step2(_) = wire::classify(&b) {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    let took = t.elapsed();
+    let _ = ws.close(None).await;
+    Ok(got.then_some(took))
+}
