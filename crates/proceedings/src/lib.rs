@@ -3,13 +3,13 @@
 //! After an Open Space the notes of every flip chart are the conference's
 //! only record. This crate turns them into a document people can read,
 //! print, archive and link to: Markdown, a single self-contained HTML file,
-//! and versioned JSON. It is pure (no IO): the caller supplies a
-//! [`ProceedingsInput`] and gets bytes back.
+//! versioned JSON and a typeset PDF. It is pure (no IO): the caller supplies
+//! a [`ProceedingsInput`] and gets bytes back.
 //!
 //! Pipeline: [`ProceedingsInput`] → [`Proceedings`] (built once: ordering,
 //! summary, action register, conveners index, link filtering) → a renderer.
-//! A future PDF renderer plugs in at [`render_model`] and can consume the
-//! same model (or its JSON form).
+//! The PDF renderer hands the model's JSON form to a typst template as data
+//! (see `docs/proceedings.md`).
 
 mod escape;
 mod html;
@@ -17,6 +17,7 @@ mod input;
 mod json;
 mod markdown;
 mod model;
+mod pdf;
 
 pub use escape::{safe_href, session_anchor};
 pub use input::{ConferenceInfo, ProceedingsInput, SessionInput};
@@ -25,6 +26,7 @@ pub use model::{
     ActionEntry, ConvenerEntry, Day, DocumentKind, Proceedings, Round, Session, SessionRef,
     Summary, SCHEMA,
 };
+pub use pdf::TEMPLATE as PDF_TEMPLATE;
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,13 @@ pub enum ProceedingsError {
     /// A JSON document declares a schema this version does not read.
     #[error("unsupported proceedings schema {0:?} (expected {SCHEMA:?})")]
     UnsupportedSchema(String),
+    /// The PDF template failed to compile or lay out (typst diagnostics).
+    /// With the bundled template this indicates a bug, not bad input.
+    #[error("PDF typesetting failed: {0}")]
+    PdfCompile(String),
+    /// The laid-out document could not be written as PDF.
+    #[error("PDF export failed: {0}")]
+    PdfExport(String),
 }
 
 /// Output formats.
@@ -43,11 +52,13 @@ pub enum Format {
     Markdown,
     Html,
     Json,
+    /// Typeset PDF (typst, embedded fonts).
+    Pdf,
 }
 
 impl Format {
     /// All formats, for listings and tests.
-    pub const ALL: [Format; 3] = [Format::Markdown, Format::Html, Format::Json];
+    pub const ALL: [Format; 4] = [Format::Markdown, Format::Html, Format::Json, Format::Pdf];
 
     /// HTTP `Content-Type` of the rendered bytes.
     pub fn content_type(self) -> &'static str {
@@ -55,6 +66,7 @@ impl Format {
             Format::Markdown => "text/markdown; charset=utf-8",
             Format::Html => "text/html; charset=utf-8",
             Format::Json => "application/json",
+            Format::Pdf => "application/pdf",
         }
     }
 
@@ -64,17 +76,19 @@ impl Format {
             Format::Markdown => "md",
             Format::Html => "html",
             Format::Json => "json",
+            Format::Pdf => "pdf",
         }
     }
 }
 
 /// Renders a compiled model. This is the renderer boundary: every format
-/// (including a future PDF) takes the same [`Proceedings`].
+/// takes the same [`Proceedings`].
 pub fn render_model(model: &Proceedings, format: Format) -> Result<Vec<u8>, ProceedingsError> {
     Ok(match format {
         Format::Markdown => markdown::render(model).into_bytes(),
         Format::Html => html::render(model).into_bytes(),
         Format::Json => json::render(model)?.into_bytes(),
+        Format::Pdf => pdf::render(model)?,
     })
 }
 
@@ -107,6 +121,11 @@ pub fn render_json(input: &ProceedingsInput) -> Result<String, ProceedingsError>
     json::render(&Proceedings::build(input))
 }
 
+/// PDF of the whole conference.
+pub fn render_pdf(input: &ProceedingsInput) -> Result<Vec<u8>, ProceedingsError> {
+    pdf::render(&Proceedings::build(input))
+}
+
 /// Markdown of one chart.
 pub fn render_chart_markdown(session: &SessionInput, conference: &ConferenceInfo) -> String {
     markdown::render(&Proceedings::for_chart(session, conference))
@@ -123,4 +142,12 @@ pub fn render_chart_json(
     conference: &ConferenceInfo,
 ) -> Result<String, ProceedingsError> {
     json::render(&Proceedings::for_chart(session, conference))
+}
+
+/// PDF of one chart.
+pub fn render_chart_pdf(
+    session: &SessionInput,
+    conference: &ConferenceInfo,
+) -> Result<Vec<u8>, ProceedingsError> {
+    pdf::render(&Proceedings::for_chart(session, conference))
 }
