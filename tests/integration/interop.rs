@@ -99,6 +99,34 @@ impl Drop for NodeClient {
     }
 }
 
+/// Deletes the report template the server seeded into a new chart, so the
+/// interop checks compare exactly what the clients wrote (the template's
+/// XML attributes render differently in yrs and Yjs string dumps).
+async fn clear_template(server: &TestServer, chart: &str) {
+    let cleaner = TestClient::connect(&server.ws_url(chart)).await;
+    wait_for("template synced", WAIT, || {
+        cleaner
+            .doc
+            .get_or_insert_xml_fragment("notes")
+            .len(&cleaner.doc.transact())
+            > 0
+    })
+    .await;
+    let update = {
+        let notes = cleaner.doc.get_or_insert_xml_fragment("notes");
+        let mut txn = cleaner.doc.transact_mut();
+        let len = notes.len(&txn);
+        notes.remove_range(&mut txn, 0, len);
+        txn.encode_update_v1()
+    };
+    cleaner.send_raw(easel_protocol::encode_update(update).to_vec());
+    wait_for("template deleted", WAIT, || {
+        cleaner.seen.lock().unwrap().updates_received >= 2
+    })
+    .await;
+    cleaner.close().await;
+}
+
 fn rust_dump(c: &TestClient) -> Value {
     let doc = &c.doc;
     let t = doc.get_or_insert_text("t");
@@ -117,10 +145,12 @@ fn rust_dump(c: &TestClient) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_y_websocket_and_yrs_converge() {
     let server = TestServer::start();
-    let chart = "interop";
+    let chart = server.chart_id("interop");
+    let token = server.fixture().edit;
+    clear_template(&server, "interop").await;
     let base = format!("ws://{}/sync", server.addr);
-    let rust = TestClient::connect(&server.ws_url(chart)).await;
-    let mut node = NodeClient::start(&base, chart, None);
+    let rust = TestClient::connect(&server.ws_url("interop")).await;
+    let mut node = NodeClient::start(&base, &chart, Some(&token));
     node.expect("ready");
     node.send(json!({"cmd": "wait_synced"}));
     node.expect("synced");
@@ -193,10 +223,17 @@ async fn stock_client_suite_against_easel() {
         dir.join("node_modules").exists(),
         "run scripts/install-deps.sh first"
     );
+    // The suite's room is a real session's chart, entered with an edit
+    // token. The suite counts the XML nodes it creates, so the report
+    // template the server seeded is deleted first.
+    let room = server.chart_id("stock-suite");
+    clear_template(&server, "stock-suite").await;
     let status = tokio::process::Command::new("npm")
         .arg("test")
         .current_dir(&dir)
         .env("EASEL_URL", format!("ws://{}/sync", server.addr))
+        .env("EASEL_ROOM", &room)
+        .env("EASEL_TOKEN", server.fixture().edit)
         .status()
         .await
         .expect("npm");

@@ -50,7 +50,7 @@ impl TestServer {
         let log = std::fs::File::create(&stderr_log).expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_easel"))
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["--listen", "127.0.0.1:0", "--no-demo", "--data-dir"])
             .arg(data_dir)
             .args(args)
             .env("EASEL_LOG", "easel=debug,easel_hub=debug,info")
@@ -88,8 +88,17 @@ impl TestServer {
         }
     }
 
+    /// URL of the chart a test calls `chart`: a real session's chart in this
+    /// data dir's fixture conference (see `api_support.rs`), with the
+    /// fixture's edit token.
     pub fn ws_url(&self, chart: &str) -> String {
-        format!("ws://{}/sync/{}", self.addr, chart)
+        let id = self.chart_id(chart);
+        format!(
+            "ws://{}/sync/{}?token={}",
+            self.addr,
+            id,
+            self.fixture().edit
+        )
     }
 
     pub fn http_url(&self, path: &str) -> String {

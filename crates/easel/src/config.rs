@@ -63,6 +63,48 @@ pub struct ServeConfig {
     #[arg(long, env = "EASEL_WEB_DIR", default_value = "web-client/dist")]
     pub web_dir: PathBuf,
 
+    /// Origins allowed to open WebSockets, comma-separated; `scheme://host:*`
+    /// matches any port. Requests without `Origin` (non-browser clients) and
+    /// same-origin requests (matching the `Host` header) are always allowed.
+    /// Unset: `http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`.
+    #[arg(long, env = "EASEL_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Base URL put into printed and returned links, e.g.
+    /// `https://easel.example.org`. Unset: `http://` + the request's `Host`
+    /// (or the listen address at startup).
+    #[arg(long, env = "EASEL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest REST API request body, in bytes (413 beyond).
+    #[arg(long, env = "EASEL_MAX_API_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_api_body_bytes: usize,
+
+    /// Failed token checks allowed per client address per minute (burst of
+    /// the same size); past it, requests carrying a token get 429. 0: off.
+    #[arg(long, env = "EASEL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
+    pub auth_failures_per_minute: u32,
+
+    /// WebSocket upgrades and event-stream subscriptions allowed per client
+    /// address per minute (burst of the same size; a venue behind one NAT
+    /// address needs a high value). 0: off.
+    #[arg(long, env = "EASEL_CONNECTIONS_PER_MINUTE", default_value_t = 600)]
+    pub connections_per_minute: u32,
+
+    /// Conferences one client address may create per minute (the only
+    /// write that needs no token). 0: off.
+    #[arg(
+        long,
+        env = "EASEL_CONFERENCE_CREATES_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub conference_creates_per_minute: u32,
+
+    /// Do not create the "Demo Open Space" conference when the data dir
+    /// has none.
+    #[arg(long, env = "EASEL_NO_DEMO", default_value_t = false)]
+    pub no_demo: bool,
+
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "EASEL_LOG_JSON", default_value_t = false)]
     pub log_json: bool,

@@ -8,11 +8,12 @@ use axum::Router;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::{ws, AppState};
+use crate::{api, ws, AppState};
 
 pub fn router(state: AppState) -> Router {
     let web = web_client(&state.config.web_dir);
     Router::new()
+        .nest("/api/v1", api::router(&state))
         .route("/sync/{chart_id}", get(ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

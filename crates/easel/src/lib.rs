@@ -5,14 +5,28 @@
 //! line and turns them into calls on [`easel_hub::Hub`]. [`run`] is the whole
 //! server, given a bound listener and a shutdown signal, so integration tests
 //! start the real thing on port 0 and stop it themselves.
+//!
+//! Conferences and access (read in this order): [`access`] (roles, tokens,
+//! the Origin policy, rate limits), [`conferences`] (the agenda and tokens
+//! in the store, one writer per conference, live events), [`api`] (the REST
+//! API under `/api/v1` and its OpenAPI document), [`ws`] (the token-checked
+//! WebSocket upgrade) and [`demo`] (the first-start demo conference and the
+//! `easel conference` commands' output). `docs/api.md` and
+//! `docs/security.md` describe them from the outside.
 
+pub mod access;
+pub mod api;
+pub mod conferences;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod ws;
 
 use std::sync::Arc;
 
+use access::{OriginPolicy, RateLimiter, RateLimits};
 use anyhow::Context;
+use conferences::Conferences;
 use easel_hub::Hub;
 use easel_store::Store;
 use tokio::net::TcpListener;
@@ -26,6 +40,12 @@ pub struct AppState {
     pub hub: Hub,
     pub store: Store,
     pub config: Arc<ServeConfig>,
+    /// Conferences, tokens and the chart index.
+    pub conferences: Conferences,
+    /// Per-address limits on failed tokens, connections and creations.
+    pub limits: Arc<RateLimits>,
+    /// Who may open WebSockets from a browser.
+    pub origins: Arc<OriginPolicy>,
     /// Cancelled when the server starts shutting down: `/readyz` turns 503 and
     /// new WebSocket upgrades are refused.
     pub shutdown: CancellationToken,
@@ -39,15 +59,58 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let data_dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
-        .await?
-        .with_context(|| format!("opening data dir {}", config.data_dir.display()))?;
+    run_with_notice(config, listener, shutdown, |_| {}).await
+}
+
+/// Opens a data dir, explaining the usual failure (another process, such
+/// as a running `easel serve`, holds its lock).
+pub async fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
+    let dir = data_dir.to_path_buf();
+    match tokio::task::spawn_blocking(move || Store::open(&dir)).await? {
+        Ok(store) => Ok(store),
+        Err(e) => {
+            let text = e.to_string();
+            if text.contains("lock") || text.contains("Resource temporarily unavailable") {
+                anyhow::bail!(
+                    "data dir {} is in use by another process (is `easel serve` running on it? stop it first): {text}",
+                    data_dir.display()
+                );
+            }
+            Err(e).with_context(|| format!("opening data dir {}", data_dir.display()))
+        }
+    }
+}
+
+/// [`run`], and once the store is open: create the demo conference if the
+/// data dir has none (unless `--no-demo`), then hand `notice` the lines to
+/// show the person who started the server (links with tokens, or a hint).
+pub async fn run_with_notice(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    notice: impl FnOnce(&[String]),
+) -> anyhow::Result<()> {
+    let store = open_store(&config.data_dir).await?;
     let hub = Hub::new(store.clone(), config.hub_config());
+    let conferences = Conferences::new(store.clone(), hub.clone());
+    let base = match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", listener.local_addr()?),
+    };
+    let lines = demo::startup_notice(&conferences, &base, !config.no_demo).await?;
+    notice(&lines);
+    let limits = RateLimits {
+        auth_failures: RateLimiter::new(config.auth_failures_per_minute),
+        connections: RateLimiter::new(config.connections_per_minute),
+        creates: RateLimiter::new(config.conference_creates_per_minute),
+    };
     let state = AppState {
         hub: hub.clone(),
         store,
+        origins: Arc::new(OriginPolicy::new(&config.allowed_origins)),
         config: Arc::new(config),
+        conferences,
+        limits: Arc::new(limits),
         shutdown: shutdown.clone(),
     };
     let app = http::router(state);

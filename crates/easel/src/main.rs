@@ -21,6 +21,63 @@ struct Cli {
 enum Command {
     /// Run the server: WebSocket sync hub, HTTP API and web client.
     Serve(ServeConfig),
+    /// Set up conferences on a data dir while the server is stopped.
+    #[command(subcommand)]
+    Conference(ConferenceCommand),
+}
+
+/// Options every `easel conference` command shares.
+#[derive(clap::Args)]
+struct DataDirArgs {
+    /// Data dir of the server (must not be in use by a running server).
+    #[arg(long, env = "EASEL_DATA_DIR", default_value = "./easel-data")]
+    data_dir: std::path::PathBuf,
+    /// Base URL for printed links.
+    #[arg(
+        long,
+        env = "EASEL_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    public_url: String,
+}
+
+#[derive(Subcommand)]
+enum ConferenceCommand {
+    /// Create a conference; prints the organizer token and link (once).
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// IANA time zone the agenda is planned in, e.g. Europe/Lisbon.
+        #[arg(long)]
+        tz: String,
+        /// First day, YYYY-MM-DD (default: today in that zone).
+        #[arg(long)]
+        start: Option<jiff::civil::Date>,
+        /// Last day, YYYY-MM-DD, inclusive (default: the start day).
+        #[arg(long)]
+        end: Option<jiff::civil::Date>,
+        #[command(flatten)]
+        dir: DataDirArgs,
+    },
+    /// Mint a new capability link for a conference; prints it (once).
+    Link {
+        /// Conference id (see `easel conference list`).
+        #[arg(long)]
+        conference: String,
+        /// organizer, edit or read.
+        #[arg(long, default_value = "edit")]
+        role: String,
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        dir: DataDirArgs,
+    },
+    /// List the conferences of a data dir.
+    List {
+        #[command(flatten)]
+        dir: DataDirArgs,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,7 +90,79 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             runtime.block_on(serve(config))
         }
+        Command::Conference(cmd) => {
+            init_tracing(false);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let lines = runtime.block_on(conference(cmd))?;
+            #[allow(clippy::print_stdout)]
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
     }
+}
+
+async fn conference(cmd: ConferenceCommand) -> anyhow::Result<Vec<String>> {
+    let dir = match &cmd {
+        ConferenceCommand::Create { dir, .. }
+        | ConferenceCommand::Link { dir, .. }
+        | ConferenceCommand::List { dir } => dir,
+    };
+    let store = easel::open_store(&dir.data_dir).await?;
+    let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
+    let conferences = easel::conferences::Conferences::new(store, hub.clone());
+    let base = dir.public_url.trim_end_matches('/').to_owned();
+    let result = match &cmd {
+        ConferenceCommand::Create {
+            name,
+            tz,
+            start,
+            end,
+            ..
+        } => {
+            let zone = easel_agenda::Zone::parse(tz)?;
+            let start = start.unwrap_or_else(|| {
+                jiff::Timestamp::now()
+                    .to_zoned(zone.time_zone().clone())
+                    .date()
+            });
+            let conf = easel_agenda::Conference::new(
+                easel::access::new_id("conf-"),
+                name,
+                zone.name(),
+                start,
+                end.unwrap_or(start),
+            )?;
+            easel::demo::create_conference(&conferences, &base, conf).await
+        }
+        ConferenceCommand::Link {
+            conference,
+            role,
+            label,
+            ..
+        } => {
+            let role = match role.as_str() {
+                "organizer" => easel::access::Role::Organizer,
+                "edit" => easel::access::Role::Edit,
+                "read" => easel::access::Role::Read,
+                other => anyhow::bail!("unknown role {other:?}: use organizer, edit or read"),
+            };
+            easel::demo::mint_link(&conferences, &base, conference, role, label).await
+        }
+        ConferenceCommand::List { .. } => {
+            let mut lines = Vec::new();
+            for id in conferences.list_ids()? {
+                let c = conferences.load(&id)?;
+                lines.push(format!("{id}\t{}", c.conference.name()));
+            }
+            Ok(lines)
+        }
+    };
+    hub.shutdown().await;
+    result
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
@@ -52,7 +181,14 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         wait_for_signal().await;
         signal.cancel();
     });
-    easel::run(config, listener, shutdown).await
+    // After the banner: the demo conference's links, or a hint.
+    #[allow(clippy::print_stdout)]
+    let notice = |lines: &[String]| {
+        for line in lines {
+            println!("{line}");
+        }
+    };
+    easel::run_with_notice(config, listener, shutdown, notice).await
 }
 
 async fn wait_for_signal() {

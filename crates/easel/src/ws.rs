@@ -1,17 +1,34 @@
 //! The WebSocket edge: `GET /sync/{chart_id}` upgrades to the y-websocket
 //! protocol and hands the socket to the hub as a stream of [`Frame`]s.
 //!
+//! Before upgrading, in this order (every refusal is a plain HTTP answer
+//! with the API's JSON error body, so no chart state is ever sent):
+//! 1. shutting down: 503; malformed chart id: 400;
+//! 2. too many connection attempts from this address: 429;
+//! 3. `Origin` not allowed ([`crate::access::OriginPolicy`]): 403;
+//! 4. no token: 401; unknown or revoked token: 401 (and it counts against
+//!    the address's failed-attempt budget; once spent: 429);
+//! 5. the chart is not one of the token's conference: 403 (unknown charts
+//!    get the same answer, so tokens cannot probe for chart ids);
+//! 6. access: `read` tokens, and charts whose session is final, cancelled
+//!    or merged away, get [`easel_hub::Access::Read`]: the hub refuses their updates
+//!    ("permission denied") and never applies or stores them.
+//!
 //! WebSocket buffers are sized here, not left at tungstenite's defaults
 //! (128 KiB write buffer per socket), because idle connections are most of a
 //! conference and their memory is what limits how many one node holds.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use easel_hub::{Access, CloseReason, ConnInfo, Frame};
+use easel_hub::{CloseReason, ConnInfo, Frame};
 use futures_util::{future, SinkExt, StreamExt};
 
+use crate::api::{self, ApiError};
+use crate::conferences::ChartDenied;
 use crate::AppState;
 
 /// Bytes tungstenite buffers before writing to the socket.
@@ -22,17 +39,17 @@ const READ_BUFFER: usize = 4 * 1024;
 pub async fn upgrade(
     State(state): State<AppState>,
     Path(chart_id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if state.shutdown.is_cancelled() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "server is shutting down").into_response();
-    }
-    if let Err(e) = easel_store::validate_chart_id(&chart_id) {
-        return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
-    }
-    let info = ConnInfo {
-        access: Access::Edit,
-        grant: None,
+    let (info, token) = match authorize(&state, &chart_id, peer, &headers, &uri) {
+        Ok(ok) => ok,
+        Err(e) => {
+            tracing::debug!(chart = %chart_id, %peer, code = e.code, "WebSocket refused");
+            return e.into_response();
+        }
     };
     let max = state.config.max_frame_bytes;
     upgrade
@@ -41,7 +58,58 @@ pub async fn upgrade(
         .max_write_buffer_size(WRITE_BUFFER + max + 64 * 1024)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| async move { serve(state, chart_id, info, socket).await })
+        .on_upgrade(move |socket| async move {
+            // Look again right before joining: a session finalized (or a
+            // token revoked) during the handshake must not get an editor.
+            let mut info = info;
+            match state.conferences.chart_access(&token, &chart_id) {
+                Ok(Ok(access)) if state.conferences.token_valid(&token) => info.access = access,
+                _ => return,
+            }
+            serve(state, chart_id, info, socket).await
+        })
+}
+
+/// Decides whether and how this request may open the chart (see the
+/// module docs for the order of checks).
+fn authorize(
+    state: &AppState,
+    chart_id: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<(ConnInfo, crate::access::TokenRecord), ApiError> {
+    if state.shutdown.is_cancelled() {
+        return Err(ApiError::unavailable("server is shutting down"));
+    }
+    if let Err(e) = easel_store::validate_chart_id(chart_id) {
+        return Err(ApiError::invalid(e.to_string()));
+    }
+    let ip = peer.ip();
+    if !state.limits.connections.try_take(ip) {
+        return Err(ApiError::rate_limited("connection attempts"));
+    }
+    if !state.origins.allows(headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this page's origin may not open charts on this server (see --allowed-origins)",
+        ));
+    }
+    let token =
+        api::check_token(state, headers, uri.query(), ip)?.ok_or_else(ApiError::unauthorized)?;
+    match state.conferences.chart_access(&token, chart_id)? {
+        Ok(access) => Ok((
+            ConnInfo {
+                access,
+                grant: Some(token.id.clone()),
+            },
+            token,
+        )),
+        Err(ChartDenied::Forbidden) => Err(ApiError::forbidden(
+            "this token does not grant access to this chart",
+        )),
+    }
 }
 
 async fn serve(state: AppState, chart_id: String, info: ConnInfo, socket: WebSocket) {

@@ -3,7 +3,8 @@
 // Server under test:
 //   EASEL_URL=ws://127.0.0.1:PORT/sync  -> an already running Easel (y-websocket appends /{room})
 //   (unset)                             -> starts the reference @y/websocket-server on a free port
-// Optional: EASEL_TOKEN is passed as --token (query parameter ?token=...).
+// Optional: EASEL_TOKEN is passed as --token (query parameter ?token=...);
+//           EASEL_ROOM names the room (an Easel chart id; Easel only opens charts of real sessions).
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { Client, startReferenceServer, eventually, content } from '../harness.mjs'
@@ -14,7 +15,7 @@ describe(`y-websocket interop (${process.env.EASEL_URL ? 'EASEL_URL=' + process.
   let server = null
   let url
   const clients = []
-  const room = `interop-${process.pid}-${Date.now().toString(36)}`
+  const room = process.env.EASEL_ROOM || `interop-${process.pid}-${Date.now().toString(36)}`
   const token = process.env.EASEL_TOKEN
 
   const newClient = async (name) => {
