@@ -19,6 +19,7 @@ pub mod api;
 pub mod conferences;
 pub mod config;
 pub mod demo;
+pub mod exports;
 pub mod http;
 pub mod ws;
 

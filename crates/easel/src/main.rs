@@ -24,6 +24,21 @@ enum Command {
     /// Set up conferences on a data dir while the server is stopped.
     #[command(subcommand)]
     Conference(ConferenceCommand),
+    /// Compile a conference's proceedings from a data dir while the server
+    /// is stopped (the same document as `GET .../proceedings.{ext}`).
+    Proceedings {
+        /// Conference id (see `easel conference list`).
+        conference: String,
+        /// md, html, json or pdf.
+        #[arg(long, default_value = "pdf")]
+        format: String,
+        /// File to write.
+        #[arg(short = 'o', long = "output")]
+        output: std::path::PathBuf,
+        /// Data dir of the server (must not be in use by a running server).
+        #[arg(long, env = "EASEL_DATA_DIR", default_value = "./easel-data")]
+        data_dir: std::path::PathBuf,
+    },
 }
 
 /// Options every `easel conference` command shares.
@@ -102,7 +117,42 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Proceedings {
+            conference,
+            format,
+            output,
+            data_dir,
+        } => {
+            init_tracing(false);
+            let format = easel::exports::parse_format(&format)
+                .with_context(|| format!("unknown format {format:?}: use md, html, json or pdf"))?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let bytes = runtime.block_on(proceedings(&data_dir, &conference, format))?;
+            std::fs::write(&output, &bytes)
+                .with_context(|| format!("writing {}", output.display()))?;
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("wrote {} ({} bytes)", output.display(), bytes.len());
+            }
+            Ok(())
+        }
     }
+}
+
+/// Renders a conference's proceedings from a data dir (server stopped).
+async fn proceedings(
+    data_dir: &std::path::Path,
+    conference: &str,
+    format: easel_proceedings::Format,
+) -> anyhow::Result<Vec<u8>> {
+    let store = easel::open_store(data_dir).await?;
+    let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
+    let conferences = easel::conferences::Conferences::new(store, hub.clone());
+    let result = easel::exports::render_proceedings(&conferences, conference, format).await;
+    hub.shutdown().await;
+    Ok(result?.1)
 }
 
 async fn conference(cmd: ConferenceCommand) -> anyhow::Result<Vec<String>> {

@@ -191,6 +191,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(revoke_link))
         .routes(routes!(events::conference_events))
         .routes(routes!(chart_info))
+        .routes(routes!(crate::exports::chart_export))
+        .routes(routes!(crate::exports::proceedings))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     router
