@@ -216,6 +216,18 @@ async fn exports_check_tokens_and_public_flag() {
         get(&server, &proc_path, Some(&other_token), &[]).status,
         403
     );
+
+    // Both routes are in the OpenAPI document.
+    let doc = server.api("GET", "/api/v1/openapi.json", None, None);
+    for p in [
+        "/charts/{chart_id}/export.{format}",
+        "/conferences/{conference_id}/proceedings.{format}",
+    ] {
+        assert!(
+            doc.body["paths"][p]["get"].is_object(),
+            "{p} not in openapi.json"
+        );
+    }
 }
 
 #[tokio::test]
