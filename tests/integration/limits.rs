@@ -15,7 +15,14 @@ async fn oversized_frame_closes_only_that_connection() {
     let good = TestClient::connect(&server.ws_url("big")).await;
     let bad = TestClient::connect(&server.ws_url("big")).await;
     bad.push_text("t", &"x".repeat(10_000));
-    wait_for("bad closed", WAIT, || bad.closed().is_some()).await;
+    let log = || server.log();
+    tokio::time::timeout(WAIT, async {
+        while bad.closed().is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("bad client not closed; server log:\n{}", log()));
     good.push_text("t", "still fine");
     wait_for("good served", WAIT, || {
         good.seen.lock().unwrap().updates_received >= 1
@@ -148,23 +155,39 @@ async fn invalid_chart_id_is_rejected_before_upgrade() {
 
 #[tokio::test]
 async fn slow_consumer_is_closed_and_others_keep_going() {
-    let server = TestServer::start_with(&["--outbound-queue", "16"]);
+    let server =
+        TestServer::start_with(&["--outbound-queue", "16", "--max-chart-bytes", "100000000"]);
     // A raw socket that never reads.
     let (slow, _) = tokio_tungstenite::connect_async(server.ws_url("busy"))
         .await
         .unwrap();
     let writer = TestClient::connect(&server.ws_url("busy")).await;
     let reader = TestClient::connect(&server.ws_url("busy")).await;
+    // Big map values: cheap for the reader to apply (unlike appending to one
+    // long text), and enough bytes to overflow the kernel socket buffers of
+    // the socket that never reads, then its queue of 16.
     let chunk = "z".repeat(16 * 1024);
-    let mut sent = 0;
-    // Enough to overflow the kernel socket buffers and the queue of 16.
-    for _ in 0..600 {
-        writer.push_text("t", &chunk);
-        sent += 1;
-        tokio::time::sleep(Duration::from_millis(1)).await;
+    let sent = 1000;
+    let map = writer.doc.get_or_insert_map("m");
+    for i in 0..sent {
+        let update = {
+            let mut txn = writer.doc.transact_mut();
+            yrs::Map::insert(&map, &mut txn, format!("k{i}"), chunk.as_str());
+            txn.encode_update_v1()
+        };
+        writer.send_raw(protocol::encode_update(update).to_vec());
+        if i % 8 == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
-    wait_for("reader keeps up", Duration::from_secs(30), || {
-        reader.seen.lock().unwrap().updates_received >= sent
+    wait_for("reader keeps up", Duration::from_secs(60), || {
+        assert!(
+            reader.closed().is_none(),
+            "the reading client was closed: {:?}",
+            reader.closed()
+        );
+        let m = reader.doc.get_or_insert_map("m");
+        yrs::Map::len(&m, &yrs::Transact::transact(&reader.doc)) as usize >= sent
     })
     .await;
     // Now read what the slow socket got: it must end in a close (1013) or a reset.

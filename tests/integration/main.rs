@@ -10,4 +10,5 @@ mod crash;
 mod exports;
 mod interop;
 mod limits;
+mod ops;
 mod sync;

@@ -29,6 +29,7 @@ pub struct TestServer {
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     stderr_log: PathBuf,
+    old_logs: Vec<PathBuf>,
 }
 
 impl TestServer {
@@ -85,6 +86,7 @@ impl TestServer {
             data_dir: data_dir.to_path_buf(),
             _tmp: None,
             stderr_log,
+            old_logs: Vec::new(),
         }
     }
 
@@ -135,8 +137,23 @@ impl TestServer {
         let tmp = self._tmp.take();
         let mut next = Self::spawn(&self.data_dir.clone(), args);
         next._tmp = tmp;
+        next.old_logs = std::mem::take(&mut self.old_logs);
+        next.old_logs.push(self.stderr_log.clone());
+        if next.old_logs.len() > 3 {
+            let _ = std::fs::remove_file(next.old_logs.remove(0));
+        }
         std::mem::swap(self, &mut next);
         std::mem::forget(next.child.stdout.take());
+    }
+
+    /// Logs of earlier processes on this data dir (before restarts).
+    pub fn previous_logs(&self) -> String {
+        let mut out = String::new();
+        for p in &self.old_logs {
+            out.push_str(&std::fs::read_to_string(p).unwrap_or_default());
+            out.push_str("\n----- restart -----\n");
+        }
+        out
     }
 
     pub fn log(&self) -> String {
@@ -149,6 +166,9 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.stderr_log);
+        for p in &self.old_logs {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 

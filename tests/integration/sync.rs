@@ -31,10 +31,8 @@ async fn late_joiner_gets_everything() {
     for i in 0..50 {
         a.push_text("t", &format!("{i},"));
     }
-    wait_for("echoes", WAIT, || {
-        a.seen.lock().unwrap().updates_received >= 50
-    })
-    .await;
+    let watcher = TestClient::connect(&server.ws_url("late")).await;
+    wait_for("stored", WAIT, || watcher.text("t") == a.text("t")).await;
     let expected = a.text("t");
     a.close().await;
     let b = TestClient::connect(&server.ws_url("late")).await;
@@ -169,10 +167,8 @@ async fn compaction_keeps_content_across_restart() {
     for i in 0..45 {
         a.push_text("t", &format!("{i};"));
     }
-    wait_for("echoes", WAIT, || {
-        a.seen.lock().unwrap().updates_received >= 45
-    })
-    .await;
+    let watcher = TestClient::connect(&server.ws_url("compact")).await;
+    wait_for("stored", WAIT, || watcher.text("t") == a.text("t")).await;
     let expected = a.text("t");
     a.close().await;
     server.kill9();
@@ -197,4 +193,21 @@ async fn idle_chart_unloads_and_reloads() {
     .await;
     let b = TestClient::connect(&server.ws_url("idle")).await;
     wait_for("reload", WAIT, || b.text("t") == "persisted").await;
+}
+
+#[tokio::test]
+async fn newcomer_syncs_a_chart_larger_than_one_frame() {
+    let server = TestServer::start();
+    let a = TestClient::connect(&server.ws_url("large")).await;
+    let chunk = "L".repeat(400 * 1024);
+    for _ in 0..4 {
+        a.push_text("t", &chunk);
+    }
+    wait_for("stored", WAIT, || {
+        a.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
+    // The full state (1.6 MB) is one sync step 2, larger than --max-frame-bytes.
+    let b = TestClient::connect(&server.ws_url("large")).await;
+    wait_for("large sync", WAIT, || b.text("t").len() == 4 * chunk.len()).await;
 }

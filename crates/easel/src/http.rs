@@ -17,6 +17,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/{chart_id}", get(ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::metrics))
         .fallback_service(web)
         .with_state(state)
 }

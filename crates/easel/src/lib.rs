@@ -21,6 +21,7 @@ pub mod config;
 pub mod demo;
 pub mod exports;
 pub mod http;
+pub mod metrics;
 pub mod ws;
 
 use std::sync::Arc;
@@ -117,6 +118,14 @@ pub async fn run_with_notice(
     let app = http::router(state);
     let server_shutdown = shutdown.clone();
     let hub_for_shutdown = hub.clone();
+    // Sync messages are small and latency-bound: without TCP_NODELAY a
+    // client's first sync waits ~40 ms on Nagle + delayed ACK.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

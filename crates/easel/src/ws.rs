@@ -48,6 +48,7 @@ pub async fn upgrade(
         Ok(ok) => ok,
         Err(e) => {
             tracing::debug!(chart = %chart_id, %peer, code = e.code, "WebSocket refused");
+            easel_hub::Metrics::inc(&state.hub.metrics().auth_failures);
             return e.into_response();
         }
     };
@@ -55,7 +56,7 @@ pub async fn upgrade(
     upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(WRITE_BUFFER + max + 64 * 1024)
+        .max_write_buffer_size(WRITE_BUFFER + 2 * state.config.max_chart_bytes + max)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| async move {

@@ -96,6 +96,10 @@ struct Chart {
     last_ticket: Option<Ticket>,
     writers: Vec<ConnId>,
     server_acks: Vec<oneshot::Sender<Result<(), HubError>>>,
+    /// This batch's stored updates, broadcast as one merged update: one
+    /// message per batch per connection, however many edits it held, so a
+    /// burst neither floods healthy clients' queues nor costs a syscall each.
+    updates: Vec<Bytes>,
 }
 
 /// Starts the actor for `id`; returns its command channel.
@@ -184,6 +188,7 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
         last_ticket: None,
         writers: Vec::new(),
         server_acks: Vec::new(),
+        updates: Vec::new(),
     };
     // Re-persist what was loaded from the log as one fresh, flushed snapshot
     // before anyone is served it. The log tail may have been recovered from
@@ -218,10 +223,9 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
                 }
                 if idle_since.is_some_and(|t| now >= t + config.idle_unload)
                     && chart.conns.is_empty()
+                    && hub.try_unregister(&chart.id, &rx)
                 {
-                    if hub.try_unregister(&chart.id, &rx) {
-                        break;
-                    }
+                    break;
                 }
                 chart.deliver().await;
                 continue;
@@ -528,8 +532,7 @@ impl Chart {
                     self.writers.push(conn);
                 }
                 Metrics::inc(&self.hub.metrics().updates_in);
-                self.out
-                    .push(Out::All(protocol::encode_update(stored.to_vec())));
+                self.updates.push(stored);
                 Ok(())
             }
             Err(e) => {
@@ -607,6 +610,7 @@ impl Chart {
                 // sled's memory and become durable with the next good flush,
                 // so the Doc is rebuilt from the store to stay consistent.
                 self.out.clear();
+                self.updates.clear();
                 for conn in std::mem::take(&mut self.writers) {
                     self.kill(
                         conn,
@@ -634,6 +638,43 @@ impl Chart {
     }
 
     fn send_out(&mut self) {
+        match self.updates.len() {
+            0 => {}
+            1 => {
+                let u = self.updates.pop().expect("one update");
+                self.out.push(Out::All(protocol::encode_update(u.to_vec())));
+            }
+            _ => {
+                // Merge into messages of at most half a frame, so a big burst
+                // never becomes one message larger than clients accept.
+                let limit = (self.hub.config().max_frame_bytes / 2).max(1);
+                let updates = std::mem::take(&mut self.updates);
+                let mut group: Vec<&[u8]> = Vec::new();
+                let mut size = 0;
+                for (i, u) in updates.iter().enumerate() {
+                    group.push(u.as_ref());
+                    size += u.len();
+                    if size >= limit || i + 1 == updates.len() {
+                        let msg = if group.len() == 1 {
+                            Ok(group[0].to_vec())
+                        } else {
+                            yrs::merge_updates_v1(&group)
+                        };
+                        match msg {
+                            Ok(merged) => self.out.push(Out::All(protocol::encode_update(merged))),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "merging a batch failed; sending updates one by one");
+                                for u in &group {
+                                    self.out.push(Out::All(protocol::encode_update(u.to_vec())));
+                                }
+                            }
+                        }
+                        group.clear();
+                        size = 0;
+                    }
+                }
+            }
+        }
         let metrics = self.hub.metrics().clone();
         let mut too_slow = Vec::new();
         for out in std::mem::take(&mut self.out) {

@@ -34,6 +34,9 @@ pub enum Frame {
     Close(Option<CloseReason>),
 }
 
+/// Most queued messages written before one flush.
+const WRITE_BATCH: usize = 64;
+
 /// How long a close frame may take to go out before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -55,6 +58,7 @@ impl Hub {
         E: std::fmt::Display,
     {
         let conn = self.next_conn_id();
+        let _running = self.connection_token();
         let span = tracing::info_span!("conn", conn_id = conn, chart_id = %chart_id);
         self.serve_inner(conn, chart_id, info, socket)
             .instrument(span)
@@ -100,7 +104,11 @@ impl Hub {
         }
         let (mut sink, mut stream) = socket.split();
         let Some(chart) = chart else {
-            let reason = CloseReason::new(close::TRY_AGAIN, "chart unavailable");
+            let reason = if self.is_shutting_down() {
+                CloseReason::new(close::RESTART, "server restarting")
+            } else {
+                CloseReason::new(close::TRY_AGAIN, "chart unavailable")
+            };
             let _ =
                 tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Frame::Close(Some(reason)))).await;
             metrics.connections.fetch_sub(1, Ordering::Relaxed);
@@ -153,7 +161,21 @@ impl Hub {
                 tokio::select! {
                     msg = out_rx.recv() => match msg {
                         Some(msg) => {
-                            if sink.send(Frame::Binary(msg)).await.is_err() {
+                            // Queue everything already waiting, then flush
+                            // once: one write syscall per burst, not per
+                            // message (a broadcast often finds several).
+                            if sink.feed(Frame::Binary(msg)).await.is_err() {
+                                return Ended::SocketError("send failed".into());
+                            }
+                            let mut fed = 1;
+                            while fed < WRITE_BATCH {
+                                let Ok(more) = out_rx.try_recv() else { break };
+                                if sink.feed(Frame::Binary(more)).await.is_err() {
+                                    return Ended::SocketError("send failed".into());
+                                }
+                                fed += 1;
+                            }
+                            if sink.flush().await.is_err() {
                                 return Ended::SocketError("send failed".into());
                             }
                         }
@@ -173,11 +195,26 @@ impl Hub {
         };
 
         let chart_gone = || CloseReason::new(close::TRY_AGAIN, "chart closed; reconnect");
+        // Biased: when the chart closes us it fires `kill` before its queue
+        // goes away, and that reason (1012 on shutdown, 4401 on revoke) is
+        // the one the client must see.
         let mut ended = tokio::select! {
+            biased;
+            reason = &mut kill_rx => Ended::Close(reason.unwrap_or_else(|_| chart_gone())),
             e = reader => e,
             e = writer => e,
-            reason = &mut kill_rx => Ended::Close(reason.unwrap_or_else(|_| chart_gone())),
         };
+        if let Ended::Close(CloseReason {
+            code: close::TRY_AGAIN,
+            ..
+        })
+        | Ended::QueueClosed = ended
+        {
+            // The reader may have noticed the chart's queue close first.
+            if let Ok(reason) = kill_rx.try_recv() {
+                ended = Ended::Close(reason);
+            }
+        }
         if let Ended::QueueClosed = ended {
             ended = Ended::Close((&mut kill_rx).await.unwrap_or_else(|_| chart_gone()));
         }

@@ -145,9 +145,14 @@ struct HubInner {
     /// starts a fresh actor.
     charts: Mutex<HashMap<String, mpsc::Sender<chart::Command>>>,
     next_conn: AtomicU64,
+    /// Set when shutdown starts: no new chart actors, joiners get 1012.
+    shutting_down: std::sync::atomic::AtomicBool,
     metrics: Arc<Metrics>,
     /// Chart actors, so shutdown can wait for their final flushes.
     tasks: TaskTracker,
+    /// Open connections (each holds a token while it runs), so shutdown can
+    /// wait for their close frames to go out before the process exits.
+    connections: TaskTracker,
 }
 
 impl Hub {
@@ -158,8 +163,10 @@ impl Hub {
                 config,
                 charts: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
+                shutting_down: std::sync::atomic::AtomicBool::new(false),
                 metrics: Arc::new(Metrics::default()),
                 tasks: TaskTracker::new(),
+                connections: TaskTracker::new(),
             }),
         }
     }
@@ -174,6 +181,14 @@ impl Hub {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
+    }
+
+    pub(crate) fn connection_token(&self) -> tokio_util::task::task_tracker::TaskTrackerToken {
+        self.inner.connections.token()
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::SeqCst)
     }
 
     pub(crate) fn next_conn_id(&self) -> ConnId {
@@ -321,11 +336,19 @@ impl Hub {
     /// Graceful stop: every chart closes its connections with 1012, makes its
     /// last writes durable and exits; returns when all actors are done.
     pub async fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
         for tx in self.senders() {
             let _ = tx.send(chart::Command::Shutdown).await;
         }
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
+        // Each connection sends its close frame (bounded by a timeout there).
+        self.inner.connections.close();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            self.inner.connections.wait(),
+        )
+        .await;
         if let Err(e) = self.inner.store.flush().await {
             tracing::error!(error = %e, "final flush failed");
         }

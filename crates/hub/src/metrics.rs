@@ -30,6 +30,8 @@ pub struct Metrics {
     pub flush_failures: AtomicU64,
     /// Counter: panics caught in yrs while handling client input.
     pub panics_caught: AtomicU64,
+    /// Counter: refused tokens and origins (counted by the binary).
+    pub auth_failures: AtomicU64,
     /// Counter: chart loads (first connection after unload or start).
     pub chart_loads: AtomicU64,
     /// Counter: chart unloads after idling.

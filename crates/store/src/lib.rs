@@ -14,7 +14,8 @@
 //! | tree        | key                          | value                          |
 //! |-------------|------------------------------|--------------------------------|
 //! | `updates`   | `{chart_id}/` + seq (u64 BE) | one Yjs v1 update              |
-//! | `snapshots` | `{chart_id}`                 | covered seq (u64 BE) + v1 state|
+//! | `snapshots` | `{chart_id}`                 | covered seq (u64 BE) + part count (u32 BE) |
+//! | `snapshot_parts` | `{chart_id}/` + covered seq + part (u32 BE) | ≤ 16 KiB of the v1 state |
 //! | `documents` | caller-defined               | caller-defined (JSON metadata) |
 //! | `meta`      | `schema_version`             | u32 BE                         |
 //!
@@ -98,6 +99,10 @@ struct Inner {
     db: sled::Db,
     updates: sled::Tree,
     snapshots: sled::Tree,
+    /// Snapshots are stored in parts of at most [`SNAPSHOT_PART`] bytes:
+    /// sled 0.34 moves values past ~128 KiB into separate blob files, and our
+    /// crash tests lost flushed blob-sized snapshots across two crashes.
+    snapshot_parts: sled::Tree,
     documents: sled::Tree,
     /// Count of appends so far; a ticket is this counter's value right after
     /// an append, so "flushed up to N" covers every append with ticket <= N.
@@ -123,6 +128,7 @@ impl Store {
         let meta = db.open_tree("meta")?;
         let updates = db.open_tree("updates")?;
         let snapshots = db.open_tree("snapshots")?;
+        let snapshot_parts = db.open_tree("snapshot_parts")?;
         let documents = db.open_tree("documents")?;
         match meta.get(SCHEMA_KEY)? {
             Some(v) => {
@@ -161,6 +167,7 @@ impl Store {
                 db,
                 updates,
                 snapshots,
+                snapshot_parts,
                 documents,
                 written,
                 flusher,
@@ -184,16 +191,31 @@ impl Store {
         let mut stored = StoredChart::default();
         let mut covered = None;
         if let Some(raw) = self.inner.snapshots.get(chart)? {
-            if raw.len() < 8 {
-                return Err(StoreError::Corrupt {
-                    chart: chart.into(),
-                    detail: "snapshot header truncated".into(),
-                });
+            let corrupt = |detail: &str| StoreError::Corrupt {
+                chart: chart.into(),
+                detail: detail.into(),
+            };
+            if raw.len() != 12 {
+                return Err(corrupt("snapshot header has the wrong length"));
             }
             let seq = u64::from_be_bytes(raw[..8].try_into().expect("8 bytes"));
+            let parts = u32::from_be_bytes(raw[8..12].try_into().expect("4 bytes"));
+            let mut state = Vec::new();
+            let mut found = 0u32;
+            for part in self
+                .inner
+                .snapshot_parts
+                .scan_prefix(snapshot_prefix(chart, seq))
+            {
+                state.extend_from_slice(&part?.1);
+                found += 1;
+            }
+            if found != parts {
+                return Err(corrupt(&format!("snapshot has {found} of {parts} parts")));
+            }
             covered = Some(seq);
             stored.next_seq = seq + 1;
-            stored.snapshot = Some(raw[8..].to_vec());
+            stored.snapshot = Some(state);
         }
         for entry in self.inner.updates.scan_prefix(log_prefix(chart)) {
             let (key, value) = entry?;
@@ -233,12 +255,43 @@ impl Store {
         snapshot: &[u8],
         covers_upto: u64,
     ) -> Result<(), StoreError> {
-        let mut value = Vec::with_capacity(8 + snapshot.len());
-        value.extend_from_slice(&covers_upto.to_be_bytes());
-        value.extend_from_slice(snapshot);
-        self.inner.snapshots.insert(chart, value)?;
+        // 1. the parts, under this snapshot's own seq so they never overwrite
+        //    the parts of the snapshot currently in force;
+        let old = self.inner.snapshots.get(chart)?;
+        let mut parts = sled::Batch::default();
+        let mut count = 0u32;
+        for (i, chunk) in snapshot.chunks(SNAPSHOT_PART).enumerate() {
+            let mut key = snapshot_prefix(chart, covers_upto);
+            key.extend_from_slice(&(i as u32).to_be_bytes());
+            parts.insert(key, chunk);
+            count += 1;
+        }
+        self.inner.snapshot_parts.apply_batch(parts)?;
         let ticket = self.ticket_after_write();
         self.durable(ticket).await?;
+        // 2. the header that makes them the snapshot in force;
+        let mut header = Vec::with_capacity(12);
+        header.extend_from_slice(&covers_upto.to_be_bytes());
+        header.extend_from_slice(&count.to_be_bytes());
+        self.inner.snapshots.insert(chart, header)?;
+        let ticket = self.ticket_after_write();
+        self.durable(ticket).await?;
+        // 3. then what it replaces: the old parts and the covered log.
+        if let Some(old) = old.filter(|o| o.len() >= 8) {
+            let old_seq = u64::from_be_bytes(old[..8].try_into().expect("8 bytes"));
+            if old_seq != covers_upto {
+                let mut batch = sled::Batch::default();
+                for key in self
+                    .inner
+                    .snapshot_parts
+                    .scan_prefix(snapshot_prefix(chart, old_seq))
+                    .keys()
+                {
+                    batch.remove(key?);
+                }
+                self.inner.snapshot_parts.apply_batch(batch)?;
+            }
+        }
         let mut batch = sled::Batch::default();
         for key in self
             .inner
@@ -261,6 +314,16 @@ impl Store {
         }
         self.inner.updates.apply_batch(batch)?;
         self.inner.snapshots.remove(chart)?;
+        let mut batch = sled::Batch::default();
+        for key in self
+            .inner
+            .snapshot_parts
+            .scan_prefix(log_prefix(chart))
+            .keys()
+        {
+            batch.remove(key?);
+        }
+        self.inner.snapshot_parts.apply_batch(batch)?;
         let ticket = self.ticket_after_write();
         self.durable(ticket).await
     }
@@ -332,6 +395,15 @@ fn log_prefix(chart: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(chart.len() + 1);
     key.extend_from_slice(chart.as_bytes());
     key.push(b'/');
+    key
+}
+
+/// Largest part of a stored snapshot, well under sled's blob threshold.
+const SNAPSHOT_PART: usize = 16 * 1024;
+
+fn snapshot_prefix(chart: &str, covers: u64) -> Vec<u8> {
+    let mut key = log_prefix(chart);
+    key.extend_from_slice(&covers.to_be_bytes());
     key
 }
 

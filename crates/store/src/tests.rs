@@ -97,12 +97,39 @@ fn crash_between_snapshot_and_log_trim_is_harmless() {
     for seq in 0..4u64 {
         store.append("c", seq, &[seq as u8]).unwrap();
     }
-    let mut v = 1u64.to_be_bytes().to_vec();
-    v.extend_from_slice(b"S");
-    store.inner.snapshots.insert("c", v).unwrap();
+    let mut key = snapshot_prefix("c", 1);
+    key.extend_from_slice(&0u32.to_be_bytes());
+    store
+        .inner
+        .snapshot_parts
+        .insert(key, b"S".to_vec())
+        .unwrap();
+    let mut header = 1u64.to_be_bytes().to_vec();
+    header.extend_from_slice(&1u32.to_be_bytes());
+    store.inner.snapshots.insert("c", header).unwrap();
     let c = store.load_chart("c").unwrap();
     assert_eq!(c.updates, vec![vec![2], vec![3]]);
     assert_eq!(c.next_seq, 4);
+}
+
+#[test]
+fn large_snapshots_are_stored_in_parts_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    rt().block_on(async {
+        let store = Store::open(dir.path()).unwrap();
+        store.append("c", 0, b"x").unwrap();
+        store.compact("c", &big, 0).await.unwrap();
+        store.append("c", 1, b"y").unwrap();
+        store.compact("c", &big[..40_000], 1).await.unwrap();
+        store.flush().await.unwrap();
+        assert_eq!(store.inner.snapshot_parts.len(), 3, "old parts removed");
+    });
+    let store = Store::open(dir.path()).unwrap();
+    let c = store.load_chart("c").unwrap();
+    assert_eq!(c.snapshot.as_deref(), Some(&big[..40_000]));
+    assert!(c.updates.is_empty());
+    assert_eq!(c.next_seq, 2);
 }
 
 #[test]
