@@ -17,6 +17,7 @@ declare -A DEB_PACKAGES=(
   [chromium]=chromium
   [poppler-utils]=pdftotext
   [redis-server]=redis-server
+  [docker-compose]=docker-compose
 )
 
 is_installed() {

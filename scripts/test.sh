@@ -14,14 +14,17 @@ cargo fmt --all -- --check
 section "cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 
+section "deployment files (docker-compose config; CI has no Docker engine)"
+docker-compose -f docker-compose.yml config -q
+
 section "cargo test"
 cargo test --workspace
 
 section "interop: stock y-websocket clients vs. reference server (tests/interop)"
 # With EASEL_URL=ws://HOST:PORT/sync set, the same suite runs against a running Easel instead.
 (cd tests/interop && npm test)
-# TODO(easel-interop): once the easel binary serves /sync/{chart_id}, start it on a free port and
-# rerun: (cd tests/interop && EASEL_URL=ws://127.0.0.1:PORT/sync npm test)
+# The same suite against the real easel binary runs inside `cargo test`
+# (tests/integration/interop.rs, with EASEL_URL, EASEL_TOKEN and EASEL_ROOM set).
 
 section "web client: build, then browser tests (headless Debian chromium vs. the easel binary)"
 # Screenshots of every page (desktop and phone width) land in artifacts/screenshots/.
