@@ -104,7 +104,7 @@ fn mutated_frames_never_escape_or_poison() {
     let seed: u64 = std::env::var("EASEL_MUTATION_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5eed_ea5e1);
+        .unwrap_or(0x0005_eeda_5e51);
     eprintln!("mutation test: seed {seed}, {iters} iterations");
     // Silence the default panic printout for panics caught inside yrs.
     std::panic::set_hook(Box::new(|_| {}));
