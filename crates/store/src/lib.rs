@@ -225,6 +225,14 @@ impl Store {
                 // snapshot: already inside the snapshot.
                 continue;
             }
+            if !stored.updates.is_empty() && seq != stored.next_seq {
+                // Sequence numbers are dense: a gap means the scan skipped
+                // entries or they were lost. Look them up directly.
+                for missing in stored.next_seq..seq.min(stored.next_seq + 16) {
+                    let found = self.inner.updates.get(log_key(chart, missing))?.is_some();
+                    tracing::warn!(chart, missing, found_by_get = found, "gap in chart log");
+                }
+            }
             stored.next_seq = seq + 1;
             stored.updates.push(value.to_vec());
         }
