@@ -105,6 +105,12 @@ async fn sigkill_loses_no_acknowledged_update() {
             "cycle {cycle}: lost acknowledged updates: {lost_now:?}"
         );
         if !lost_later.is_empty() {
+            // What the store saw at each load, for diagnosis.
+            for line in server.previous_logs().lines().chain(server.log().lines()) {
+                if line.contains("gap in chart log") || line.contains("chart loaded") {
+                    eprintln!("log: {}", line.chars().take(240).collect::<String>());
+                }
+            }
             eprintln!(
                 "cycle {cycle}: updates that survived an earlier crash are gone: {lost_later:?}"
             );

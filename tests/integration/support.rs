@@ -143,6 +143,9 @@ impl TestServer {
             let _ = std::fs::remove_file(next.old_logs.remove(0));
         }
         std::mem::swap(self, &mut next);
+        // `next` is the old process now: keep its log (listed in
+        // `old_logs`) when it is dropped.
+        next.stderr_log = PathBuf::new();
         std::mem::forget(next.child.stdout.take());
     }
 
