@@ -107,8 +107,10 @@ async fn sigkill_loses_no_acknowledged_update() {
         if !lost_later.is_empty() {
             // What the store saw at each load, for diagnosis.
             for line in server.previous_logs().lines().chain(server.log().lines()) {
-                if line.contains("gap in chart log") || line.contains("chart loaded") {
-                    eprintln!("log: {}", line.chars().take(240).collect::<String>());
+                for what in ["gap in chart log", "chart loaded", "compacted"] {
+                    if let Some(at) = line.find(what) {
+                        eprintln!("log: {}", line[at..].chars().take(160).collect::<String>());
+                    }
                 }
             }
             eprintln!(
