@@ -197,7 +197,7 @@ impl Hub {
 
     /// The chart's command channel, starting its actor if it is not loaded.
     pub(crate) fn chart_sender(&self, chart_id: &str) -> mpsc::Sender<chart::Command> {
-        let mut charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut charts = self.charts();
         if let Some(tx) = charts.get(chart_id) {
             if !tx.is_closed() {
                 return tx.clone();
@@ -215,7 +215,7 @@ impl Hub {
         chart_id: &str,
         rx: &mpsc::Receiver<chart::Command>,
     ) -> bool {
-        let mut charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut charts = self.charts();
         if !rx.is_empty() {
             return false;
         }
@@ -225,7 +225,7 @@ impl Hub {
 
     /// Removes a stale entry (an actor that died) so the next join reloads.
     pub(crate) fn forget(&self, chart_id: &str, tx: &mpsc::Sender<chart::Command>) {
-        let mut charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut charts = self.charts();
         if charts.get(chart_id).is_some_and(|t| t.same_channel(tx)) {
             charts.remove(chart_id);
         }
@@ -233,7 +233,7 @@ impl Hub {
 
     /// Removes this chart's entry if its actor has stopped.
     pub(crate) fn forget_if_closed(&self, chart_id: &str) {
-        let mut charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut charts = self.charts();
         if charts.get(chart_id).is_some_and(|t| t.is_closed()) {
             charts.remove(chart_id);
         }
@@ -241,29 +241,29 @@ impl Hub {
 
     /// Number of charts loaded in memory now.
     pub fn loaded_charts(&self) -> usize {
-        self.inner
-            .charts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.charts().len()
+    }
+
+    /// The chart registry. A panic while holding it cannot leave it
+    /// inconsistent (every critical section is a single map operation), so
+    /// a poisoned lock is simply taken over.
+    fn charts(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<chart::Command>>> {
+        self.inner.charts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The command channel of a chart that is loaded now, if any.
+    fn loaded_sender(&self, chart_id: &str) -> Option<mpsc::Sender<chart::Command>> {
+        self.charts().get(chart_id).cloned()
     }
 
     fn senders(&self) -> Vec<mpsc::Sender<chart::Command>> {
-        let charts = self.inner.charts.lock().unwrap_or_else(|e| e.into_inner());
-        charts.values().cloned().collect()
+        self.charts().values().cloned().collect()
     }
 
     /// Makes a chart read-only (finalized) or writable again, for open
     /// connections as well as future ones.
     pub async fn set_read_only(&self, chart_id: &str, read_only: bool) {
-        let charts = self
-            .inner
-            .charts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(chart_id)
-            .cloned();
-        if let Some(tx) = charts {
+        if let Some(tx) = self.loaded_sender(chart_id) {
             let _ = tx.send(chart::Command::SetReadOnly(read_only)).await;
         }
     }
@@ -285,14 +285,12 @@ impl Hub {
     ) -> Result<(), HubError> {
         easel_store::validate_chart_id(chart_id)
             .map_err(|e| HubError::InvalidChart(e.to_string()))?;
+        let update = Bytes::from(update);
         for _ in 0..3 {
             let tx = self.chart_sender(chart_id);
             let (done_tx, done_rx) = tokio::sync::oneshot::channel();
             if tx
-                .send(chart::Command::ServerUpdate(
-                    Bytes::from(update.clone()),
-                    done_tx,
-                ))
+                .send(chart::Command::ServerUpdate(update.clone(), done_tx))
                 .await
                 .is_err()
             {
@@ -309,14 +307,7 @@ impl Hub {
     pub async fn chart_state(&self, chart_id: &str) -> Result<Vec<u8>, HubError> {
         easel_store::validate_chart_id(chart_id)
             .map_err(|e| HubError::InvalidChart(e.to_string()))?;
-        let loaded = self
-            .inner
-            .charts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(chart_id)
-            .cloned();
-        if let Some(tx) = loaded {
+        if let Some(tx) = self.loaded_sender(chart_id) {
             let (done_tx, done_rx) = tokio::sync::oneshot::channel();
             if tx.send(chart::Command::Snapshot(done_tx)).await.is_ok() {
                 if let Ok(state) = done_rx.await {

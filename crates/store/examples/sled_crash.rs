@@ -104,133 +104,107 @@ fn child(dir: &str, acked: u64, start: u64) {
     }
 }
 
+/// One cycle: start a child with `args`, SIGKILL it after `delay_ms`, and
+/// return the keys it acknowledged and the missing-key lines it reported.
+fn run_child(exe: &str, args: &[&str], delay_ms: u64) -> (Vec<u64>, Vec<String>) {
+    let mut c = Command::new(exe)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start child");
+    let out = c.stdout.take().expect("child stdout");
+    let reader = std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        let mut missing = Vec::new();
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some(k) = line.strip_prefix("acked ") {
+                acked.extend(k.parse::<u64>().ok());
+            } else if line.starts_with("first_missing")
+                || line.starts_with("missing") && line != "missing 0"
+            {
+                missing.push(line);
+            }
+        }
+        (acked, missing)
+    });
+    std::thread::sleep(Duration::from_millis(delay_ms));
+    let _ = c.kill();
+    let _ = c.wait();
+    reader.join().expect("reader thread")
+}
+
+/// xorshift64: the kill delays are seeded so a failing run can be repeated.
+fn next_delay(seed: &mut u64, base: u64, span: u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    base + *seed % span
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("child-concurrent") {
-        child_concurrent(&args[2], &args[3], args[4].parse().unwrap());
-        return;
-    }
-    if std::env::var("CONCURRENT").is_ok() {
-        return concurrent_parent(&args);
-    }
-    if args.get(1).map(String::as_str) == Some("child") {
-        let acked: u64 = args[3].parse().unwrap();
-        let start: u64 = args[4].parse().unwrap();
-        child(&args[2], acked, start);
-        return;
+    match args.get(1).map(String::as_str) {
+        Some("child") => {
+            return child(&args[2], args[3].parse().unwrap(), args[4].parse().unwrap())
+        }
+        Some("child-concurrent") => {
+            return child_concurrent(&args[2], &args[3], args[4].parse().unwrap())
+        }
+        _ => {}
     }
     let cycles: u32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(50);
+    let concurrent = std::env::var("CONCURRENT").is_ok();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
-    let path = path.to_str().unwrap().to_string();
-    let mut acked: u64 = 0; // keys 0..acked were acknowledged
+    let path = dir.path().join("db").to_str().unwrap().to_string();
+    let acked_file = dir.path().join("acked").to_str().unwrap().to_string();
+    // Sequential mode: keys 0..acked_upto were acknowledged. Concurrent mode:
+    // the acknowledged keys are listed (writers interleave), and each child
+    // starts far above the last key so unacknowledged keys are never reused.
+    let mut acked_upto: u64 = 0;
+    let mut acked_keys: Vec<u64> = Vec::new();
     let mut next: u64 = 0;
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut failures = 0;
     for cycle in 0..cycles {
-        let mut c = Command::new(&args[0])
-            .args(["child", &path, &acked.to_string(), &next.to_string()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = c.stdout.take().unwrap();
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = 50 + seed % 250;
-        let reader = std::thread::spawn(move || {
-            let mut last = None;
-            let mut report = Vec::new();
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(k) = line.strip_prefix("acked ") {
-                    last = k.parse::<u64>().ok();
-                } else {
-                    report.push(line);
-                }
-            }
-            (last, report)
-        });
-        std::thread::sleep(Duration::from_millis(delay));
-        let _ = c.kill();
-        let _ = c.wait();
-        let (last, report) = reader.join().unwrap();
-        for line in &report {
-            if line.starts_with("missing") && line != "missing 0"
-                || line.starts_with("first_missing")
-            {
-                failures += 1;
-                eprintln!("cycle {cycle}: {line}");
-            }
+        let start = next.to_string();
+        let (got, missing) = if concurrent {
+            let list: Vec<String> = acked_keys.iter().map(u64::to_string).collect();
+            std::fs::write(&acked_file, list.join(" ")).unwrap();
+            let delay = next_delay(&mut seed, 100, 300);
+            run_child(
+                &args[0],
+                &["child-concurrent", &path, &acked_file, &start],
+                delay,
+            )
+        } else {
+            let delay = next_delay(&mut seed, 50, 250);
+            run_child(
+                &args[0],
+                &["child", &path, &acked_upto.to_string(), &start],
+                delay,
+            )
+        };
+        for line in &missing {
+            failures += 1;
+            eprintln!("cycle {cycle}: {line}");
         }
-        if let Some(last) = last {
-            acked = last + 1;
+        let last = got.iter().copied().max();
+        if concurrent {
+            next = last.map_or(next, |m| m) + 100_000;
+            acked_keys.extend(got);
+        } else if let Some(last) = last {
+            acked_upto = last + 1;
             next = last + 1;
         } else {
             // Nothing acknowledged this cycle: start again from the first
             // unacknowledged key (rewriting it is harmless).
-            next = acked;
+            next = acked_upto;
         }
     }
+    let acked = if concurrent {
+        acked_keys.len() as u64
+    } else {
+        acked_upto
+    };
     eprintln!("{cycles} cycles, {acked} keys acknowledged, {failures} reports of missing keys");
-}
-
-fn concurrent_parent(args: &[String]) {
-    let cycles: u32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(50);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db").to_str().unwrap().to_string();
-    let acked_file = dir.path().join("acked").to_str().unwrap().to_string();
-    let mut acked: Vec<u64> = Vec::new();
-    let mut next: u64 = 0;
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut failures = 0;
-    for cycle in 0..cycles {
-        let list: Vec<String> = acked.iter().map(u64::to_string).collect();
-        std::fs::write(&acked_file, list.join(" ")).unwrap();
-        let mut c = Command::new(&args[0])
-            .args(["child-concurrent", &path, &acked_file, &next.to_string()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = c.stdout.take().unwrap();
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = 100 + seed % 300;
-        let reader = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            let mut report = Vec::new();
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(k) = line.strip_prefix("acked ") {
-                    if let Ok(k) = k.parse::<u64>() {
-                        got.push(k);
-                    }
-                } else {
-                    report.push(line);
-                }
-            }
-            (got, report)
-        });
-        std::thread::sleep(Duration::from_millis(delay));
-        let _ = c.kill();
-        let _ = c.wait();
-        let (got, report) = reader.join().unwrap();
-        for line in &report {
-            if line.starts_with("missing") && line != "missing 0"
-                || line.starts_with("first_missing")
-            {
-                failures += 1;
-                eprintln!("cycle {cycle}: {line}");
-            }
-        }
-        next = got
-            .iter()
-            .copied()
-            .max()
-            .map_or(next + 100_000, |m| m + 100_000);
-        acked.extend(got);
-    }
-    eprintln!(
-        "concurrent: {cycles} cycles, {} keys acknowledged, {failures} reports of missing keys",
-        acked.len()
-    );
 }
