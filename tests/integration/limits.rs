@@ -23,6 +23,13 @@ async fn oversized_frame_closes_only_that_connection() {
     })
     .await
     .unwrap_or_else(|_| panic!("bad client not closed; server log:\n{}", log()));
+    let (code, reason) = bad.closed().unwrap();
+    assert_eq!(code, 1009, "{reason}");
+    assert!(reason.contains("4096"), "{reason}");
+    // Far past the limit the transport cuts the connection itself.
+    let huge = TestClient::connect(&server.ws_url("big")).await;
+    huge.push_text("t", &"x".repeat(400_000));
+    wait_for("huge client cut", WAIT, || huge.closed().is_some()).await;
     good.push_text("t", "still fine");
     wait_for("good served", WAIT, || {
         good.seen.lock().unwrap().updates_received >= 1

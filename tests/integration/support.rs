@@ -231,7 +231,13 @@ impl TestClient {
                 tokio::select! {
                     msg = out_rx.recv() => {
                         let Some(msg) = msg else { break };
-                        if sink.send(msg).await.is_err() { break; }
+                        if sink.send(msg).await.is_err() {
+                            // The server may cut us while we write (a reset
+                            // after an oversized frame): that is a close too.
+                            let mut s = task_seen.lock().unwrap();
+                            if s.closed.is_none() { s.closed = Some((1006, "connection lost".into())); }
+                            break;
+                        }
                     }
                     frame = stream.next() => {
                         match frame {

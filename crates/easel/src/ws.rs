@@ -53,12 +53,17 @@ pub async fn upgrade(
         }
     };
     let max = state.config.max_frame_bytes;
+    // The transport's own limit is only a backstop, set above the hub's:
+    // tungstenite drops an oversized message without a close frame, while
+    // the hub answers 1009 with a reason the client can show. Only frames
+    // past the backstop (twice the limit plus 64 KiB) are cut without one.
+    let transport_max = max.saturating_mul(2).saturating_add(64 * 1024);
     upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(WRITE_BUFFER + 2 * state.config.max_chart_bytes + max)
-        .max_message_size(max)
-        .max_frame_size(max)
+        .max_message_size(transport_max)
+        .max_frame_size(transport_max)
         .on_upgrade(move |socket| async move {
             // Look again right before joining: a session finalized (or a
             // token revoked) during the handshake must not get an editor.
