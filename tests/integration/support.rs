@@ -281,9 +281,20 @@ impl TestClient {
         self.send_raw(protocol::encode_update(update).to_vec());
     }
 
+    /// Appends at the end of the text. The length is read in the same
+    /// transaction as the insert: this client's task applies the server's
+    /// updates concurrently, and a length read a moment earlier can point
+    /// into the middle of text that arrived since (splitting someone else's
+    /// words, which the crash test once mistook for lost updates).
     pub fn push_text(&self, name: &str, text: &str) {
-        let len = self.text(name).chars().count() as u32;
-        self.insert(name, len, text);
+        let t = self.doc.get_or_insert_text(name);
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            let len = t.len(&txn);
+            t.insert(&mut txn, len, text);
+            txn.encode_update_v1()
+        };
+        self.send_raw(protocol::encode_update(update).to_vec());
     }
 
     pub fn text(&self, name: &str) -> String {

@@ -192,10 +192,9 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
     };
     // Re-persist what was loaded from the log as one fresh, flushed snapshot
     // before anyone is served it. The log tail may have been recovered from
-    // segments sled wrote but never confirmed stable before a crash; our
-    // crash tests saw sled 0.34 lose such recovered entries at the *next*
-    // crash (about one in 200 kill cycles). Clients must never be shown
-    // state that a crash could still take away, so it is rewritten first.
+    // segments sled wrote but never confirmed stable before a crash; clients
+    // must never be shown state that a crash could still take away, so it is
+    // rewritten and flushed first (it also makes the next load one read).
     if !stored.updates.is_empty() {
         chart.compact_now().await;
     }

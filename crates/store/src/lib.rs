@@ -225,9 +225,10 @@ impl Store {
                 // snapshot: already inside the snapshot.
                 continue;
             }
-            if !stored.updates.is_empty() && seq != stored.next_seq {
-                // Sequence numbers are dense: a gap means the scan skipped
-                // entries or they were lost. Look them up directly.
+            if seq != stored.next_seq {
+                // Sequence numbers are dense from 0 (or from just after the
+                // snapshot): a gap means entries were lost or the scan
+                // skipped them. Look them up directly.
                 for missing in stored.next_seq..seq.min(stored.next_seq + 16) {
                     let found = self.inner.updates.get(log_key(chart, missing))?.is_some();
                     tracing::warn!(chart, missing, found_by_get = found, "gap in chart log");
