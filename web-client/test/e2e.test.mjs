@@ -175,7 +175,7 @@ describe('easel web client in a real browser', () => {
     const md = await (await fetch(`${base}/api/v1/charts/${session.chart_id}/export.md?token=${c.read}`)).text()
     assert.match(md.replace(/\\(.)/g, '$1'), /Ada says: async standups work/)
     assert.ok(!md.includes('READER TYPED THIS'), 'the export has no reader text')
-    noErrors(fresh)
+    noErrors(reader, fresh)
   })
 
   it('a topic posted on one board appears on the other board live', async () => {
@@ -394,11 +394,17 @@ describe('easel web client in a real browser', () => {
     assert.deepEqual(conf.sessions.map((x) => x.id), [beta.id])
     const alphaInfo = await api(base, 'GET', `/charts/${alpha.chart_id}`, c2.edit)
     assert.equal(alphaInfo.read_only, true, 'a cancelled chart is kept read-only')
+    const note = await open({ name: 'Late' })
+    await note.page.goto(`${base}/#/chart/${alpha.chart_id}?token=${c2.edit}`)
+    await note.page.locator('#chart-notice', { hasText: 'cancelled' }).waitFor()
+    assert.equal(await note.page.locator('#editor .tiptap').getAttribute('contenteditable'), 'false')
+    await note.page.goto(`${base}/#/chart/${gamma.chart_id}?token=${c2.edit}`)
+    await note.page.locator('#chart-notice', { hasText: 'merged' }).waitFor()
     await board.page.locator('.session .topic', { hasText: 'Alpha topic' }).waitFor({ state: 'detached' })
     await o.page.setViewportSize(PHONE)
     await showSessions()
     await screenshot(o.page, 'organizer-sessions-phone')
-    noErrors(o, board)
+    noErrors(o, board, note)
   })
 
   it('after a server restart, reloading shows everything', async () => {
