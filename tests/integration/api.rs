@@ -772,20 +772,26 @@ impl EventStream {
 
     /// The next `agenda` event's data, or None when the stream ends.
     async fn next_agenda(&mut self) -> Option<Value> {
-        let mut is_agenda = false;
+        self.next_event("agenda").await
+    }
+
+    /// The next event called `name` (others are skipped), or None when
+    /// the stream ends.
+    async fn next_event(&mut self, name: &str) -> Option<Value> {
+        let mut wanted = false;
         loop {
             let line = tokio::time::timeout(WAIT, self.lines.next_line())
                 .await
                 .expect("event in time")
                 .ok()??;
-            if line == "event: agenda" {
-                is_agenda = true;
+            if let Some(event) = line.strip_prefix("event: ") {
+                wanted = event == name;
             } else if let Some(data) = line
                 .strip_prefix("data: ")
                 .or_else(|| line.strip_prefix("data:"))
             {
-                if is_agenda {
-                    return Some(serde_json::from_str(data).expect("agenda JSON"));
+                if wanted {
+                    return Some(serde_json::from_str(data).expect("event JSON"));
                 }
             } else if line == "0" {
                 return None; // last chunk
@@ -850,6 +856,122 @@ async fn live_agenda_events_show_new_and_moved_sessions() {
     assert!(events.next_agenda().await.is_none());
 }
 
+/// Counts of people per chart, for the agenda board: only a token of the
+/// conference may read them (also when its proceedings are public), they
+/// follow connections opening and closing, and the live stream pushes them.
+#[tokio::test]
+async fn presence_counts_follow_connections_for_readers_only() {
+    let server = TestServer::start();
+    let s = setup(&server);
+    let org = Some(s.org.as_str());
+    let mint = |role: &str| {
+        let r = server.api(
+            "POST",
+            &path(&s.id, "/links"),
+            org,
+            Some(json!({"role": role})),
+        );
+        assert_eq!(r.status, 201, "{}", r.raw);
+        r.body["token"].as_str().unwrap().to_owned()
+    };
+    let (read, edit) = (mint("read"), mint("edit"));
+    let r = server.api("POST", &path(&s.id, "/sessions"), org, Some(json!({"topic": "Counted", "convener": "Ana", "round_id": s.round, "space_id": s.space})));
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let chart = r.body["session"]["chart_id"].as_str().unwrap().to_owned();
+    let presence = |token: Option<&str>| server.api("GET", &path(&s.id, "/presence"), token, None);
+
+    // Access: none -> 401 (even with public proceedings), another
+    // conference's token -> 403, unknown conference -> 403 before lookup.
+    let r = server.api(
+        "PATCH",
+        &path(&s.id, ""),
+        org,
+        Some(json!({"proceedings_public": true})),
+    );
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert_eq!(
+        server.api("GET", &path(&s.id, ""), None, None).status,
+        200,
+        "agenda is public"
+    );
+    let r = presence(None);
+    assert_eq!((r.status, r.code()), (401, "unauthorized"), "{}", r.raw);
+    let other = setup(&server);
+    let r = presence(Some(&other.org));
+    assert_eq!((r.status, r.code()), (403, "forbidden"), "{}", r.raw);
+    let r = server.api(
+        "GET",
+        "/api/v1/conferences/conf-nope/presence",
+        Some(&read),
+        None,
+    );
+    assert_eq!(r.status, 403, "{}", r.raw);
+
+    let r = presence(Some(&read));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert_eq!(r.body, json!({"charts": {chart.as_str(): 0}}));
+
+    let (status, mut events) =
+        EventStream::open(&server.addr, &path(&s.id, &format!("/events?token={read}"))).await;
+    assert_eq!(status, 200);
+    events.next_agenda().await.unwrap();
+    assert_eq!(
+        events.next_event("presence").await.unwrap()["charts"][&chart],
+        0
+    );
+
+    // An editor and a read-only reader: both are in the chart.
+    let a = TestClient::connect(&server.ws_url_with(&chart, Some(&edit))).await;
+    let b = TestClient::connect(&server.ws_url_with(&chart, Some(&read))).await;
+    let mut seen = Vec::new();
+    while seen.last() != Some(&2) {
+        let ev = events.next_event("presence").await.unwrap();
+        seen.push(ev["charts"][&chart].as_u64().unwrap());
+    }
+    assert!(
+        seen.iter().all(|n| *n >= 1),
+        "only changes are sent: {seen:?}"
+    );
+    assert_eq!(presence(Some(&read)).body["charts"][&chart], 2);
+    assert_eq!(
+        presence(Some(&edit)).body["charts"][&chart],
+        2,
+        "any role of the conference"
+    );
+
+    a.close().await;
+    assert_eq!(
+        events.next_event("presence").await.unwrap()["charts"][&chart],
+        1
+    );
+    b.abort();
+    assert_eq!(
+        events.next_event("presence").await.unwrap()["charts"][&chart],
+        0
+    );
+    assert_eq!(presence(Some(&read)).body["charts"][&chart], 0);
+
+    // A new session shows up with its count after the agenda event.
+    let round2 = server.api(
+        "POST",
+        &path(&s.id, "/rounds"),
+        org,
+        Some(
+            json!({"local_start": "2026-03-28T14:00", "duration_minutes": 60, "kind": "breakout"}),
+        ),
+    );
+    let round2 = round2.body["rounds"][1]["id"].as_str().unwrap().to_owned();
+    let r = server.api(
+        "POST",
+        &path(&s.id, "/sessions"),
+        Some(&edit),
+        Some(json!({"topic": "Second", "convener": "Bo", "round_id": round2, "space_id": s.space})),
+    );
+    let chart2 = r.body["session"]["chart_id"].as_str().unwrap().to_owned();
+    let ev = events.next_event("presence").await.unwrap();
+    assert_eq!(ev["charts"], json!({chart.as_str(): 0, chart2.as_str(): 0}));
+}
+
 #[tokio::test]
 async fn openapi_document_lists_every_route() {
     let server = TestServer::start();
@@ -883,6 +1005,7 @@ async fn openapi_document_lists_every_route() {
         ("/conferences/{conference_id}/links", &["get", "post"]),
         ("/conferences/{conference_id}/links/{link_id}", &["delete"]),
         ("/conferences/{conference_id}/events", &["get"]),
+        ("/conferences/{conference_id}/presence", &["get"]),
         ("/charts/{chart_id}", &["get"]),
     ] {
         for m in methods {

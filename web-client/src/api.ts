@@ -34,9 +34,11 @@ export interface SessionView {
   space_id: string
   chart_id: string
   state: SessionState
-  /** People in the chart right now, if the server reports it. */
-  present?: number
-  people?: number
+}
+
+/** People in each session's chart right now (`presence` live event). */
+export interface PresenceView {
+  charts: Record<string, number>
 }
 
 export interface DayView {

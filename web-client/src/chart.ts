@@ -411,6 +411,8 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
           ? 'This session was merged into another one; its chart is read-only.'
           : info.session?.state === 'final'
             ? 'This chart is final: it is part of the proceedings and can no longer be edited.'
+            : !info.session && info.role !== 'read' && info.role !== null
+              ? 'This session was cancelled; its chart is kept, read-only.'
             : info.role === 'read' || info.role === null
               ? 'You are viewing this chart with a read-only link.'
               : 'This chart is read-only.'

@@ -7,7 +7,8 @@ import {
   describeError,
   type ChartInfo,
   type ConferenceView,
-    type Role,
+  type PresenceView,
+  type Role,
   type RoundView,
   type SessionView,
   type SessionChangedLike,
@@ -24,6 +25,9 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
   let openCell: string | null = null // "round|space" with the propose form open
   let events: EventSource | null = null
   let disposed = false
+  // Chart id -> open connections, from the stream's `presence` events;
+  // empty without a token (the counts are for readers of the conference).
+  let presence: Record<string, number> = {}
 
   const heading = h('h1', { id: 'conf-title' }, 'Agenda')
   const desc = h('p', { class: 'muted' })
@@ -151,8 +155,30 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
     if (activeId) document.getElementById(activeId)?.focus()
   }
 
+  function peopleLabel(n: number): string {
+    return n === 1 ? '1 person in the chart now' : `${n} people in the chart now`
+  }
+
+  // Counts change far more often than the agenda: update them in place
+  // rather than re-rendering the board under someone typing a topic.
+  function renderPresence(): void {
+    const shown = new Set<string>()
+    board.querySelectorAll<HTMLElement>('.people[data-chart]').forEach((el) => shown.add(el.dataset.chart ?? ''))
+    const onBoard = new Set(conf?.sessions.map((s) => s.chart_id) ?? [])
+    if (conf && [...onBoard].some((id) => id in presence && !shown.has(id))) {
+      renderBoard(conf) // a session without its badge yet
+      return
+    }
+    board.querySelectorAll<HTMLElement>('.people[data-chart]').forEach((el) => {
+      const n = presence[el.dataset.chart ?? ''] ?? 0
+      el.textContent = `${n} here`
+      el.title = peopleLabel(n)
+      el.classList.toggle('people-none', n === 0)
+    })
+  }
+
   function sessionCell(s: SessionView): HTMLElement {
-    const people = s.present ?? s.people
+    const people = presence[s.chart_id]
     return h(
       'div',
       { class: 'session', 'data-session': s.id },
@@ -162,7 +188,9 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
         { class: 'session-meta' },
         h('span', { class: 'muted small' }, s.convener),
         h('span', { class: `badge badge-${s.state}` }, s.state),
-        typeof people === 'number' ? h('span', { class: 'people small', title: 'People in the chart now' }, `👥 ${people}`) : null,
+        typeof people === 'number'
+          ? h('span', { class: `people small${people === 0 ? ' people-none' : ''}`, 'data-chart': s.chart_id, title: peopleLabel(people) }, `${people} here`)
+          : null,
       ),
     )
   }
@@ -279,6 +307,14 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
       try {
         conf = JSON.parse((ev as MessageEvent).data) as ConferenceView
         render()
+      } catch {
+        /* ignore a malformed event */
+      }
+    })
+    events.addEventListener('presence', (ev) => {
+      try {
+        presence = (JSON.parse((ev as MessageEvent).data) as PresenceView).charts ?? {}
+        renderPresence()
       } catch {
         /* ignore a malformed event */
       }

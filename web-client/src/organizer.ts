@@ -1,5 +1,6 @@
 // The organizer's page: conference settings, spaces, rounds (with the
-// repeating-pattern helper), sessions (finalize), capability links, publish.
+// repeating-pattern helper), sessions (state, move, merge, cancel, finalize),
+// capability links, publish.
 
 import {
   api,
@@ -250,26 +251,120 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
     ])
   }
 
-  // ---- sessions: state, finalize --------------------------------------------------
+  // ---- sessions: state, move, merge, cancel, finalize ---------------------------
+  // Which sessions have their actions unfolded, so a re-render after any
+  // change keeps the organizer where they were.
+  const unfolded = new Set<string>()
+  const confirming = new Set<string>()
+
   function renderSessions(c: ConferenceView): void {
     clear(sessions)
     const rounds = new Map(c.rounds.map((r) => [r.id, r]))
     const spaceNames = new Map(c.spaces.map((s) => [s.id, s.name]))
-    const list = h('ul', { class: 'plain-list', id: 'session-admin' })
+    const where = (roundId: string, spaceId: string) => {
+      const r = rounds.get(roundId)
+      return `${r ? `${formatDay(r.starts_at, c.time_zone)} ${formatTime(r.starts_at, c.time_zone)}` : ''} · ${spaceNames.get(spaceId) ?? ''}`
+    }
+    const taken = new Set(c.sessions.map((s) => `${s.round_id}|${s.space_id}`))
+    const freeCells: { round: string; space: string }[] = []
+    for (const r of c.rounds.filter((x) => x.kind === 'breakout')) {
+      for (const sp of c.spaces) if (!taken.has(`${r.id}|${sp.id}`)) freeCells.push({ round: r.id, space: sp.id })
+    }
+    const path = (id: string) => `/sessions/${encodeURIComponent(id)}`
+    const list = h('ul', { class: 'plain-list session-admin', id: 'session-admin' })
     for (const s of c.sessions) {
-      const r = rounds.get(s.round_id)
       const sel = h(
         'select',
         { 'aria-label': `State of ${s.topic}` },
         (['proposed', 'live', 'final'] as SessionState[]).map((st) => h('option', { value: st, selected: st === s.state }, st)),
       )
-      sel.addEventListener('change', () => void call('PATCH', `/sessions/${encodeURIComponent(s.id)}`, { state: sel.value }, `“${s.topic}” is ${sel.value}`).then(reload))
+      sel.addEventListener('change', () => void call('PATCH', path(s.id), { state: sel.value }, `“${s.topic}” is ${sel.value}`).then(reload))
+
+      const moveId = `move-${s.id}`
+      const moveTo = h(
+        'select',
+        { id: moveId, disabled: freeCells.length === 0 },
+        freeCells.length === 0 ? h('option', { value: '' }, 'no free cell') : freeCells.map((f) => h('option', { value: `${f.round}|${f.space}` }, where(f.round, f.space))),
+      )
+      const move = h(
+        'form',
+        { class: 'row wrap', 'data-action': 'move' },
+        h('div', { class: 'stack grow' }, h('label', { for: moveId }, 'Move to'), moveTo),
+        h('button', { type: 'submit', class: 'btn btn-small', disabled: freeCells.length === 0 }, 'Move'),
+      )
+      move.addEventListener('submit', (e) => {
+        e.preventDefault()
+        const [round_id, space_id] = moveTo.value.split('|')
+        if (!round_id || !space_id) return
+        void call('PATCH', path(s.id), { round_id, space_id }, `“${s.topic}” moved to ${where(round_id, space_id)}`).then(reload)
+      })
+
+      const others = c.sessions.filter((o) => o.id !== s.id)
+      const absorbId = `absorb-${s.id}`
+      const absorb = h(
+        'select',
+        { id: absorbId, disabled: others.length === 0 },
+        others.length === 0 ? h('option', { value: '' }, 'no other session') : others.map((o) => h('option', { value: o.id }, `${o.topic} (${where(o.round_id, o.space_id)})`)),
+      )
+      const merge = h(
+        'form',
+        { class: 'row wrap', 'data-action': 'merge' },
+        h('div', { class: 'stack grow' }, h('label', { for: absorbId }, 'Merge into this session'), absorb),
+        h('button', { type: 'submit', class: 'btn btn-small', disabled: others.length === 0 }, 'Merge'),
+      )
+      merge.addEventListener('submit', (e) => {
+        e.preventDefault()
+        const other = others.find((o) => o.id === absorb.value)
+        if (!other) return
+        void call('POST', `${path(s.id)}/merge`, { absorb: other.id }, `“${other.topic}” merged into “${s.topic}”; its chart is kept read-only`).then(reload)
+      })
+
+      // Cancelling takes two steps: it removes the session from the agenda.
+      const cancel = confirming.has(s.id)
+        ? h(
+            'div',
+            { class: 'row wrap confirm', role: 'group', 'aria-label': `Cancel ${s.topic}?` },
+            h('span', { class: 'small' }, 'Remove it from the agenda? Its chart is kept, read-only.'),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn btn-small btn-danger',
+                'data-action': 'cancel-confirm',
+                onclick: async () => {
+                  confirming.delete(s.id)
+                  unfolded.delete(s.id)
+                  await call('DELETE', path(s.id), undefined, `“${s.topic}” cancelled`)
+                  await reload()
+                },
+              },
+              `Yes, cancel “${s.topic}”`,
+            ),
+            h('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: () => { confirming.delete(s.id); render(); focusAction(s.id, 'cancel') } }, 'Keep it'),
+          )
+        : h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-action': 'cancel', onclick: () => { confirming.add(s.id); render(); focusAction(s.id, 'cancel-confirm') } }, 'Cancel session…')
+
+      const actions = h(
+        'details',
+        { class: 'session-actions', open: unfolded.has(s.id) },
+        h('summary', {}, `Move, merge or cancel “${s.topic}”`),
+        h('div', { class: 'stack' }, move, merge, h('div', { class: 'row' }, cancel)),
+      )
+      actions.addEventListener('toggle', () => {
+        if (actions.open) unfolded.add(s.id)
+        else unfolded.delete(s.id)
+      })
       list.append(
         h(
           'li',
-          {},
-          h('span', {}, h('a', { href: appLink(`/chart/${s.chart_id}`, token) }, s.topic), h('span', { class: 'muted small' }, ` · ${spaceNames.get(s.space_id) ?? ''} ${r ? formatTime(r.starts_at, c.time_zone) : ''}`)),
-          sel,
+          { 'data-session': s.id },
+          h(
+            'div',
+            { class: 'row wrap session-admin-head' },
+            h('span', { class: 'grow' }, h('a', { href: appLink(`/chart/${s.chart_id}`, token) }, s.topic), h('span', { class: 'muted small', 'data-where': '' }, ` · ${where(s.round_id, s.space_id)}`)),
+            sel,
+          ),
+          actions,
         ),
       )
     }
@@ -283,8 +378,8 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
         disabled: !c.sessions.some((s) => s.state !== 'final'),
         onclick: async () => {
           for (const s of c.sessions.filter((x) => x.state !== 'final')) {
-            if (s.state === 'proposed') await call('PATCH', `/sessions/${encodeURIComponent(s.id)}`, { state: 'live' })
-            await call('PATCH', `/sessions/${encodeURIComponent(s.id)}`, { state: 'final' })
+            if (s.state === 'proposed') await call('PATCH', path(s.id), { state: 'live' })
+            await call('PATCH', path(s.id), { state: 'final' })
           }
           toast('All charts are final')
           await reload()
@@ -293,6 +388,10 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
       'Finalize all charts',
     )
     sessions.append(h('h2', { id: 'sessions-h' }, 'Sessions'), list, h('div', { class: 'row' }, finalizeAll))
+  }
+
+  function focusAction(sessionId: string, action: string): void {
+    sessions.querySelector<HTMLElement>(`li[data-session="${CSS.escape(sessionId)}"] [data-action="${action}"]`)?.focus()
   }
 
   // ---- links ------------------------------------------------------------------

@@ -10,12 +10,14 @@ import {
   eventually,
   launchBrowser,
   makeConference,
+  metric,
   openPage,
   PHONE,
   proposeSession,
   screenshot,
   startServer,
   tempDataDir,
+  unlabelled,
 } from './harness.mjs'
 
 const editorText = (page) => page.locator('#editor .tiptap').innerText()
@@ -36,6 +38,10 @@ async function waitSaved(page) {
 
 function noErrors(...pages) {
   for (const p of pages) assert.deepEqual(p.errors, [], 'console errors')
+}
+
+async function allLabelled(page) {
+  assert.deepEqual(await unlabelled(page), [], 'controls without an accessible name')
 }
 
 describe('easel web client in a real browser', () => {
@@ -76,6 +82,7 @@ describe('easel web client in a real browser', () => {
     await b.page.goto(`${base}/`)
     await b.page.getByRole('heading', { name: 'Organize a conference' }).waitFor()
     await screenshot(b.page, 'home-phone')
+    await allLabelled(a.page)
     noErrors(a, b)
   })
 
@@ -115,6 +122,7 @@ describe('easel web client in a real browser', () => {
     await waitSaved(grace.page)
     await screenshot(ada.page, 'chart-desktop')
     await screenshot(grace.page, 'chart-phone')
+    await allLabelled(ada.page)
     noErrors(ada, grace)
   })
 
@@ -139,6 +147,7 @@ describe('easel web client in a real browser', () => {
 
   it('a read-only link cannot change the chart, and the server stored nothing', async () => {
     const url = `${base}/#/chart/${session.chart_id}?token=${c.read}`
+    const refusedBefore = await metric(base, 'easel_read_only_refusals_total')
     const reader = await open({ name: 'Reader' })
     await reader.page.goto(url)
     await reader.page.locator('#chart-notice', { hasText: 'read-only' }).waitFor()
@@ -153,6 +162,8 @@ describe('easel web client in a real browser', () => {
       window.easelChart.doc.getMap('meta').set('sneaky', 'SNEAKY WRITE')
     })
     await reader.page.locator('#save-status', { hasText: 'Not saved' }).waitFor()
+    // The server counted the refused write: it arrived and was not applied.
+    await eventually(async () => (await metric(base, 'easel_read_only_refusals_total')) > refusedBefore, { message: 'refusal counted' })
     await screenshot(reader.page, 'chart-readonly-desktop')
     // A fresh editor context (fresh from the server) sees neither.
     const fresh = await open({ name: 'Checker' })
@@ -161,7 +172,10 @@ describe('easel web client in a real browser', () => {
     assert.ok(!(await editorText(fresh.page)).includes('READER TYPED THIS'))
     const sneaky = await fresh.page.evaluate(() => window.easelChart.doc.getMap('meta').get('sneaky') ?? null)
     assert.equal(sneaky, null)
-    noErrors(fresh)
+    const md = await (await fetch(`${base}/api/v1/charts/${session.chart_id}/export.md?token=${c.read}`)).text()
+    assert.match(md.replace(/\\(.)/g, '$1'), /Ada says: async standups work/)
+    assert.ok(!md.includes('READER TYPED THIS'), 'the export has no reader text')
+    noErrors(reader, fresh)
   })
 
   it('a topic posted on one board appears on the other board live', async () => {
@@ -180,6 +194,61 @@ describe('easel web client in a real browser', () => {
     await screenshot(one.page, 'board-desktop')
     await screenshot(two.page, 'board-phone')
     noErrors(one, two)
+  })
+
+  it('the board shows how many people are in each chart, live', async () => {
+    const counted = await proposeSession(base, c, 'Counted on the board', 1, 0)
+    const board = await open({ timezoneId: 'Europe/Lisbon' })
+    await board.page.goto(`${base}/#/conference/${c.id}?token=${c.read}`)
+    const badge = board.page.locator(`.session[data-session="${counted.id}"] .people`)
+    await badge.waitFor()
+    assert.equal(await badge.innerText(), '0 here')
+    const chartUrl = `${base}/#/chart/${counted.chart_id}?token=${c.edit}`
+    const one = await open({ name: 'Uno' })
+    const two = await open({ name: 'Dos', viewport: PHONE })
+    await one.page.goto(chartUrl)
+    await two.page.goto(chartUrl)
+    // Without a reload: the board's event stream pushes the counts.
+    await board.page.locator(`.session[data-session="${counted.id}"] .people`, { hasText: /^2 here$/ }).waitFor()
+    assert.equal(await badge.getAttribute('title'), '2 people in the chart now')
+    await screenshot(board.page, 'board-presence-desktop')
+    await two.context.close()
+    await board.page.locator(`.session[data-session="${counted.id}"] .people`, { hasText: /^1 here$/ }).waitFor()
+    // The rest of the board is not re-rendered for a count: an open
+    // proposal form keeps what was typed (edit link).
+    const poster = await open({ name: 'Poster', timezoneId: 'Europe/Lisbon' })
+    await poster.page.goto(`${base}/#/conference/${c.id}?token=${c.edit}`)
+    await poster.page.locator(`.session[data-session="${counted.id}"] .people`, { hasText: /^1 here$/ }).waitFor()
+    await poster.page.locator('.propose-btn').first().click()
+    await poster.page.keyboard.type('Half-typed topic')
+    await one.context.close()
+    await poster.page.locator(`.session[data-session="${counted.id}"] .people`, { hasText: /^0 here$/ }).waitFor()
+    assert.equal(await poster.page.locator('form.propose input').first().inputValue(), 'Half-typed topic')
+    assert.equal(await poster.page.evaluate(() => document.activeElement?.id ?? ''), await poster.page.locator('form.propose input').first().getAttribute('id'))
+    await allLabelled(board.page)
+    noErrors(board, poster)
+  })
+
+  it('the board works by keyboard: propose a topic without a mouse', async () => {
+    const k = await open({ name: 'Keys', timezoneId: 'Europe/Lisbon' })
+    await k.page.goto(`${base}/#/conference/${c.id}?token=${c.edit}`)
+    await k.page.locator('#live-status', { hasText: 'Live' }).waitFor()
+    const target = k.page.locator('.propose-btn').first()
+    const label = await target.getAttribute('aria-label')
+    // Tab from the top of the page until the first free cell has focus.
+    let reached = false
+    for (let i = 0; i < 40 && !reached; i++) {
+      await k.page.keyboard.press('Tab')
+      reached = (await k.page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '')) === label
+    }
+    assert.ok(reached, `Tab reaches "${label}"`)
+    await k.page.keyboard.press('Enter')
+    await k.page.keyboard.type('Typed by keyboard')
+    await k.page.keyboard.press('Tab')
+    assert.equal(await k.page.evaluate(() => document.activeElement?.id?.startsWith('convener-')), true, 'convener field comes next')
+    await k.page.keyboard.press('Enter')
+    await k.page.locator('.session .topic', { hasText: 'Typed by keyboard' }).waitFor()
+    noErrors(k)
   })
 
   it('the agenda in another time zone shows shifted times', async () => {
@@ -201,8 +270,7 @@ describe('easel web client in a real browser', () => {
     noErrors(lisbon, tokyo)
   })
 
-  it('the proceedings download contains what was typed', async (t) => {
-    const probe = await fetch(`${base}/api/v1/conferences/${c.id}/proceedings.md?token=${c.read}`)
+  it('the proceedings download contains what was typed', async () => {
     const p = await open({ viewport: DESKTOP })
     await p.page.goto(`${base}/#/conference/${c.id}/proceedings?token=${c.read}`)
     await p.page.locator('#proceedings-sessions .topic', { hasText: 'Remote-first retros' }).waitFor()
@@ -211,10 +279,7 @@ describe('easel web client in a real browser', () => {
     await phone.page.goto(`${base}/#/conference/${c.id}/proceedings?token=${c.read}`)
     await phone.page.locator('#proceedings-sessions .topic').first().waitFor()
     await screenshot(phone.page, 'proceedings-phone')
-    if (probe.status === 404) {
-      t.skip('export endpoints not in this build yet (GET proceedings.md is 404)')
-      return
-    }
+    await allLabelled(p.page)
     const [download] = await Promise.all([
       p.page.waitForEvent('download'),
       p.page.locator('#proceedings-downloads a[data-format="md"]').click(),
@@ -266,6 +331,80 @@ describe('easel web client in a real browser', () => {
     await guest.page.locator('.propose-btn').first().waitFor()
     assert.equal(await guest.page.locator('table.agenda').count(), 2)
     noErrors(o, guest)
+  })
+
+  it('the organizer moves, merges and cancels sessions, and the board follows live', async () => {
+    const c2 = await makeConference(base)
+    const alpha = await proposeSession(base, c2, 'Alpha topic', 0, 0)
+    const beta = await proposeSession(base, c2, 'Beta topic', 0, 1)
+    const gamma = await proposeSession(base, c2, 'Gamma topic', 1, 0)
+    const breakouts = c2.conf.rounds.filter((r) => r.kind === 'breakout')
+    const spaces = c2.conf.spaces
+    const o = await open({ name: 'Olga', timezoneId: 'Europe/Lisbon' })
+    const board = await open({ timezoneId: 'Europe/Lisbon', viewport: PHONE })
+    await board.page.goto(`${base}/#/conference/${c2.id}?token=${c2.read}`)
+    await board.page.locator('#live-status', { hasText: 'Live' }).waitFor()
+    await o.page.goto(`${base}/#/conference/${c2.id}/organize?token=${c2.org}`)
+    const row = (s) => o.page.locator(`#session-admin li[data-session="${s.id}"]`)
+    await row(alpha).waitFor()
+    await allLabelled(o.page)
+
+    // Move Alpha to the one free cell (second breakout, second space).
+    await row(alpha).locator('summary').click()
+    const moveTo = row(alpha).locator('form[data-action="move"] select')
+    assert.equal(await moveTo.locator('option').count(), 1, 'one free cell')
+    await moveTo.selectOption(`${breakouts[1].id}|${spaces[1].id}`)
+    await row(alpha).locator('form[data-action="move"] button').click()
+    await board.page.locator(`tr[data-round="${breakouts[1].id}"] td[data-space="${spaces[1].id}"] .topic`, { hasText: 'Alpha topic' }).waitFor()
+    let conf = await api(base, 'GET', `/conferences/${c2.id}`, c2.read)
+    const moved = conf.sessions.find((x) => x.id === alpha.id)
+    assert.deepEqual([moved.round_id, moved.space_id], [breakouts[1].id, spaces[1].id])
+    // The actions stay unfolded across the re-render.
+    assert.equal(await row(alpha).locator('details').getAttribute('open'), '')
+
+    // Merge Gamma into Beta.
+    await row(beta).locator('summary').click()
+    await row(beta).locator('form[data-action="merge"] select').selectOption(gamma.id)
+    await row(beta).locator('form[data-action="merge"] button').click()
+    await row(gamma).waitFor({ state: 'detached' })
+    conf = await api(base, 'GET', `/conferences/${c2.id}`, c2.read)
+    assert.equal(conf.sessions.some((x) => x.id === gamma.id), false, 'the absorbed session left the agenda')
+    assert.match(conf.sessions.find((x) => x.id === beta.id).topic, /Beta topic.*Gamma topic/)
+    const gammaInfo = await api(base, 'GET', `/charts/${gamma.chart_id}`, c2.edit)
+    assert.equal(gammaInfo.merged_into, beta.chart_id)
+    assert.equal(gammaInfo.read_only, true)
+    await board.page.locator('.session .topic', { hasText: 'Gamma topic' }).first().waitFor()
+    assert.equal(await board.page.locator('.session').count(), 2)
+
+    // Cancel Alpha, by keyboard: the confirm step takes focus, Escape-free.
+    await row(alpha).locator('[data-action="cancel"]').focus()
+    await o.page.keyboard.press('Enter')
+    const confirm = row(alpha).locator('[data-action="cancel-confirm"]')
+    await confirm.waitFor()
+    assert.equal(await confirm.evaluate((el) => el === document.activeElement), true, 'focus moves to the confirmation')
+    const showSessions = () => o.page.evaluate(() => {
+      document.getElementById('toasts')?.replaceChildren()
+      document.getElementById('org-sessions')?.scrollIntoView()
+    })
+    await showSessions()
+    await screenshot(o.page, 'organizer-sessions-desktop')
+    await o.page.keyboard.press('Enter')
+    await row(alpha).waitFor({ state: 'detached' })
+    conf = await api(base, 'GET', `/conferences/${c2.id}`, c2.read)
+    assert.deepEqual(conf.sessions.map((x) => x.id), [beta.id])
+    const alphaInfo = await api(base, 'GET', `/charts/${alpha.chart_id}`, c2.edit)
+    assert.equal(alphaInfo.read_only, true, 'a cancelled chart is kept read-only')
+    const note = await open({ name: 'Late' })
+    await note.page.goto(`${base}/#/chart/${alpha.chart_id}?token=${c2.edit}`)
+    await note.page.locator('#chart-notice', { hasText: 'cancelled' }).waitFor()
+    assert.equal(await note.page.locator('#editor .tiptap').getAttribute('contenteditable'), 'false')
+    await note.page.goto(`${base}/#/chart/${gamma.chart_id}?token=${c2.edit}`)
+    await note.page.locator('#chart-notice', { hasText: 'merged' }).waitFor()
+    await board.page.locator('.session .topic', { hasText: 'Alpha topic' }).waitFor({ state: 'detached' })
+    await o.page.setViewportSize(PHONE)
+    await showSessions()
+    await screenshot(o.page, 'organizer-sessions-phone')
+    noErrors(o, board, note)
   })
 
   it('after a server restart, reloading shows everything', async () => {

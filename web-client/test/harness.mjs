@@ -20,7 +20,7 @@ export function easelBinary() {
   if (process.env.EASEL_BIN) return process.env.EASEL_BIN
   const r = spawnSync('cargo', ['build', '-q', '-p', 'easel'], { cwd: repoRoot, stdio: 'inherit' })
   if (r.status !== 0) throw new Error('cargo build -p easel failed')
-  return path.join(repoRoot, 'target', 'debug', 'easel')
+  return path.join(process.env.CARGO_TARGET_DIR ? path.resolve(repoRoot, process.env.CARGO_TARGET_DIR) : path.join(repoRoot, 'target'), 'debug', 'easel')
 }
 
 export function tempDataDir() {
@@ -202,4 +202,33 @@ export async function eventually(fn, { timeout = 10000, interval = 100, message 
     await new Promise((r) => setTimeout(r, interval))
   }
   throw new Error(`timed out waiting for ${message} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`)
+}
+
+/** The value of one Prometheus counter from `GET /metrics`. */
+export async function metric(base, name) {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+  if (!line) throw new Error(`metric ${name} missing`)
+  return Number(line.split(' ')[1])
+}
+
+/**
+ * Every visible form control and button on the page has an accessible
+ * name (label, aria-label/labelledby, or text); returns those that do not.
+ */
+export async function unlabelled(page) {
+  return page.evaluate(() => {
+    const bad = []
+    for (const el of document.querySelectorAll('input, select, textarea, button, a[href], summary, [contenteditable="true"]')) {
+      const r = el.getBoundingClientRect()
+      if (r.width === 0 && r.height === 0) continue
+      const named =
+        (el.labels && el.labels.length > 0) ||
+        el.getAttribute('aria-label') ||
+        el.getAttribute('aria-labelledby') ||
+        (el.tagName !== 'INPUT' && el.tagName !== 'SELECT' && el.tagName !== 'TEXTAREA' && el.textContent.trim())
+      if (!named) bad.push(el.outerHTML.slice(0, 120))
+    }
+    return bad
+  })
 }

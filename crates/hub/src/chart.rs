@@ -100,6 +100,8 @@ struct Chart {
     /// message per batch per connection, however many edits it held, so a
     /// burst neither floods healthy clients' queues nor costs a syscall each.
     updates: Vec<Bytes>,
+    /// The connection count last handed to [`Hub::publish_present`].
+    published_present: usize,
 }
 
 /// Starts the actor for `id`; returns its command channel.
@@ -189,6 +191,7 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
         writers: Vec::new(),
         server_acks: Vec::new(),
         updates: Vec::new(),
+        published_present: 0,
     };
     // Re-persist what was loaded from the log as one fresh, flushed snapshot
     // before anyone is served it. The log tail may have been recovered from
@@ -227,6 +230,7 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
                     break;
                 }
                 chart.deliver().await;
+                chart.publish_present();
                 continue;
             }
         }
@@ -243,6 +247,7 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
             }
         }
         chart.deliver().await;
+        chart.publish_present();
         chart.maybe_compact().await;
         if shutdown {
             chart.close_all(CloseReason::new(close::RESTART, "server restarting"));
@@ -255,6 +260,10 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
         };
     }
     // Whatever path ended the loop, the batch above was made durable.
+    // An unloaded chart has nobody in it, whatever was counted last.
+    if chart.published_present != 0 {
+        hub.publish_present(&chart.id, 0);
+    }
     rx.close();
     hub.forget_if_closed(&chart.id);
     Metrics::inc(&metrics.chart_unloads);
@@ -284,6 +293,17 @@ async fn refuse_all(hub: &Hub, id: &str, mut rx: mpsc::Receiver<Command>, error:
 }
 
 impl Chart {
+    /// Tells the hub how many connections this chart has, once per batch
+    /// and only when it changed: joins and leaves in one batch cost one
+    /// wake-up of the live agenda streams.
+    fn publish_present(&mut self) {
+        let n = self.conns.len();
+        if n != self.published_present {
+            self.published_present = n;
+            self.hub.publish_present(&self.id, n);
+        }
+    }
+
     /// Handles one command; returns true on shutdown.
     fn handle(&mut self, cmd: Command) -> bool {
         match cmd {

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use easel_store::Store;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
 pub use connection::Frame;
@@ -153,6 +153,13 @@ struct HubInner {
     /// Open connections (each holds a token while it runs), so shutdown can
     /// wait for their close frames to go out before the process exits.
     connections: TaskTracker,
+    /// Open connections per loaded chart, as each chart's actor last
+    /// published them (after a batch, never mid-batch). A chart absent here
+    /// has nobody in it. Read by the agenda board's presence counts.
+    occupancy: Mutex<HashMap<String, usize>>,
+    /// Bumped after every change to `occupancy`, so live views (the agenda
+    /// event stream) wake once per burst instead of polling.
+    occupancy_changed: watch::Sender<u64>,
 }
 
 impl Hub {
@@ -167,6 +174,8 @@ impl Hub {
                 metrics: Arc::new(Metrics::default()),
                 tasks: TaskTracker::new(),
                 connections: TaskTracker::new(),
+                occupancy: Mutex::new(HashMap::new()),
+                occupancy_changed: watch::channel(0).0,
             }),
         }
     }
@@ -258,6 +267,41 @@ impl Hub {
 
     fn senders(&self) -> Vec<mpsc::Sender<chart::Command>> {
         self.charts().values().cloned().collect()
+    }
+
+    /// Open connections (browser tabs and other clients, read-only ones
+    /// included) to `chart_id` right now; 0 if the chart is not loaded.
+    pub fn present(&self, chart_id: &str) -> usize {
+        self.occupancy().get(chart_id).copied().unwrap_or(0)
+    }
+
+    /// Changes whenever any chart's [`Hub::present`] count changes. The value
+    /// is only a generation number: read the counts after `changed()`.
+    pub fn watch_presence(&self) -> watch::Receiver<u64> {
+        self.inner.occupancy_changed.subscribe()
+    }
+
+    /// Called by a chart's actor with its connection count.
+    pub(crate) fn publish_present(&self, chart_id: &str, count: usize) {
+        {
+            let mut map = self.occupancy();
+            if count == 0 {
+                map.remove(chart_id);
+            } else {
+                map.insert(chart_id.to_owned(), count);
+            }
+        }
+        self.inner
+            .occupancy_changed
+            .send_modify(|g| *g = g.wrapping_add(1));
+    }
+
+    /// Same poisoning argument as [`Hub::charts`]: single map operations.
+    fn occupancy(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.inner
+            .occupancy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Makes a chart read-only (finalized) or writable again, for open

@@ -9,6 +9,12 @@
 //! event id is the conference version. Clients replace their agenda with
 //! each event. `EventSource` cannot set headers, so pass `?token=`.
 //!
+//! The same stream carries `presence` events: how many people are in each
+//! session's chart (a [`PresenceView`]), once after the first agenda and
+//! again whenever a count changes. The hub publishes counts once per chart
+//! batch and wakes streams through a watch channel, so a burst of joins
+//! costs each stream one comparison and at most one event.
+//!
 //! A stream ends when its token is revoked and when the server shuts down.
 
 use std::convert::Infallible;
@@ -16,10 +22,13 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use easel_agenda::Conference;
+use easel_hub::Hub;
 use futures_util::stream::{self, Stream};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::watch;
 
-use super::views::conference_view;
+use super::views::{conference_view, presence_view, PresenceView};
 use super::{ApiError, ApiPath, Caller};
 use crate::access::Role;
 use crate::conferences::{Conferences, Event};
@@ -27,21 +36,45 @@ use crate::AppState;
 
 struct Subscription {
     conferences: Conferences,
+    hub: Hub,
     id: String,
     token_id: Option<String>,
     rx: tokio::sync::broadcast::Receiver<Event>,
+    /// Wakes when any chart's count changes; `None` once the hub dropped it.
+    presence_rx: Option<watch::Receiver<u64>>,
     shutdown: tokio_util::sync::CancellationToken,
     first: bool,
+    /// The agenda last sent: whose charts the presence counts are about.
+    agenda: Option<Conference>,
+    /// The counts last sent, so unchanged counts send nothing.
+    last_presence: Option<PresenceView>,
+    /// A presence event owed right after the agenda event just sent.
+    pending: Option<SseEvent>,
 }
 
-fn agenda_event(s: &Subscription) -> Option<SseEvent> {
+fn agenda_event(s: &mut Subscription) -> Option<SseEvent> {
     let stored = s.conferences.load(&s.id).ok()?;
     let view = conference_view(&stored);
-    SseEvent::default()
+    let event = SseEvent::default()
         .event("agenda")
         .id(stored.version.to_string())
         .json_data(&view)
-        .ok()
+        .ok();
+    s.agenda = Some(stored.conference);
+    // Sessions may have come or gone: their counts follow the agenda.
+    s.pending = presence_event(s);
+    event
+}
+
+/// The current counts as an event, if they differ from the last sent.
+fn presence_event(s: &mut Subscription) -> Option<SseEvent> {
+    let view = presence_view(&s.hub, s.agenda.as_ref()?);
+    if s.last_presence.as_ref() == Some(&view) {
+        return None;
+    }
+    let event = SseEvent::default().event("presence").json_data(&view).ok();
+    s.last_presence = Some(view);
+    event
 }
 
 #[utoipa::path(
@@ -73,23 +106,40 @@ pub async fn conference_events(
     if !state.conferences.token_valid(&token) {
         return Err(ApiError::invalid_token());
     }
+    let mut presence_rx = state.hub.watch_presence();
+    presence_rx.mark_unchanged();
     let sub = Subscription {
         rx,
         conferences: state.conferences.clone(),
+        hub: state.hub.clone(),
         id,
         token_id: Some(token.id),
+        presence_rx: Some(presence_rx),
         shutdown: state.shutdown.clone(),
         first: true,
+        agenda: None,
+        last_presence: None,
+        pending: None,
     };
     let stream = stream::unfold(sub, |mut s| async move {
         if s.first {
             s.first = false;
-            let ev = agenda_event(&s)?;
+            let ev = agenda_event(&mut s)?;
+            return Some((Ok(ev), s));
+        }
+        if let Some(ev) = s.pending.take() {
             return Some((Ok(ev), s));
         }
         loop {
             tokio::select! {
                 _ = s.shutdown.cancelled() => return None,
+                changed = async { s.presence_rx.as_mut()?.changed().await.ok() }, if s.presence_rx.is_some() => {
+                    if changed.is_none() {
+                        s.presence_rx = None;
+                    } else if let Some(ev) = presence_event(&mut s) {
+                        return Some((Ok(ev), s));
+                    }
+                }
                 ev = s.rx.recv() => match ev {
                     Ok(Event::Changed { .. }) | Err(RecvError::Lagged(_)) => {
                         // Coalesce a burst: the latest agenda covers them all.
@@ -104,7 +154,7 @@ pub async fn conference_events(
                                 Err(_) => break,
                             }
                         }
-                        let ev = agenda_event(&s)?;
+                        let ev = agenda_event(&mut s)?;
                         return Some((Ok(ev), s));
                     }
                     Ok(Event::Revoked { token_id }) => {

@@ -90,6 +90,29 @@ pub async fn get_conference(
 }
 
 #[utoipa::path(
+    get, path = "/conferences/{conference_id}/presence", tag = "conferences",
+    params(("conference_id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Open connections per session chart (read link; public proceedings do not open this)", body = PresenceView),
+        (status = "4XX", body = ErrorBody),
+    )
+)]
+/// How many people are in each session's chart right now (read). The live
+/// event stream sends the same as `presence` events.
+pub async fn conference_presence(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<PresenceView>> {
+    // Who is where is about people, not the proceedings: a token of this
+    // conference is needed even when its proceedings are public.
+    caller.require(&id, Role::Read)?;
+    let stored = state.conferences.load(&id)?;
+    Ok(Json(presence_view(&state.hub, &stored.conference)))
+}
+
+#[utoipa::path(
     patch, path = "/conferences/{conference_id}", tag = "conferences",
     params(("conference_id" = String, Path)),
     request_body = UpdateConference, security(("bearer" = [])),

@@ -190,6 +190,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(list_links, mint_link))
         .routes(routes!(revoke_link))
         .routes(routes!(events::conference_events))
+        .routes(routes!(conference_presence))
         .routes(routes!(chart_info))
         .routes(routes!(crate::exports::chart_export))
         .routes(routes!(crate::exports::proceedings))

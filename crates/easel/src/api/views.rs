@@ -88,6 +88,16 @@ pub struct SessionView {
     pub state: SessionState,
 }
 
+/// How many people are in each session's chart right now: open
+/// connections (tabs and other clients, read-only ones included) on this
+/// server. Sent as `GET .../presence` and as the `presence` live event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PresenceView {
+    /// Chart id -> open connections, for every session on the agenda
+    /// (`0` for an empty chart).
+    pub charts: std::collections::BTreeMap<String, u64>,
+}
+
 /// Answer to creating a conference: the organizer token, shown only here.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedConference {
@@ -315,6 +325,16 @@ pub fn space_view(s: &Space) -> SpaceView {
         name: s.name.clone(),
         video_url: s.video_url.clone(),
         capacity: s.capacity,
+    }
+}
+
+pub fn presence_view(hub: &easel_hub::Hub, c: &Conference) -> PresenceView {
+    PresenceView {
+        charts: c
+            .sessions()
+            .iter()
+            .map(|s| (s.chart_id.clone(), hub.present(&s.chart_id) as u64))
+            .collect(),
     }
 }
 
