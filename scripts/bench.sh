@@ -16,10 +16,9 @@
 #   GEN_THREADS=1                load generator threads
 #   EASEL_BIN, BASELINE_BIN, LOADGEN_BIN   prebuilt binaries (else cargo build --release)
 #   EASEL_ARGS                   extra `easel serve` flags
-#   EASEL_TOKEN                  token for /sync/{chart}?token=... (else taken from a
-#                                `...?token=...` line easel prints at start, if any)
-#   EASEL_CHARTS_FILE            chart ids to use on easel (one per line), when easel only
-#                                serves charts it knows; generated ids otherwise
+#   EASEL_TOKEN, EASEL_CHARTS_FILE  an edit token and chart ids (one per line) to use on
+#                                easel; by default each fresh easel gets a benchmark
+#                                conference with 300 sessions (scripts/bench-fixture.py)
 #   REF_DIR=tests/interop        where `npm ci` installed the reference server
 #   OUT=target/bench/DATE        results (results.jsonl, table.md, server logs)
 set -euo pipefail
@@ -60,6 +59,7 @@ if [ "$MODE" = quick ]; then
   DUR="--rates 50,200,800 --warmup-secs 1 --step-secs 2"
   JOIN="--bytes 262144 --joiners 60"
   COLD=60
+  FIXTURE_CHARTS=60
 else
   SAT="--clients 1000 --rates 0.5,1,2,4,6,8,12,16,24,32 --warmup-secs 2 --step-secs 5"
   BURST="--clients 3000 --warmup-secs 5 --step-secs 20"
@@ -67,11 +67,13 @@ else
   DUR="--rates 100,200,400,800,1200,1600,2400 --warmup-secs 2 --step-secs 5"
   JOIN="--bytes 1048576 --joiners 300"
   COLD=300
+  FIXTURE_CHARTS=300
 fi
 
 SERVER_PID=""
 URL=""
 TOKEN=""
+CHARTS_FILE=""
 DATA=""
 
 wait_line() { # file pattern -> first matching line (10 s)
@@ -89,13 +91,21 @@ start_server() { # name [keep-data]
     easel)
       if [ -z "${2:-}" ]; then DATA=$(mktemp -d "$OUT/easel-data.XXXX"); fi
       # shellcheck disable=SC2086
-      "$EASEL_BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --web-dir "$OUT/no-web" \
+      "$EASEL_BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --web-dir "$OUT/no-web" --no-demo \
         ${EASEL_ARGS:-} >"$log" 2>"$log.err" &
       SERVER_PID=$!
       line=$(wait_line "$log" 'Easel listening on http://')
       addr=${line##*http://}
       URL="ws://$addr/sync"
-      TOKEN=${EASEL_TOKEN:-$(grep -m1 -oE '[?&]token=[^&[:space:]]+' "$log" | head -1 | sed 's/.*token=//' || true)}
+      if [ -n "${EASEL_TOKEN:-}" ]; then
+        TOKEN=$EASEL_TOKEN
+      elif [ -z "${2:-}" ]; then
+        # Easel serves only the charts of sessions, to tokens of their
+        # conference: create a conference with enough sessions through the
+        # API (the same charts and token again after a keep-data restart).
+        CHARTS_FILE=$OUT/charts-$RUN.txt
+        TOKEN=$(python3 "$ROOT/scripts/bench-fixture.py" "http://$addr" "$FIXTURE_CHARTS" "$CHARTS_FILE")
+      fi
       ;;
     baseline)
       "$BASELINE_BIN" --listen 127.0.0.1:0 >"$log" 2>&1 &
@@ -128,8 +138,8 @@ loadgen() { # server scenario rep args...
   shift 3
   local extra=()
   if [ -n "$TOKEN" ]; then extra+=(--token "$TOKEN"); fi
-  if [ "$server" = easel ] && [ -n "${EASEL_CHARTS_FILE:-}" ]; then
-    extra+=(--charts-file "$EASEL_CHARTS_FILE")
+  if [ "$server" = easel ] && [ -n "${EASEL_CHARTS_FILE:-$CHARTS_FILE}" ]; then
+    extra+=(--charts-file "${EASEL_CHARTS_FILE:-$CHARTS_FILE}")
   fi
   echo "== $scenario / $server / rep $rep  (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   "$LOADGEN_BIN" --url "$URL" --server-pid "$SERVER_PID" --threads "$GEN_THREADS" \
