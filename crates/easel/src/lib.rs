@@ -15,13 +15,16 @@
 //! `docs/security.md` describe them from the outside.
 
 pub mod access;
+pub mod admin;
 pub mod api;
+pub mod backup;
 pub mod conferences;
 pub mod config;
 pub mod demo;
 pub mod exports;
 pub mod http;
 pub mod metrics;
+pub mod retention;
 pub mod ws;
 
 use std::sync::Arc;
@@ -102,10 +105,23 @@ pub async fn run_with_notice(
     let lines = demo::startup_notice(&conferences, &base, !config.no_demo).await?;
     notice(&lines);
     let limits = RateLimits {
-        auth_failures: RateLimiter::new(config.auth_failures_per_minute),
+        auth_failures: RateLimiter::with_burst(
+            config.auth_failures_per_minute,
+            config.auth_failure_burst,
+        ),
         connections: RateLimiter::new(config.connections_per_minute),
         creates: RateLimiter::new(config.conference_creates_per_minute),
     };
+    let admin_socket = admin::socket_path(&config.data_dir);
+    admin::spawn(
+        &config.data_dir,
+        conferences.clone(),
+        store.clone(),
+        shutdown.clone(),
+    );
+    if let Some(after) = config.delete_published_after {
+        retention::spawn(conferences.clone(), after, shutdown.clone());
+    }
     let state = AppState {
         hub: hub.clone(),
         store,
@@ -140,6 +156,7 @@ pub async fn run_with_notice(
     .await
     .context("HTTP server")?;
     hub.shutdown().await;
+    let _ = std::fs::remove_file(&admin_socket);
     tracing::info!("stopped");
     Ok(())
 }

@@ -186,8 +186,27 @@ impl Store {
     /// Reads a chart: its snapshot and the log entries the snapshot does not
     /// already cover. Blocking (it may read from disk): call it off the async
     /// threads.
+    ///
+    /// Safe to call while the chart's actor compacts it (backups and exports
+    /// read charts that may be loaded): a compaction swaps the snapshot header
+    /// before it removes the log it covers, so a read that saw the same header
+    /// before and after saw a snapshot and a log that belong together. A read
+    /// that overlapped a swap is retried.
     pub fn load_chart(&self, chart: &str) -> Result<StoredChart, StoreError> {
         validate_chart_id(chart)?;
+        let mut attempt = 0;
+        loop {
+            let before = self.inner.snapshots.get(chart)?;
+            let result = self.load_chart_once(chart);
+            if self.inner.snapshots.get(chart)? == before || attempt == 8 {
+                return result;
+            }
+            attempt += 1;
+            tracing::debug!(chart, attempt, "chart compacted while read; reading again");
+        }
+    }
+
+    fn load_chart_once(&self, chart: &str) -> Result<StoredChart, StoreError> {
         let mut stored = StoredChart::default();
         let mut covered = None;
         if let Some(raw) = self.inner.snapshots.get(chart)? {
@@ -366,6 +385,14 @@ impl Store {
         self.inner.documents.insert(key, value)?;
         let ticket = self.ticket_after_write();
         self.durable(ticket).await
+    }
+
+    /// Writes a metadata document without waiting for it to be durable; the
+    /// next [`Store::flush`] covers it (restore writes many, flushes once).
+    pub fn insert_document(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.inner.documents.insert(key, value)?;
+        self.ticket_after_write();
+        Ok(())
     }
 
     /// Removes a metadata document and waits until that is durable.
