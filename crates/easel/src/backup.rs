@@ -35,6 +35,11 @@ use yrs::updates::decoder::Decode;
 
 use crate::conferences::{self, Conferences};
 
+/// How long one write of a backup may wait for its reader. A backup holds
+/// every conference's edit lock, so a client that stops reading must not
+/// freeze the agendas: past this the backup fails and the locks go.
+const STALLED_READER: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Names the file type in the header record.
 pub const FORMAT: &str = "easel-backup";
 /// The layout version this build writes and reads.
@@ -135,7 +140,13 @@ impl<W: AsyncWrite + Unpin> Out<'_, W> {
         line.push(b'\n');
         self.hash.update(&line);
         self.bytes += line.len() as u64;
-        self.w.write_all(&line).await.map_err(BackupError::Write)
+        match tokio::time::timeout(STALLED_READER, self.w.write_all(&line)).await {
+            Ok(written) => written.map_err(BackupError::Write),
+            Err(_) => Err(BackupError::Write(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the backup's reader stopped reading",
+            ))),
+        }
     }
 }
 

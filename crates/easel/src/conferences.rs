@@ -452,9 +452,15 @@ impl Conferences {
                 .await?;
         }
         self.inner.store.remove_document(&conf_key(id)).await?;
-        // Dropping the channel ends the conference's event streams.
+        // Dropping the channel ends the conference's event streams. A
+        // waiter still holding the lock finds the conference gone.
         self.inner
             .channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        self.inner
+            .locks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
