@@ -13,6 +13,11 @@
 //! WebSocket upgrade) and [`demo`] (the first-start demo conference and the
 //! `easel conference` commands' output). `docs/api.md` and
 //! `docs/security.md` describe them from the outside.
+//!
+//! Recovery: [`backup`] (the backup file, written consistently while the
+//! server runs, and the restore), [`admin`] (the data dir's socket through
+//! which `easel backup` asks a running server) and [`retention`] (automatic
+//! deletion after publication; deletion itself is in [`conferences`]).
 
 pub mod access;
 pub mod admin;

@@ -37,6 +37,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
+/// Reads of one chart that may overlap a compaction before
+/// [`Store::load_chart`] gives up (a compaction takes two flushes, so one
+/// retry nearly always suffices).
+const MAX_READ_ATTEMPTS: u32 = 8;
+
 /// Longest accepted chart id, in bytes.
 pub const MAX_CHART_ID_LEN: usize = 128;
 
@@ -57,6 +62,8 @@ pub enum StoreError {
     InvalidChartId(String),
     #[error("stored data for chart {chart} is damaged: {detail}")]
     Corrupt { chart: String, detail: String },
+    #[error("chart {0} was compacted during every attempt to read it; try again")]
+    Busy(String),
     #[error("flush to disk failed: {0}")]
     Flush(String),
     #[error("storage error: {0}")]
@@ -198,10 +205,13 @@ impl Store {
         loop {
             let before = self.inner.snapshots.get(chart)?;
             let result = self.load_chart_once(chart);
-            if self.inner.snapshots.get(chart)? == before || attempt == 8 {
+            if self.inner.snapshots.get(chart)? == before {
                 return result;
             }
             attempt += 1;
+            if attempt == MAX_READ_ATTEMPTS {
+                return Err(StoreError::Busy(chart.into()));
+            }
             tracing::debug!(chart, attempt, "chart compacted while read; reading again");
         }
     }
