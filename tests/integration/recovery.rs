@@ -274,8 +274,17 @@ async fn online_backup_restores_proceedings_byte_for_byte_and_old_links_work() {
         20
     );
 
+    // The admin socket is for the data dir's owner only, and goes away
+    // with the server.
+    let socket = server.data_dir.join("admin.sock");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "admin socket mode {mode:o}");
+    }
     // Offline: the stopped server's data dir backs up directly.
     assert_eq!(server.terminate(), Some(0));
+    assert!(!socket.exists(), "admin socket left behind");
     let offline = tmp.path().join("offline.backup");
     let out = easel(&[
         os("backup"),
@@ -552,5 +561,136 @@ async fn published_proceedings_are_deleted_after_the_retention_delay() {
             "{} is not due",
             conf.conference_id
         );
+    }
+}
+
+/// Charts the scale variant of the backup test fills (the CI default is
+/// small; `EASEL_BACKUP_TEST_CHARTS=300` for the figures in the docs).
+fn backup_test_charts() -> usize {
+    std::env::var("EASEL_BACKUP_TEST_CHARTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_of_many_charts_while_writers_and_the_organizer_work() {
+    let n = backup_test_charts();
+    let mut server = TestServer::start();
+    let mut conferences = Vec::new();
+    let mut charts = Vec::new();
+    for c in 0..n.div_ceil(200) {
+        let rounds = (n - c * 200).min(200);
+        let mut conf = create_conference(&server.addr, &format!("Scale {c}"), rounds as u32);
+        for i in 0..rounds {
+            let chart = server.propose(&mut conf, &format!("Session {c}-{i}"));
+            charts.push((
+                chart,
+                conf.edit.clone(),
+                format!("Notes {c}-{i}: {}", "lorem ipsum ".repeat(80)),
+            ));
+        }
+        conferences.push(conf);
+    }
+    for (chart, token, text) in &charts {
+        let client = TestClient::connect(&server.ws_url_with(chart, Some(token))).await;
+        wait_for("sync", WAIT, || client.seen.lock().unwrap().synced).await;
+        type_paragraph(&client, text);
+        wait_for("stored", WAIT, || {
+            client.seen.lock().unwrap().updates_received > 1
+        })
+        .await;
+        client.close().await;
+    }
+    let writers: Vec<TestClient> = {
+        let mut w = Vec::new();
+        for (chart, token, _) in charts.iter().take(8) {
+            let c = TestClient::connect(&server.ws_url_with(chart, Some(token))).await;
+            wait_for("sync", WAIT, || c.seen.lock().unwrap().synced).await;
+            w.push(c);
+        }
+        w
+    };
+    let organizer = &conferences[0];
+    let patch = format!("/api/v1/conferences/{}", organizer.conference_id);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("scale.backup");
+    let started = Instant::now();
+    let mut backup = tokio::process::Command::new(env!("CARGO_BIN_EXE_easel"))
+        .args(["backup", "--data-dir"])
+        .arg(&server.data_dir)
+        .arg("-o")
+        .arg(&file)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut writes = 0;
+    let mut agenda_edits = Vec::new();
+    let status = loop {
+        if let Some(status) = backup.try_wait().unwrap() {
+            break status;
+        }
+        for w in &writers {
+            w.push_text("t", "x");
+            writes += 1;
+        }
+        let edit = Instant::now();
+        let r = server.api(
+            "PATCH",
+            &patch,
+            Some(&organizer.organizer),
+            Some(json!({"description": format!("edit {}", agenda_edits.len())})),
+        );
+        assert_eq!(r.status, 200, "{}", r.raw);
+        agenda_edits.push(edit.elapsed());
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
+    let took = started.elapsed();
+    let out = backup.wait_with_output().await.unwrap();
+    assert!(status.success(), "{}", stderr(&out));
+    let slowest = agenda_edits.iter().max().copied().unwrap_or_default();
+    eprintln!(
+        "backup of {n} charts: {} bytes in {took:?} (process start and verification included); \
+         {writes} chart writes and {} agenda edits meanwhile, slowest agenda edit {slowest:?}",
+        std::fs::metadata(&file).unwrap().len(),
+        agenda_edits.len()
+    );
+    // Nothing left that a later proceedings comparison would trip over.
+    for w in writers {
+        w.close().await;
+    }
+    let before: Vec<_> = conferences
+        .iter()
+        .map(|c| proceedings(&server.addr, c))
+        .collect();
+    assert_eq!(server.terminate(), Some(0));
+
+    let dir = tmp.path().join("restored");
+    let restore_started = Instant::now();
+    let out = restore(&file, &dir).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    eprintln!("restore of {n} charts: {:?}", restore_started.elapsed());
+    let restored = TestServer::spawn(&dir, &[]);
+    for (conf, before) in conferences.iter().zip(&before) {
+        let after = proceedings(&restored.addr, conf);
+        for ((ext, a), (_, b)) in before.iter().zip(&after) {
+            // The organizer's last description edit may have landed after
+            // the backup read the agenda: compare what the backup promises,
+            // the charts, through the notes every format carries.
+            if conf.conference_id == organizer.conference_id {
+                let a = String::from_utf8_lossy(a);
+                let b = String::from_utf8_lossy(b);
+                for (_, _, text) in &charts {
+                    assert_eq!(
+                        a.contains(text.as_str()),
+                        b.contains(text.as_str()),
+                        "{ext}"
+                    );
+                }
+            } else {
+                assert!(a == b, "proceedings.{ext} differ after restore");
+            }
+        }
     }
 }
