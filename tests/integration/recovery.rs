@@ -427,6 +427,20 @@ async fn deleting_a_conference_closes_its_charts_and_removes_every_trace() {
     .await;
 
     let path = format!("/api/v1/conferences/{}", gone.conference_id);
+    // A live agenda stream of the conference, open while it is deleted.
+    let mut events = TcpStream::connect(&server.addr).unwrap();
+    events
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        events,
+        "GET {path}/events?token={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        gone.read
+    )
+    .unwrap();
+    let mut first = [0u8; 4096];
+    let n = events.read(&mut first).unwrap();
+    assert!(String::from_utf8_lossy(&first[..n]).contains("200 OK"));
     for token in [&gone.edit, &gone.read, &keep.organizer] {
         assert_eq!(server.api("DELETE", &path, Some(token), None).status, 403);
     }
@@ -445,6 +459,10 @@ async fn deleting_a_conference_closes_its_charts_and_removes_every_trace() {
         bystander.closed().is_none(),
         "another conference's chart stays open"
     );
+    let mut rest = Vec::new();
+    events
+        .read_to_end(&mut rest)
+        .expect("the event stream ends (EOF), it does not hang");
     assert_eq!(
         server.api("GET", &path, Some(&gone.organizer), None).status,
         401
