@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::api_support::{create_conference, Fixture};
 use crate::exports::type_paragraph;
+use crate::ops::{self, metric};
 use crate::support::*;
 
 const FORMATS: [&str; 4] = ["md", "html", "json", "pdf"];
@@ -454,8 +455,11 @@ async fn deleting_a_conference_closes_its_charts_and_removes_every_trace() {
     for token in [&gone.edit, &gone.read, &keep.organizer] {
         assert_eq!(server.api("DELETE", &path, Some(token), None).status, 403);
     }
+    let loaded = || metric(&ops::get(&server.addr, "/metrics").1, "easel_charts_loaded");
+    assert_eq!(loaded(), 3);
     let r = server.api("DELETE", &path, Some(&gone.organizer), None);
     assert_eq!(r.status, 200, "{}", r.raw);
+    assert_eq!(loaded(), 1, "the deleted charts left memory at once");
     assert_eq!(r.body["charts"], 2);
     assert_eq!(r.body["links"], 3, "organizer, edit and read");
     for c in &clients {
