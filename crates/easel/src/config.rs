@@ -143,8 +143,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             ))
         }
     };
-    secs.map(Duration::from_secs)
-        .ok_or_else(|| format!("{text:?}: too long"))
+    match secs {
+        None => Err(format!("{text:?}: too long")),
+        // Zero would delete proceedings the moment they are published.
+        Some(0) => Err(format!(
+            "{text:?}: must be longer than 0; leave it unset to never delete"
+        )),
+        Some(secs) => Ok(Duration::from_secs(secs)),
+    }
 }
 
 impl ServeConfig {
@@ -189,6 +195,7 @@ mod tests {
         assert!(parse_duration("90").is_err());
         assert!(parse_duration("d").is_err());
         assert!(parse_duration("3w").is_err());
+        assert!(parse_duration("0d").is_err());
         assert!(parse_duration("99999999999999999999d").is_err());
     }
 }
