@@ -333,6 +333,23 @@ async fn backup_after_a_crash_and_restore_refuses_damaged_backups() {
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let good = std::fs::read_to_string(&file).unwrap();
+    // A mistyped data dir is an error, not an empty backup.
+    let typo = tmp.path().join("no-such-data");
+    let out = easel(&[
+        os("backup"),
+        os("--data-dir"),
+        typo.as_os_str(),
+        os("-o"),
+        tmp.path().join("typo.backup").as_os_str(),
+    ])
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not an Easel data dir"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!typo.exists() && !tmp.path().join("typo.backup").exists());
 
     let cases: Vec<(&str, String, &str)> = vec![
         (

@@ -48,10 +48,10 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Errors of backing up and restoring, each with what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    #[error("I/O on {path}: {source}")]
+    #[error("I/O on {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("writing the backup: {0}")]
     Write(std::io::Error),
@@ -69,10 +69,10 @@ pub enum BackupError {
     Version(u32),
     #[error("reading the server's data: {0}")]
     Conferences(#[from] conferences::Error),
-    #[error("chart {chart}: {source}")]
+    #[error("chart {chart}: {error}")]
     Chart {
         chart: String,
-        source: easel_hub::HubError,
+        error: easel_hub::HubError,
     },
     #[error("storage: {0}")]
     Store(#[from] easel_store::StoreError),
@@ -189,9 +189,9 @@ pub async fn write<W: AsyncWrite + Unpin>(
                 .hub()
                 .chart_state(&id)
                 .await
-                .map_err(|source| BackupError::Chart {
+                .map_err(|error| BackupError::Chart {
                     chart: id.clone(),
-                    source,
+                    error,
                 })?;
         out.line(&Record::Chart {
             sha256: hex(&Sha256::digest(&state)),
@@ -231,9 +231,9 @@ async fn read(
     path: &Path,
     mut each: impl FnMut(Item) -> Result<(), BackupError>,
 ) -> Result<Summary, BackupError> {
-    let io = |source| BackupError::Io {
+    let io = |error| BackupError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let file = tokio::fs::File::open(path).await.map_err(io)?;
     let mut reader = tokio::io::BufReader::new(file);
@@ -349,7 +349,7 @@ pub async fn verify(path: &Path) -> Result<Summary, BackupError> {
 pub async fn restore(file: &Path, data_dir: &Path) -> Result<Summary, BackupError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| BackupError::Io { path, source }
+        move |error| BackupError::Io { path, error }
     };
     if data_dir.exists() {
         let mut entries = std::fs::read_dir(data_dir).map_err(io(data_dir))?;

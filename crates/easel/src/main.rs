@@ -232,6 +232,13 @@ async fn backup(
             .await
             .context("online backup through the server's admin socket")?;
         if online.is_none() {
+            // Opening a missing dir would create an empty store and back
+            // that up: a typo must not yield an empty, valid backup.
+            anyhow::ensure!(
+                data_dir.join("db").exists(),
+                "{} is not an Easel data dir (no server answers on its admin socket and it holds no database)",
+                data_dir.display()
+            );
             let store = easel::open_store(data_dir).await?;
             let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
             let conferences = easel::conferences::Conferences::new(store.clone(), hub.clone());
