@@ -282,6 +282,8 @@ async fn online_backup_restores_proceedings_byte_for_byte_and_old_links_work() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "admin socket mode {mode:o}");
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "backup file mode {mode:o}");
     }
     // Offline: the stopped server's data dir backs up directly.
     assert_eq!(server.terminate(), Some(0));

@@ -225,7 +225,13 @@ async fn backup(
     partial.push(".partial");
     let partial = std::path::PathBuf::from(partial);
     let result = async {
-        let mut file = tokio::fs::File::create(&partial)
+        // Owner-only: the backup holds every note and the token hashes.
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&partial)
             .await
             .with_context(|| format!("creating {}", partial.display()))?;
         let online = easel::admin::request_backup(data_dir, &mut file)
