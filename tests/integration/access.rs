@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use crate::support::*;
 
 /// HTTP status of a WebSocket handshake (101 when it upgraded).
-async fn ws_status(url: &str, origin: Option<&str>, bearer: Option<&str>) -> u16 {
+pub(crate) async fn ws_status(url: &str, origin: Option<&str>, bearer: Option<&str>) -> u16 {
     let mut req = url.into_client_request().unwrap();
     if let Some(o) = origin {
         req.headers_mut()

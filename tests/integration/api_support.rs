@@ -149,13 +149,20 @@ static FIXTURES: Mutex<Option<HashMap<PathBuf, Fixture>>> = Mutex::new(None);
 const FIXTURE_ROUNDS: u32 = 120;
 
 fn create_fixture(addr: &str) -> Fixture {
+    create_conference(addr, "Fixture", FIXTURE_ROUNDS)
+}
+
+/// A conference like the fixture (one space, `rounds` breakout rounds, an
+/// edit and a read link), named `name`; not registered as any data dir's
+/// fixture, so a test can hold several.
+pub fn create_conference(addr: &str, name: &str, rounds: u32) -> Fixture {
     let created = api(
         addr,
         "POST",
         "/api/v1/conferences",
         None,
         Some(
-            json!({"name": "Fixture", "time_zone": "UTC", "start_date": "2030-01-01", "end_date": "2030-01-10"}),
+            json!({"name": name, "time_zone": "UTC", "start_date": "2030-01-01", "end_date": "2030-01-10"}),
         ),
     );
     assert_eq!(created.status, 201, "{}", created.raw);
@@ -174,7 +181,7 @@ fn create_fixture(addr: &str) -> Fixture {
     );
     assert_eq!(space.status, 201, "{}", space.raw);
     let pattern = json!({"segments": [{
-        "kind": "breakout", "count": FIXTURE_ROUNDS,
+        "kind": "breakout", "count": rounds,
         "start": {"type": "at", "start": {"type": "instant", "at": "2030-01-01T00:00:00Z"}},
         "interval_minutes": 60, "duration_minutes": 50
     }]});
@@ -220,6 +227,30 @@ fn create_fixture(addr: &str) -> Fixture {
     }
 }
 
+/// Proposes a session named `topic` into the next free round of
+/// `conference` (with its edit link); returns the new chart's id.
+fn propose(addr: &str, conference: &mut Fixture, topic: &str) -> String {
+    let round = conference
+        .rounds
+        .get(conference.used)
+        .expect("conference has a free round")
+        .clone();
+    conference.used += 1;
+    let r = api(
+        addr,
+        "POST",
+        &format!("/api/v1/conferences/{}/sessions", conference.conference_id),
+        Some(&conference.edit),
+        Some(
+            json!({"topic": topic, "convener": "test", "round_id": round, "space_id": conference.space_id}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let id = r.body["session"]["chart_id"].as_str().unwrap().to_owned();
+    conference.charts.insert(topic.to_owned(), id.clone());
+    id
+}
+
 impl TestServer {
     /// The fixture conference of this data dir, created on first use.
     pub fn fixture(&self) -> Fixture {
@@ -228,6 +259,14 @@ impl TestServer {
         all.entry(self.data_dir.clone())
             .or_insert_with(|| create_fixture(&self.addr))
             .clone()
+    }
+
+    /// Makes `fixture` this data dir's fixture: a server on a restored copy
+    /// of another data dir holds the same conference, links and charts.
+    pub fn adopt_fixture(&self, fixture: Fixture) {
+        let mut all = FIXTURES.lock().unwrap();
+        all.get_or_insert_with(HashMap::new)
+            .insert(self.data_dir.clone(), fixture);
     }
 
     /// The real chart id behind a test's chart name, proposing a session
@@ -239,25 +278,13 @@ impl TestServer {
         if let Some(id) = f.charts.get(name) {
             return id.clone();
         }
-        let round = f
-            .rounds
-            .get(f.used)
-            .expect("fixture has a free round")
-            .clone();
-        f.used += 1;
-        let r = api(
-            &self.addr,
-            "POST",
-            &format!("/api/v1/conferences/{}/sessions", f.conference_id),
-            Some(&f.edit),
-            Some(
-                json!({"topic": name, "convener": "test", "round_id": round, "space_id": f.space_id}),
-            ),
-        );
-        assert_eq!(r.status, 201, "{}", r.raw);
-        let id = r.body["session"]["chart_id"].as_str().unwrap().to_owned();
-        f.charts.insert(name.to_owned(), id.clone());
-        id
+        propose(&self.addr, f, name)
+    }
+
+    /// Proposes a session into the next free round of `conference` (not
+    /// necessarily the fixture) and returns its chart id.
+    pub fn propose(&self, conference: &mut Fixture, topic: &str) -> String {
+        propose(&self.addr, conference, topic)
     }
 
     /// A new session's (chart id, edit token).

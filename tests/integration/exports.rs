@@ -16,7 +16,7 @@ const TOPIC_SLUG: &str = "retros-script-alert-1-script-more";
 
 /// Appends a paragraph to the chart's `notes`, as the TipTap editor would,
 /// and sends the update.
-fn type_paragraph(client: &TestClient, text: &str) {
+pub(crate) fn type_paragraph(client: &TestClient, text: &str) {
     let notes = client.doc.get_or_insert_xml_fragment("notes");
     let update = {
         let mut txn = client.doc.transact_mut();

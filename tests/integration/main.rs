@@ -11,4 +11,6 @@ mod exports;
 mod interop;
 mod limits;
 mod ops;
+mod recovery;
+mod security;
 mod sync;

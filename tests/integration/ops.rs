@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use crate::support::*;
 
 /// A plain HTTP/1.1 GET; returns (status, body).
-fn get(addr: &str, path: &str) -> (u16, String) {
+pub(crate) fn get(addr: &str, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
     write!(
         s,
@@ -28,7 +28,7 @@ fn get(addr: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
-fn metric(body: &str, name: &str) -> u64 {
+pub(crate) fn metric(body: &str, name: &str) -> u64 {
     body.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
         .unwrap_or_else(|| panic!("metric {name} missing"))

@@ -47,6 +47,12 @@ impl TestServer {
 
     /// Starts on an existing data dir (a restart).
     pub fn spawn(data_dir: &Path, args: &[&str]) -> TestServer {
+        Self::spawn_with_env(data_dir, args, &[])
+    }
+
+    /// [`TestServer::spawn`] with extra environment variables (they win
+    /// over the defaults, e.g. `EASEL_LOG`).
+    pub fn spawn_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> TestServer {
         let stderr_log = data_dir.with_extension(format!("log{}", rand_suffix()));
         let log = std::fs::File::create(&stderr_log).expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_easel"))
@@ -55,6 +61,7 @@ impl TestServer {
             .arg(data_dir)
             .args(args)
             .env("EASEL_LOG", "easel=debug,easel_hub=debug,info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

@@ -234,6 +234,8 @@ fn origin_matches(pattern: &str, origin: &str) -> bool {
 /// pruned so the map cannot grow without bound.
 pub struct RateLimiter {
     per_minute: u32,
+    /// Bucket size: how many in a row before the first refusal.
+    burst: u32,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
@@ -248,16 +250,23 @@ const PRUNE_AT: usize = 10_000;
 impl RateLimiter {
     /// `per_minute == 0` disables the limit.
     pub fn new(per_minute: u32) -> RateLimiter {
+        Self::with_burst(per_minute, per_minute)
+    }
+
+    /// A limiter whose bucket holds `burst` tokens (0: `per_minute`) and
+    /// refills at `per_minute`.
+    pub fn with_burst(per_minute: u32, burst: u32) -> RateLimiter {
         RateLimiter {
             per_minute,
+            burst: if burst == 0 { per_minute } else { burst },
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
     fn refill(&self, bucket: &mut Bucket, now: Instant) {
-        let cap = f64::from(self.per_minute);
+        let cap = f64::from(self.burst);
         let elapsed = now.duration_since(bucket.at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * cap / 60.0).min(cap);
+        bucket.tokens = (bucket.tokens + elapsed * f64::from(self.per_minute) / 60.0).min(cap);
         bucket.at = now;
     }
 
@@ -270,12 +279,12 @@ impl RateLimiter {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= PRUNE_AT {
-            let cap = f64::from(self.per_minute);
+            let cap = f64::from(self.burst);
             let full_after = Duration::from_secs(60);
             buckets.retain(|_, b| b.tokens < cap && now.duration_since(b.at) < full_after);
         }
         let bucket = buckets.entry(ip).or_insert(Bucket {
-            tokens: f64::from(self.per_minute),
+            tokens: f64::from(self.burst),
             at: now,
         });
         self.refill(bucket, now);

@@ -40,7 +40,40 @@ pub struct StoredConference {
     /// Whether finished proceedings may be read by anyone without a token.
     #[serde(default)]
     pub proceedings_public: bool,
+    /// When `proceedings_public` last turned on: the clock of automatic
+    /// deletion (`--delete-published-after`). Cleared when unpublished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proceedings_published_at: Option<Timestamp>,
     pub conference: Conference,
+}
+
+impl StoredConference {
+    /// Publishes or unpublishes the proceedings; publishing (again) restarts
+    /// the retention clock at `now`.
+    pub fn set_proceedings_public(&mut self, public: bool, now: Timestamp) {
+        if public && !self.proceedings_public {
+            self.proceedings_published_at = Some(now);
+        } else if !public {
+            self.proceedings_published_at = None;
+        }
+        self.proceedings_public = public;
+    }
+
+    /// Whether retention deletes this conference at `now`: its proceedings
+    /// have been public for at least `after`.
+    pub fn retention_due(&self, after: jiff::SignedDuration, now: Timestamp) -> bool {
+        self.proceedings_public
+            && self
+                .proceedings_published_at
+                .is_some_and(|at| at.saturating_add(after).is_ok_and(|due| due <= now))
+    }
+}
+
+/// What deleting a conference removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Deleted {
+    pub charts: usize,
+    pub links: usize,
 }
 
 /// Which conference and session a chart belongs to.
@@ -195,6 +228,7 @@ impl Conferences {
             version: 1,
             created: Timestamp::now(),
             proceedings_public: false,
+            proceedings_published_at: None,
             conference,
         };
         let id = stored.conference.id().to_owned();
@@ -382,6 +416,109 @@ impl Conferences {
         Ok((outcome, stored))
     }
 
+    // ----- retention -----------------------------------------------------------
+
+    /// Deletes a conference with everything it owns: its charts (open
+    /// connections closed with 4410, unloaded, removed from the store), its
+    /// links and its agenda. Idempotent and resumable in this order: a
+    /// crash part-way leaves the conference (with its remaining charts and
+    /// its organizer link) in place, so deleting again finishes the job.
+    pub async fn delete(&self, id: &str) -> Result<Deleted> {
+        let lock = self.lock_for(id);
+        let _guard = lock.lock().await;
+        let stored = self.load(id)?;
+        let mut charts: std::collections::BTreeSet<String> = stored
+            .conference
+            .sessions()
+            .iter()
+            .map(|s| s.chart_id.clone())
+            .collect();
+        for (key, value) in self.inner.store.scan_documents("chart/")? {
+            if serde_json::from_slice::<ChartEntry>(&value).is_ok_and(|e| e.conference_id == id) {
+                charts.insert(key.trim_start_matches("chart/").to_owned());
+            }
+        }
+        for chart in &charts {
+            // Index first: from here on no upgrade can open the chart, so
+            // the hub cannot load it again while its data goes.
+            self.inner.store.remove_document(&chart_key(chart)).await?;
+            self.inner.hub.delete_chart(chart).await?;
+        }
+        let links = self.links(id)?;
+        for link in &links {
+            self.inner
+                .store
+                .remove_document(&access::token_key(&link.hash))
+                .await?;
+        }
+        self.inner.store.remove_document(&conf_key(id)).await?;
+        // Dropping the channel ends the conference's event streams. A
+        // waiter still holding the lock finds the conference gone.
+        self.inner
+            .channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        self.inner
+            .locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        tracing::info!(
+            conference_id = id,
+            charts = charts.len(),
+            links = links.len(),
+            "conference deleted"
+        );
+        Ok(Deleted {
+            charts: charts.len(),
+            links: links.len(),
+        })
+    }
+
+    /// One retention pass: deletes every conference whose proceedings have
+    /// been public for `after`. Conferences published before the retention
+    /// clock existed get it started now. Returns the deleted ids.
+    pub async fn delete_expired(
+        &self,
+        after: jiff::SignedDuration,
+        now: Timestamp,
+    ) -> Result<Vec<String>> {
+        let mut deleted = Vec::new();
+        for id in self.list_ids()? {
+            let stored = match self.load(&id) {
+                Ok(s) => s,
+                Err(Error::ConferenceNotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            if stored.proceedings_public && stored.proceedings_published_at.is_none() {
+                self.mutate(&id, "retention_clock_started", |s| {
+                    s.proceedings_published_at = Some(now);
+                    Ok(())
+                })
+                .await?;
+                continue;
+            }
+            if stored.retention_due(after, now) {
+                self.delete(&id).await?;
+                deleted.push(id);
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Holds every conference's edit lock, so that a backup sees each
+    /// agenda, its chart index and its charts at one moment: no session can
+    /// be proposed, merged or deleted while the guards live. Chart edits go
+    /// on (they do not take these locks).
+    pub async fn lock_all(&self) -> Result<Vec<tokio::sync::OwnedMutexGuard<()>>> {
+        let mut guards = Vec::new();
+        for id in self.list_ids()? {
+            guards.push(self.lock_for(&id).lock_owned().await);
+        }
+        Ok(guards)
+    }
+
     // ----- tokens ------------------------------------------------------------
 
     async fn put_token(&self, record: &TokenRecord) -> Result<()> {
@@ -495,5 +632,48 @@ impl Conferences {
             .iter()
             .any(|s| s.chart_id == chart_id && s.state != SessionState::Final);
         Ok(Ok(if writable { Access::Edit } else { Access::Read }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::SignedDuration;
+
+    fn conference() -> StoredConference {
+        let date = jiff::civil::date(2030, 1, 1);
+        StoredConference {
+            version: 1,
+            created: Timestamp::UNIX_EPOCH,
+            proceedings_public: false,
+            proceedings_published_at: None,
+            conference: Conference::new("conf-x", "X", "UTC", date, date).unwrap(),
+        }
+    }
+
+    /// Retention on a simulated clock: due exactly `after` past publication,
+    /// never while unpublished, and republishing restarts the clock.
+    #[test]
+    fn retention_clock() {
+        let day = SignedDuration::from_hours(24);
+        let t0: Timestamp = "2030-01-02T10:00:00Z".parse().unwrap();
+        let at = |days: i64| t0.checked_add(day * days as i32).unwrap();
+        let mut c = conference();
+        assert!(!c.retention_due(day * 30, at(1000)), "never published");
+        c.set_proceedings_public(true, t0);
+        assert_eq!(c.proceedings_published_at, Some(t0));
+        assert!(!c.retention_due(day * 30, at(29)));
+        assert!(c.retention_due(day * 30, at(30)));
+        // Publishing again while public keeps the original clock.
+        c.set_proceedings_public(true, at(10));
+        assert_eq!(c.proceedings_published_at, Some(t0));
+        // Unpublishing stops it; republishing starts it afresh.
+        c.set_proceedings_public(false, at(20));
+        assert!(!c.retention_due(day * 30, at(100)));
+        c.set_proceedings_public(true, at(100));
+        assert!(!c.retention_due(day * 30, at(129)));
+        assert!(c.retention_due(day * 30, at(130)));
+        // A delay too long to add to the date is never due, not a panic.
+        assert!(!c.retention_due(SignedDuration::MAX, at(100_000)));
     }
 }

@@ -108,6 +108,49 @@ pub struct ServeConfig {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "EASEL_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
+
+    /// Failed token checks one client address may make in a burst before
+    /// it gets 429 (the bucket then refills at
+    /// `--auth-failures-per-minute`). 0: the same as the per-minute rate.
+    #[arg(long, env = "EASEL_AUTH_FAILURE_BURST", default_value_t = 0)]
+    pub auth_failure_burst: u32,
+
+    /// Retention: delete a conference with all its charts and links this
+    /// long after its proceedings were made public, e.g. `90d`, `12h`
+    /// (units s, m, h, d). Unset: never delete automatically.
+    #[arg(long, env = "EASEL_DELETE_PUBLISHED_AFTER", value_parser = parse_duration)]
+    pub delete_published_after: Option<Duration>,
+}
+
+/// Parses `90d`, `12h`, `30m`, `45s` (a whole number and one unit).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?}: add a unit: s, m, h or d (e.g. 90d)"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a whole number and a unit, e.g. 90d"))?;
+    let secs = match unit.trim() {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use s, m, h or d"
+            ))
+        }
+    };
+    match secs {
+        None => Err(format!("{text:?}: too long")),
+        // Zero would delete proceedings the moment they are published.
+        Some(0) => Err(format!(
+            "{text:?}: must be longer than 0; leave it unset to never delete"
+        )),
+        Some(secs) => Ok(Duration::from_secs(secs)),
+    }
 }
 
 impl ServeConfig {
@@ -137,5 +180,22 @@ impl ServeConfig {
             compact_after_updates: self.compact_after_updates,
             ping_interval: Duration::from_secs(self.ping_interval_secs.max(1)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        assert_eq!(parse_duration(" 12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("90").is_err());
+        assert!(parse_duration("d").is_err());
+        assert!(parse_duration("3w").is_err());
+        assert!(parse_duration("0d").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
     }
 }

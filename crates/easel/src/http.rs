@@ -20,7 +20,31 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::metrics))
         .fallback_service(web)
         .with_state(state)
+        // Everything else (API JSON, exports, health, metrics) gets the
+        // same protections unless a response set its own: JSON and files
+        // need no script, style or frame, so the policy allows nothing.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(API_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
 }
+
+/// Content-Security-Policy of every response that is not the web client or
+/// an inline HTML export (which set their own): nothing may load or frame.
+const API_CSP: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Content-Security-Policy of the web client: only our own scripts, styles
 /// (inline style attributes are needed by ProseMirror and the collaboration

@@ -13,15 +13,23 @@
 //! WebSocket upgrade) and [`demo`] (the first-start demo conference and the
 //! `easel conference` commands' output). `docs/api.md` and
 //! `docs/security.md` describe them from the outside.
+//!
+//! Recovery: [`backup`] (the backup file, written consistently while the
+//! server runs, and the restore), [`admin`] (the data dir's socket through
+//! which `easel backup` asks a running server) and [`retention`] (automatic
+//! deletion after publication; deletion itself is in [`conferences`]).
 
 pub mod access;
+pub mod admin;
 pub mod api;
+pub mod backup;
 pub mod conferences;
 pub mod config;
 pub mod demo;
 pub mod exports;
 pub mod http;
 pub mod metrics;
+pub mod retention;
 pub mod ws;
 
 use std::sync::Arc;
@@ -102,10 +110,23 @@ pub async fn run_with_notice(
     let lines = demo::startup_notice(&conferences, &base, !config.no_demo).await?;
     notice(&lines);
     let limits = RateLimits {
-        auth_failures: RateLimiter::new(config.auth_failures_per_minute),
+        auth_failures: RateLimiter::with_burst(
+            config.auth_failures_per_minute,
+            config.auth_failure_burst,
+        ),
         connections: RateLimiter::new(config.connections_per_minute),
         creates: RateLimiter::new(config.conference_creates_per_minute),
     };
+    let admin_socket = admin::socket_path(&config.data_dir);
+    admin::spawn(
+        &config.data_dir,
+        conferences.clone(),
+        store.clone(),
+        shutdown.clone(),
+    );
+    if let Some(after) = config.delete_published_after {
+        retention::spawn(conferences.clone(), after, shutdown.clone());
+    }
     let state = AppState {
         hub: hub.clone(),
         store,
@@ -140,6 +161,7 @@ pub async fn run_with_notice(
     .await
     .context("HTTP server")?;
     hub.shutdown().await;
+    let _ = std::fs::remove_file(&admin_socket);
     tracing::info!("stopped");
     Ok(())
 }

@@ -39,6 +39,27 @@ enum Command {
         #[arg(long, env = "EASEL_DATA_DIR", default_value = "./easel-data")]
         data_dir: std::path::PathBuf,
     },
+    /// Write a consistent backup of a data dir: every chart and all metadata,
+    /// with checksums. Works while the server runs (through its admin socket
+    /// in the data dir) and while it is stopped. The file is verified after
+    /// writing.
+    Backup {
+        /// Data dir of the server.
+        #[arg(long, env = "EASEL_DATA_DIR", default_value = "./easel-data")]
+        data_dir: std::path::PathBuf,
+        /// Backup file to write (replaced only when the backup is complete).
+        #[arg(short = 'o', long = "output")]
+        output: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty (or missing) data dir, after checking
+    /// every checksum; then start `easel serve` on it.
+    Restore {
+        /// Data dir to create; refused if it exists and is not empty.
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        /// Backup file written by `easel backup`.
+        file: std::path::PathBuf,
+    },
 }
 
 /// Options every `easel conference` command shares.
@@ -93,6 +114,15 @@ enum ConferenceCommand {
         #[command(flatten)]
         dir: DataDirArgs,
     },
+    /// Delete a conference with all its charts and links, for good. (On a
+    /// running server, organizers use `DELETE /api/v1/conferences/{id}`.)
+    Delete {
+        /// Conference id (see `easel conference list`).
+        #[arg(long)]
+        conference: String,
+        #[command(flatten)]
+        dir: DataDirArgs,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -114,6 +144,49 @@ fn main() -> anyhow::Result<()> {
             #[allow(clippy::print_stdout)]
             for line in lines {
                 println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Backup { data_dir, output } => {
+            init_tracing(false);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let summary = runtime.block_on(backup(&data_dir, &output))?;
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "wrote {} ({} bytes): {} conferences, {} charts, {} documents; sha256 {}",
+                    output.display(),
+                    summary.bytes,
+                    summary.conferences,
+                    summary.charts,
+                    summary.documents,
+                    summary.sha256
+                );
+            }
+            Ok(())
+        }
+        Command::Restore { data_dir, file } => {
+            init_tracing(false);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let summary = runtime
+                .block_on(easel::backup::restore(&file, &data_dir))
+                .with_context(|| {
+                    format!("restoring {} into {}", file.display(), data_dir.display())
+                })?;
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "restored {} conferences, {} charts, {} documents into {} (backup sha256 {})",
+                    summary.conferences,
+                    summary.charts,
+                    summary.documents,
+                    data_dir.display(),
+                    summary.sha256
+                );
             }
             Ok(())
         }
@@ -141,6 +214,63 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Backs up a data dir into `output`: through the running server's admin
+/// socket if one answers, else by opening the data dir. Written to a
+/// temporary file that replaces `output` only once it verified.
+async fn backup(
+    data_dir: &std::path::Path,
+    output: &std::path::Path,
+) -> anyhow::Result<easel::backup::Summary> {
+    let mut partial = output.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let result = async {
+        // Owner-only: the backup holds every note and the token hashes.
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&partial)
+            .await
+            .with_context(|| format!("creating {}", partial.display()))?;
+        let online = easel::admin::request_backup(data_dir, &mut file)
+            .await
+            .context("online backup through the server's admin socket")?;
+        if online.is_none() {
+            // Opening a missing dir would create an empty store and back
+            // that up: a typo must not yield an empty, valid backup.
+            anyhow::ensure!(
+                data_dir.join("db").exists(),
+                "{} is not an Easel data dir (no server answers on its admin socket and it holds no database)",
+                data_dir.display()
+            );
+            let store = easel::open_store(data_dir).await?;
+            let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
+            let conferences = easel::conferences::Conferences::new(store.clone(), hub.clone());
+            let mut out = tokio::io::BufWriter::new(&mut file);
+            let written = easel::backup::write(&conferences, &store, &mut out).await;
+            drop(out);
+            hub.shutdown().await;
+            written?;
+        }
+        file.sync_all().await?;
+        drop(file);
+        let summary = easel::backup::verify(&partial)
+            .await
+            .context("the backup did not verify")?;
+        tokio::fs::rename(&partial, output)
+            .await
+            .with_context(|| format!("renaming to {}", output.display()))?;
+        anyhow::Ok(summary)
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    result
+}
+
 /// Renders a conference's proceedings from a data dir (server stopped).
 async fn proceedings(
     data_dir: &std::path::Path,
@@ -159,7 +289,8 @@ async fn conference(cmd: ConferenceCommand) -> anyhow::Result<Vec<String>> {
     let dir = match &cmd {
         ConferenceCommand::Create { dir, .. }
         | ConferenceCommand::Link { dir, .. }
-        | ConferenceCommand::List { dir } => dir,
+        | ConferenceCommand::List { dir }
+        | ConferenceCommand::Delete { dir, .. } => dir,
     };
     let store = easel::open_store(&dir.data_dir).await?;
     let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
@@ -202,6 +333,16 @@ async fn conference(cmd: ConferenceCommand) -> anyhow::Result<Vec<String>> {
             };
             easel::demo::mint_link(&conferences, &base, conference, role, label).await
         }
+        ConferenceCommand::Delete { conference, .. } => conferences
+            .delete(conference)
+            .await
+            .map(|d| {
+                vec![format!(
+                    "deleted conference {conference}: {} charts, {} links",
+                    d.charts, d.links
+                )]
+            })
+            .with_context(|| format!("deleting conference {conference}")),
         ConferenceCommand::List { .. } => {
             let mut lines = Vec::new();
             for id in conferences.list_ids()? {

@@ -56,6 +56,10 @@ pub(crate) enum Command {
     ServerUpdate(Bytes, oneshot::Sender<Result<(), HubError>>),
     Snapshot(oneshot::Sender<Result<Vec<u8>, HubError>>),
     Shutdown,
+    /// Retention: close every connection (4410), stop, and answer once the
+    /// actor holds nothing any more, so the caller can remove the stored data
+    /// without a live Doc writing it back.
+    Delete(oneshot::Sender<()>),
 }
 
 /// Commands queued for one chart before senders wait: back-pressure on the
@@ -102,6 +106,9 @@ struct Chart {
     updates: Vec<Bytes>,
     /// The connection count last handed to [`Hub::publish_present`].
     published_present: usize,
+    /// Set by [`Command::Delete`]: later joiners are refused, and the sender
+    /// is answered after the actor has stopped.
+    deleting: Option<oneshot::Sender<()>>,
 }
 
 /// Starts the actor for `id`; returns its command channel.
@@ -161,7 +168,8 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
             // Never serve a silently empty chart: refuse everyone until an
             // operator repairs the data (the next join retries the load).
             tracing::error!(error = %e, "chart failed to load");
-            refuse_all(&hub, &id, rx, e).await;
+            let reason = CloseReason::new(close::INTERNAL, "chart failed to load; see server log");
+            refuse_all(&hub, &id, rx, reason, e).await;
             return;
         }
     };
@@ -192,6 +200,7 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
         server_acks: Vec::new(),
         updates: Vec::new(),
         published_present: 0,
+        deleting: None,
     };
     // Re-persist what was loaded from the log as one fresh, flushed snapshot
     // before anyone is served it. The log tail may have been recovered from
@@ -249,6 +258,9 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
         chart.deliver().await;
         chart.publish_present();
         chart.maybe_compact().await;
+        if chart.deleting.is_some() {
+            break;
+        }
         if shutdown {
             chart.close_all(CloseReason::new(close::RESTART, "server restarting"));
             break;
@@ -264,15 +276,30 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
     if chart.published_present != 0 {
         hub.publish_present(&chart.id, 0);
     }
+    if let Some(done) = chart.deleting.take() {
+        let reason = CloseReason::new(close::DELETED, "chart deleted");
+        refuse_all(&hub, &chart.id, rx, reason, HubError::ChartUnavailable).await;
+        Metrics::inc(&metrics.chart_unloads);
+        tracing::info!("chart deleted: connections closed, unloaded");
+        let _ = done.send(());
+        return;
+    }
     rx.close();
     hub.forget_if_closed(&chart.id);
     Metrics::inc(&metrics.chart_unloads);
     tracing::debug!("chart unloaded");
 }
 
-/// A chart that cannot load closes every joiner with 1011 and then stops.
-async fn refuse_all(hub: &Hub, id: &str, mut rx: mpsc::Receiver<Command>, error: HubError) {
-    let reason = CloseReason::new(close::INTERNAL, "chart failed to load; see server log");
+/// Closes every joiner still queued with `reason`, fails every queued
+/// request with `error`, and deregisters the chart. Used when a chart cannot
+/// load (1011) and when it is deleted (4410).
+async fn refuse_all(
+    hub: &Hub,
+    id: &str,
+    mut rx: mpsc::Receiver<Command>,
+    reason: CloseReason,
+    error: HubError,
+) {
     // Drain what was already queued, then let the next join try again.
     while let Ok(cmd) = rx.try_recv() {
         match cmd {
@@ -284,6 +311,9 @@ async fn refuse_all(hub: &Hub, id: &str, mut rx: mpsc::Receiver<Command>, error:
             }
             Command::Snapshot(ack) => {
                 let _ = ack.send(Err(HubError::Load(error.to_string())));
+            }
+            Command::Delete(done) => {
+                let _ = done.send(());
             }
             _ => {}
         }
@@ -330,6 +360,9 @@ impl Chart {
                     self.kill(conn, CloseReason::new(close::REVOKED, "access revoked"));
                 }
             }
+            Command::ServerUpdate(_, ack) if self.deleting.is_some() => {
+                let _ = ack.send(Err(HubError::ChartUnavailable));
+            }
             Command::ServerUpdate(update, ack) => match self.apply(None, update) {
                 Ok(_) => self.server_acks.push(ack),
                 Err(e) => {
@@ -346,6 +379,15 @@ impl Chart {
                 let _ = ack.send(state);
             }
             Command::Shutdown => return true,
+            Command::Delete(done) => {
+                tracing::info!("deleting chart");
+                self.close_all(CloseReason::new(close::DELETED, "chart deleted"));
+                // A second delete in the same batch waits for the same end.
+                match &self.deleting {
+                    None => self.deleting = Some(done),
+                    Some(_) => drop(done),
+                }
+            }
         }
         false
     }
@@ -357,6 +399,10 @@ impl Chart {
         outbound: mpsc::Sender<Bytes>,
         kill: oneshot::Sender<CloseReason>,
     ) {
+        if self.deleting.is_some() {
+            let _ = kill.send(CloseReason::new(close::DELETED, "chart deleted"));
+            return;
+        }
         if self.conns.len() >= self.hub.config().max_clients_per_chart {
             let _ = kill.send(CloseReason::new(
                 close::TRY_AGAIN,

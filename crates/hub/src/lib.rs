@@ -111,6 +111,9 @@ pub mod close {
     pub const TRY_AGAIN: u16 = 1013;
     /// The grant this connection used was revoked.
     pub const REVOKED: u16 = 4401;
+    /// The chart was deleted (its conference was deleted, by an organizer or
+    /// by retention); reconnecting cannot succeed.
+    pub const DELETED: u16 = 4410;
 }
 
 /// A reason the server closes a connection.
@@ -366,6 +369,26 @@ impl Hub {
         })
         .await
         .map_err(|_| HubError::ChartUnavailable)?
+    }
+
+    /// Deletes a chart for good: a loaded chart closes its connections with
+    /// 4410 and unloads first, then its snapshot and log leave the store
+    /// (durably). Callers make sure no new connection can reach the chart
+    /// before calling this (the binary removes the chart's index entry
+    /// first); otherwise a joiner could load it again in between.
+    pub async fn delete_chart(&self, chart_id: &str) -> Result<(), HubError> {
+        easel_store::validate_chart_id(chart_id)
+            .map_err(|e| HubError::InvalidChart(e.to_string()))?;
+        if let Some(tx) = self.loaded_sender(chart_id) {
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+            if tx.send(chart::Command::Delete(done_tx)).await.is_ok() {
+                // An error means the actor stopped without answering: it
+                // holds nothing either way.
+                let _ = done_rx.await;
+            }
+        }
+        self.inner.store.delete_chart(chart_id).await?;
+        Ok(())
     }
 
     /// Graceful stop: every chart closes its connections with 1012, makes its

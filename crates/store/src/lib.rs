@@ -37,6 +37,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
+/// Reads of one chart that may overlap a compaction before
+/// [`Store::load_chart`] gives up (a compaction takes two flushes, so one
+/// retry nearly always suffices).
+const MAX_READ_ATTEMPTS: u32 = 8;
+
 /// Longest accepted chart id, in bytes.
 pub const MAX_CHART_ID_LEN: usize = 128;
 
@@ -57,6 +62,8 @@ pub enum StoreError {
     InvalidChartId(String),
     #[error("stored data for chart {chart} is damaged: {detail}")]
     Corrupt { chart: String, detail: String },
+    #[error("chart {0} was compacted during every attempt to read it; try again")]
+    Busy(String),
     #[error("flush to disk failed: {0}")]
     Flush(String),
     #[error("storage error: {0}")]
@@ -186,8 +193,30 @@ impl Store {
     /// Reads a chart: its snapshot and the log entries the snapshot does not
     /// already cover. Blocking (it may read from disk): call it off the async
     /// threads.
+    ///
+    /// Safe to call while the chart's actor compacts it (backups and exports
+    /// read charts that may be loaded): a compaction swaps the snapshot header
+    /// before it removes the log it covers, so a read that saw the same header
+    /// before and after saw a snapshot and a log that belong together. A read
+    /// that overlapped a swap is retried.
     pub fn load_chart(&self, chart: &str) -> Result<StoredChart, StoreError> {
         validate_chart_id(chart)?;
+        let mut attempt = 0;
+        loop {
+            let before = self.inner.snapshots.get(chart)?;
+            let result = self.load_chart_once(chart);
+            if self.inner.snapshots.get(chart)? == before {
+                return result;
+            }
+            attempt += 1;
+            if attempt == MAX_READ_ATTEMPTS {
+                return Err(StoreError::Busy(chart.into()));
+            }
+            tracing::debug!(chart, attempt, "chart compacted while read; reading again");
+        }
+    }
+
+    fn load_chart_once(&self, chart: &str) -> Result<StoredChart, StoreError> {
         let mut stored = StoredChart::default();
         let mut covered = None;
         if let Some(raw) = self.inner.snapshots.get(chart)? {
@@ -367,6 +396,14 @@ impl Store {
         self.inner.documents.insert(key, value)?;
         let ticket = self.ticket_after_write();
         self.durable(ticket).await
+    }
+
+    /// Writes a metadata document without waiting for it to be durable; the
+    /// next [`Store::flush`] covers it (restore writes many, flushes once).
+    pub fn insert_document(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.inner.documents.insert(key, value)?;
+        self.ticket_after_write();
+        Ok(())
     }
 
     /// Removes a metadata document and waits until that is durable.

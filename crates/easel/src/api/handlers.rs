@@ -156,12 +156,31 @@ pub async fn update_conference(
                 c.set_published(p);
             }
             if let Some(p) = body.proceedings_public {
-                s.proceedings_public = p;
+                s.set_proceedings_public(p, jiff::Timestamp::now());
             }
             Ok(())
         })
         .await?;
     Ok(Json(conference_view(&stored)))
+}
+
+#[utoipa::path(
+    delete, path = "/conferences/{conference_id}", tag = "conferences",
+    params(("conference_id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Deleted: the conference, its charts (open connections closed with 4410) and all its links", body = crate::conferences::Deleted),
+        (status = "4XX", body = ErrorBody),
+    )
+)]
+/// Delete the conference and everything it owns, for good (organizer).
+pub async fn delete_conference(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<crate::conferences::Deleted>> {
+    caller.require(&id, Role::Organizer)?;
+    Ok(Json(state.conferences.delete(&id).await?))
 }
 
 #[utoipa::path(

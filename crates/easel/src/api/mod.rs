@@ -178,7 +178,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
     use handlers::*;
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(create_conference))
-        .routes(routes!(get_conference, update_conference))
+        .routes(routes!(
+            get_conference,
+            update_conference,
+            delete_conference
+        ))
         .routes(routes!(add_round))
         .routes(routes!(add_round_pattern))
         .routes(routes!(delete_round))
