@@ -59,7 +59,7 @@ if [ "$MODE" = quick ]; then
   DUR="--rates 50,200,800 --warmup-secs 1 --step-secs 2"
   JOIN="--bytes 262144 --joiners 60"
   COLD=60
-  FIXTURE_CHARTS=60
+  FIXTURE_CHARTS=64  # durable: 64 rooms
 else
   SAT="--clients 1000 --rates 0.5,1,2,4,6,8,12,16,24,32 --warmup-secs 2 --step-secs 5"
   BURST="--clients 3000 --warmup-secs 5 --step-secs 20"
