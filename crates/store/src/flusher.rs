@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::faults::FlushFaults;
 use crate::StoreError;
 
 /// A position in the store's global append order. Ordered: a flush that
@@ -29,12 +30,19 @@ struct Report {
     /// The latest failed attempt: the ticket it tried to cover and why it
     /// failed. A waiter whose ticket it covered is told the flush failed.
     failed: Option<(u64, String)>,
+    /// Failed attempts so far. A waiter only accepts a failure that
+    /// happened after it started waiting, so waiting again after a failure
+    /// means trying the disk again, not repeating the old verdict.
+    failures: u64,
 }
 
 #[derive(Default)]
 struct Requests {
     /// Highest ticket anyone is waiting for.
     wanted: u64,
+    /// Someone waits for a ticket an earlier attempt failed to cover: try
+    /// again even though `wanted` did not grow.
+    retry: bool,
     /// Set when the owning store is dropped: the thread exits.
     shutdown: bool,
 }
@@ -49,13 +57,17 @@ pub(crate) struct Flusher {
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 impl Flusher {
-    pub(crate) fn start(db: sled::Db, written: Arc<AtomicU64>) -> Flusher {
+    pub(crate) fn start(
+        db: sled::Db,
+        written: Arc<AtomicU64>,
+        faults: Option<Arc<FlushFaults>>,
+    ) -> Flusher {
         let requests = Arc::new((Mutex::new(Requests::default()), Condvar::new()));
         let (tx, rx) = watch::channel(Report::default());
         let thread_requests = requests.clone();
         let thread = std::thread::Builder::new()
             .name("easel-flusher".into())
-            .spawn(move || run(db, written, thread_requests, tx))
+            .spawn(move || run(db, written, thread_requests, tx, faults))
             .expect("spawn flusher thread");
         Flusher {
             requests,
@@ -66,16 +78,22 @@ impl Flusher {
 
     pub(crate) async fn wait(&self, ticket: Ticket) -> Result<(), StoreError> {
         let mut reports = self.reports.clone();
-        if reports.borrow_and_update().flushed >= ticket.0 {
-            return Ok(());
-        }
+        let failures_before = {
+            let report = reports.borrow_and_update();
+            if report.flushed >= ticket.0 {
+                return Ok(());
+            }
+            report.failures
+        };
         {
             let (lock, cvar) = &*self.requests;
             let mut req = lock.lock().unwrap_or_else(|e| e.into_inner());
             if req.wanted < ticket.0 {
                 req.wanted = ticket.0;
-                cvar.notify_one();
+            } else {
+                req.retry = true;
             }
+            cvar.notify_one();
         }
         loop {
             {
@@ -84,7 +102,7 @@ impl Flusher {
                     return Ok(());
                 }
                 if let Some((covered, why)) = &report.failed {
-                    if *covered >= ticket.0 {
+                    if *covered >= ticket.0 && report.failures > failures_before {
                         return Err(StoreError::Flush(why.clone()));
                     }
                 }
@@ -115,6 +133,7 @@ fn run(
     written: Arc<AtomicU64>,
     requests: Arc<(Mutex<Requests>, Condvar)>,
     reports: watch::Sender<Report>,
+    faults: Option<Arc<FlushFaults>>,
 ) {
     let (lock, cvar) = &*requests;
     let mut flushed = 0u64;
@@ -124,18 +143,29 @@ fn run(
     loop {
         {
             let mut req = lock.lock().unwrap_or_else(|e| e.into_inner());
-            while !req.shutdown && req.wanted <= flushed.max(failed_upto) {
+            while !req.shutdown
+                && req.wanted <= flushed.max(failed_upto)
+                && !(req.retry && req.wanted > flushed)
+            {
                 req = cvar.wait(req).unwrap_or_else(|e| e.into_inner());
             }
             if req.shutdown {
                 break;
             }
+            req.retry = false;
         }
         // Everything appended before this load is covered by the flush below.
         let target = written.load(Ordering::SeqCst);
         let started = std::time::Instant::now();
-        match db.flush() {
+        let result = match faults.as_deref().map(FlushFaults::before_flush) {
+            Some(Err(injected)) => Err(injected),
+            _ => db.flush().map_err(|e| e.to_string()),
+        };
+        match result {
             Ok(_) => {
+                if let Some(f) = &faults {
+                    f.after_flush();
+                }
                 flushed = target;
                 tracing::trace!(
                     flushed,
@@ -147,7 +177,10 @@ fn run(
             Err(e) => {
                 failed_upto = target;
                 tracing::error!(error = %e, "flush failed");
-                reports.send_modify(|r| r.failed = Some((target, e.to_string())));
+                reports.send_modify(|r| {
+                    r.failed = Some((target, e));
+                    r.failures += 1;
+                });
                 std::thread::sleep(RETRY_PAUSE);
             }
         }

@@ -22,12 +22,14 @@
 //! Chart ids never contain `/` (see [`validate_chart_id`]), so one chart's key
 //! prefix can never be a prefix of another's.
 
+mod faults;
 mod flusher;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+pub use faults::FlushFaults;
 use flusher::Flusher;
 pub use flusher::Ticket;
 
@@ -113,7 +115,21 @@ struct Inner {
 impl Store {
     /// Opens (or creates) the data dir and starts the flusher thread.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_inner(path.as_ref(), None)
+    }
+
+    /// [`Store::open`] with a fault hook on the flush path, for tests that
+    /// prove what clients see when the disk is slow or failing. The binary
+    /// never calls this.
+    pub fn open_with_faults(
+        path: impl AsRef<Path>,
+        faults: Arc<FlushFaults>,
+    ) -> Result<Store, StoreError> {
+        Self::open_inner(path.as_ref(), Some(faults))
+    }
+
+    fn open_inner(path: &Path, faults: Option<Arc<FlushFaults>>) -> Result<Store, StoreError> {
+        let path = path.to_path_buf();
         let db = sled::Config::new()
             .path(&path)
             // Our flusher thread is the only one that flushes: sled's own
@@ -160,7 +176,7 @@ impl Store {
             db.flush()?;
         }
         let written = Arc::new(AtomicU64::new(0));
-        let flusher = Flusher::start(db.clone(), written.clone());
+        let flusher = Flusher::start(db.clone(), written.clone(), faults);
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
