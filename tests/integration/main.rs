@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod api;
 mod crash;
+mod disk;
 mod exports;
 mod interop;
 mod limits;

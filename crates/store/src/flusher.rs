@@ -76,6 +76,16 @@ impl Flusher {
         }
     }
 
+    /// Why the latest flush failed, if no flush has succeeded since.
+    pub(crate) fn failing(&self) -> Option<String> {
+        let report = self.reports.borrow();
+        report
+            .failed
+            .as_ref()
+            .filter(|(covered, _)| *covered > report.flushed)
+            .map(|(_, why)| why.clone())
+    }
+
     pub(crate) async fn wait(&self, ticket: Ticket) -> Result<(), StoreError> {
         let mut reports = self.reports.clone();
         let failures_before = {

@@ -408,6 +408,14 @@ impl Store {
         Ok(self.inner.db.size_on_disk()?)
     }
 
+    /// Why the disk is refusing writes, while the latest flush failed and
+    /// none succeeded since. sled 0.34 keeps an IO error (a full disk
+    /// included) and refuses every later write until the process restarts,
+    /// so readiness reports this and operators restart once space is back.
+    pub fn failing(&self) -> Option<String> {
+        self.inner.flusher.failing()
+    }
+
     /// Forces a flush of everything written so far and waits for it.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let ticket = Ticket(self.inner.written.load(Ordering::SeqCst));
