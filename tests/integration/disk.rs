@@ -170,3 +170,165 @@ async fn disk_full_refuses_edits_and_recovers_when_space_returns() {
 fn url_of(server: &TestServer) -> String {
     server.ws_url("full")
 }
+
+/// Writes a chart worth keeping and stops the server cleanly; returns the
+/// data dir (inside `tmp`), the chart's id, its text and an edit token.
+async fn data_dir_with_a_chart(tmp: &Path) -> (PathBuf, String, String, String) {
+    let data = tmp.join("data");
+    let mut server = TestServer::spawn(&data, &["--compact-after-updates", "50"]);
+    let chart_id = server.chart_id("keep");
+    let c = TestClient::connect(&server.ws_url("keep")).await;
+    for i in 0..120 {
+        c.push_text("t", &format!("line {i} of the notes;"));
+    }
+    let want = c.text("t");
+    let observer = TestClient::connect(&server.ws_url("keep")).await;
+    wait_for("stored", WAIT, || observer.text("t") == want).await;
+    c.close().await;
+    observer.close().await;
+    let token = server.fixture().edit;
+    assert_eq!(server.terminate(), Some(0));
+    (data, chart_id, want, token)
+}
+
+/// Starts `easel serve` on `data` and returns its exit code and stderr if
+/// it exits within a few seconds, or `None` if it keeps running.
+fn start_expecting_exit(data: &Path) -> Option<(i32, String)> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_easel"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-demo",
+            "--data-dir",
+        ])
+        .arg(data)
+        .env("RUST_BACKTRACE", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start easel");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            use std::io::Read;
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            return Some((status.code().unwrap_or(-1), err));
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_sled_files_stop_startup_with_a_recovery_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, chart_id, want, token) = data_dir_with_a_chart(tmp.path()).await;
+    let db_len = std::fs::metadata(data.join("db")).unwrap().len();
+    type Damage = Box<dyn Fn(&Path)>;
+    let damages: Vec<(&str, Damage)> = vec![
+        (
+            "db truncated to half",
+            Box::new(move |d: &Path| {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(d.join("db"))
+                    .unwrap();
+                f.set_len(db_len / 2).unwrap();
+            }),
+        ),
+        (
+            "db emptied",
+            Box::new(|d: &Path| std::fs::write(d.join("db"), b"").unwrap()),
+        ),
+        (
+            "garbage in the middle of db",
+            Box::new(move |d: &Path| {
+                let mut bytes = std::fs::read(d.join("db")).unwrap();
+                let mid = bytes.len() / 2;
+                for b in &mut bytes[mid..mid + 64] {
+                    *b ^= 0x5a;
+                }
+                std::fs::write(d.join("db"), bytes).unwrap();
+            }),
+        ),
+        (
+            "garbled conf",
+            Box::new(|d: &Path| std::fs::write(d.join("conf"), b"segment_size: x\n").unwrap()),
+        ),
+    ];
+    for (name, damage) in damages {
+        let copy = tmp.path().join(name.replace(' ', "-"));
+        copy_dir(&data, &copy);
+        damage(&copy);
+        match start_expecting_exit(&copy) {
+            Some((code, stderr)) => {
+                eprintln!("{name}: startup refused (exit {code})");
+                assert_ne!(code, 0, "{name}: exit 0 on a damaged data dir");
+                assert!(
+                    stderr.contains("easel restore") && stderr.contains(&*copy.to_string_lossy()),
+                    "{name}: no clear message with a recovery command:\n{stderr}"
+                );
+            }
+            None => {
+                // Started: then it must serve the chart whole, never empty.
+                let mut server = TestServer::spawn(&copy, &[]);
+                let url = format!("ws://{}/sync/{chart_id}?token={token}", server.addr);
+                let c = TestClient::connect(&url).await;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                assert_eq!(
+                    c.text("t"),
+                    want,
+                    "{name}: started and served a damaged chart"
+                );
+                eprintln!("{name}: started and served the chart whole");
+                server.kill9();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chart_with_a_corrupt_log_entry_is_refused_never_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, chart_id, want, _) = data_dir_with_a_chart(tmp.path()).await;
+    {
+        // A half-written entry at the end of the chart's log.
+        let store = easel_store::Store::open(&data).unwrap();
+        let next = store.load_chart(&chart_id).unwrap().next_seq;
+        store
+            .append(&chart_id, next, &[0x01, 0xff, 0xff, 0x07, 0x00])
+            .unwrap();
+        store.flush().await.unwrap();
+    }
+    let server = TestServer::spawn(&data, &[]);
+    let c = TestClient::connect(&server.ws_url("keep")).await;
+    wait_for("client refused", WAIT, || c.closed().is_some()).await;
+    let (code, reason) = c.closed().unwrap();
+    assert_eq!(code, 1011, "{reason}");
+    assert_eq!(c.text("t"), "", "a damaged chart served partial content");
+    assert!(!want.is_empty());
+    let log = server.log();
+    assert!(
+        log.contains("chart failed to load") && log.contains("easel restore"),
+        "no clear error with a recovery command in the log:\n{log}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -163,7 +163,10 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
         Err(e) => {
             // Never serve a silently empty chart: refuse everyone until an
             // operator repairs the data (the next join retries the load).
-            tracing::error!(error = %e, "chart failed to load");
+            tracing::error!(
+                error = %e,
+                "chart failed to load; its stored data is damaged: restore the data dir from a backup (`easel restore`)"
+            );
             refuse_all(&hub, &id, rx, e).await;
             return;
         }

@@ -15,7 +15,16 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::faults::FlushFaults;
+use crate::watermark::{Watermark, GENERATION_KEY};
 use crate::StoreError;
+
+/// The flush generation counter (see [`crate::watermark`]): bumped inside
+/// every flush, recorded in the watermark file after it succeeded.
+pub(crate) struct Generation {
+    pub(crate) meta: sled::Tree,
+    pub(crate) value: u64,
+    pub(crate) mark: Watermark,
+}
 
 /// A position in the store's global append order. Ordered: a flush that
 /// covers ticket N covers every ticket below N.
@@ -61,13 +70,14 @@ impl Flusher {
         db: sled::Db,
         written: Arc<AtomicU64>,
         faults: Option<Arc<FlushFaults>>,
+        generation: Generation,
     ) -> Flusher {
         let requests = Arc::new((Mutex::new(Requests::default()), Condvar::new()));
         let (tx, rx) = watch::channel(Report::default());
         let thread_requests = requests.clone();
         let thread = std::thread::Builder::new()
             .name("easel-flusher".into())
-            .spawn(move || run(db, written, thread_requests, tx, faults))
+            .spawn(move || run(db, written, thread_requests, tx, faults, generation))
             .expect("spawn flusher thread");
         Flusher {
             requests,
@@ -144,6 +154,7 @@ fn run(
     requests: Arc<(Mutex<Requests>, Condvar)>,
     reports: watch::Sender<Report>,
     faults: Option<Arc<FlushFaults>>,
+    mut generation: Generation,
 ) {
     let (lock, cvar) = &*requests;
     let mut flushed = 0u64;
@@ -167,12 +178,19 @@ fn run(
         // Everything appended before this load is covered by the flush below.
         let target = written.load(Ordering::SeqCst);
         let started = std::time::Instant::now();
+        let next = generation.value + 1;
         let result = match faults.as_deref().map(FlushFaults::before_flush) {
             Some(Err(injected)) => Err(injected),
-            _ => db.flush().map_err(|e| e.to_string()),
+            _ => generation
+                .meta
+                .insert(GENERATION_KEY, &next.to_be_bytes())
+                .and_then(|_| db.flush())
+                .map_err(|e| e.to_string()),
         };
         match result {
             Ok(_) => {
+                generation.value = next;
+                generation.mark.record(next, false);
                 if let Some(f) = &faults {
                     f.after_flush();
                 }
@@ -197,7 +215,13 @@ fn run(
     }
     // Final flush on shutdown: a clean stop loses nothing even if a waiter
     // was dropped before its flush ran.
-    if let Err(e) = db.flush() {
-        tracing::error!(error = %e, "final flush failed");
+    let next = generation.value + 1;
+    match generation
+        .meta
+        .insert(GENERATION_KEY, &next.to_be_bytes())
+        .and_then(|_| db.flush())
+    {
+        Ok(_) => generation.mark.record(next, true),
+        Err(e) => tracing::error!(error = %e, "final flush failed"),
     }
 }

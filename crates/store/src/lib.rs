@@ -24,6 +24,7 @@
 
 mod faults;
 mod flusher;
+mod watermark;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,6 +56,12 @@ pub enum StoreError {
     },
     #[error("data dir {path} holds data but no schema version: not an Easel data dir, or damaged")]
     MissingSchema { path: PathBuf },
+    #[error("data dir {path} is damaged and has lost writes that were confirmed on disk: {detail}. Restore the latest backup into an empty data dir (`easel restore`); to start from what is left instead, accepting the loss, delete {watermark}")]
+    LostWrites {
+        path: PathBuf,
+        watermark: PathBuf,
+        detail: String,
+    },
     #[error("invalid chart id: {0}")]
     InvalidChartId(String),
     #[error("stored data for chart {chart} is damaged: {detail}")]
@@ -146,6 +153,25 @@ impl Store {
         let snapshots = db.open_tree("snapshots")?;
         let snapshot_parts = db.open_tree("snapshot_parts")?;
         let documents = db.open_tree("documents")?;
+        let mut mark = watermark::Watermark::new(&path);
+        let generation = watermark::decode(meta.get(watermark::GENERATION_KEY)?);
+        let lost = |detail: String| StoreError::LostWrites {
+            path: path.clone(),
+            watermark: mark.path().to_path_buf(),
+            detail,
+        };
+        if let Some(confirmed) = mark.read().map_err(&lost)? {
+            if meta.get(SCHEMA_KEY)?.is_none() {
+                return Err(lost(format!(
+                    "the database is empty, but flush generation {confirmed} was confirmed earlier"
+                )));
+            }
+            if generation < confirmed {
+                return Err(lost(format!(
+                    "the database ends at flush generation {generation}, but {confirmed} was confirmed earlier (sled drops what fails its checksum: a truncated or garbled file)"
+                )));
+            }
+        }
         match meta.get(SCHEMA_KEY)? {
             Some(v) => {
                 let found = v
@@ -176,7 +202,17 @@ impl Store {
             db.flush()?;
         }
         let written = Arc::new(AtomicU64::new(0));
-        let flusher = Flusher::start(db.clone(), written.clone(), faults);
+        mark.record(generation, true);
+        let flusher = Flusher::start(
+            db.clone(),
+            written.clone(),
+            faults,
+            flusher::Generation {
+                meta: meta.clone(),
+                value: generation,
+                mark,
+            },
+        );
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
