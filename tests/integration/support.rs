@@ -213,6 +213,16 @@ impl TestClient {
     }
 
     pub async fn try_connect_with_doc(url: &str, doc: Doc) -> Result<TestClient, String> {
+        Self::try_connect_slow(url, doc, Duration::ZERO).await
+    }
+
+    /// A client that waits `read_delay` before handling each frame it
+    /// receives: a slow consumer that still reads.
+    pub async fn try_connect_slow(
+        url: &str,
+        doc: Doc,
+        read_delay: Duration,
+    ) -> Result<TestClient, String> {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .map_err(|e| e.to_string())?;
@@ -241,7 +251,12 @@ impl TestClient {
                     }
                     frame = stream.next() => {
                         match frame {
-                            Some(Ok(WsMessage::Binary(bytes))) => handle(&task_doc, &task_seen, &task_out, bytes),
+                            Some(Ok(WsMessage::Binary(bytes))) => {
+                                if !read_delay.is_zero() {
+                                    tokio::time::sleep(read_delay).await;
+                                }
+                                handle(&task_doc, &task_seen, &task_out, bytes)
+                            }
                             Some(Ok(WsMessage::Close(frame))) => {
                                 let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((CloseCode::Status.into(), String::new()));
                                 task_seen.lock().unwrap().closed = Some((code, reason));
