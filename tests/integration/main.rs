@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod api;
+mod churn;
 mod convergence;
 mod crash;
 mod disk;

@@ -28,7 +28,7 @@ pub(crate) fn get(addr: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
-fn metric(body: &str, name: &str) -> u64 {
+pub(crate) fn metric(body: &str, name: &str) -> u64 {
     body.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
         .unwrap_or_else(|| panic!("metric {name} missing"))

@@ -400,3 +400,30 @@ pub async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> b
 }
 
 pub const WAIT: Duration = Duration::from_secs(10);
+
+impl TestServer {
+    /// The server process's resident memory, in KiB (from /proc).
+    pub fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// Open file descriptors of the server process (from /proc).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// One counter or gauge from `/metrics`.
+    pub fn metric(&self, name: &str) -> u64 {
+        let (_, body) = crate::ops::get(&self.addr, "/metrics");
+        crate::ops::metric(&body, name)
+    }
+}
