@@ -121,6 +121,15 @@ pub(crate) fn load_doc(
     id: &str,
 ) -> Result<(Doc, easel_store::StoredChart), HubError> {
     let stored = store.load_chart(id)?;
+    let doc = replay(&stored)?;
+    Ok((doc, stored))
+}
+
+/// Rebuilds a Doc from a chart's stored snapshot and log. Pure (no IO), so
+/// the log-replay fuzz target drives exactly what a chart load does. A
+/// stored entry that does not decode, apply, or leaves missing
+/// dependencies is an error, never a silently shorter chart.
+pub fn replay(stored: &easel_store::StoredChart) -> Result<Doc, HubError> {
     let doc = Doc::new();
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
         let mut txn = doc.transact_mut();
@@ -136,7 +145,7 @@ pub(crate) fn load_doc(
         Ok(())
     }));
     match result {
-        Ok(Ok(())) => Ok((doc, stored)),
+        Ok(Ok(())) => Ok(doc),
         Ok(Err(e)) => Err(HubError::Load(e)),
         Err(_) => Err(HubError::Load(
             "yrs panicked while replaying the log".into(),
