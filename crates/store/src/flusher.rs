@@ -71,13 +71,24 @@ impl Flusher {
         written: Arc<AtomicU64>,
         faults: Option<Arc<FlushFaults>>,
         generation: Generation,
+        db_file: Option<std::fs::File>,
     ) -> Flusher {
         let requests = Arc::new((Mutex::new(Requests::default()), Condvar::new()));
         let (tx, rx) = watch::channel(Report::default());
         let thread_requests = requests.clone();
         let thread = std::thread::Builder::new()
             .name("easel-flusher".into())
-            .spawn(move || run(db, written, thread_requests, tx, faults, generation))
+            .spawn(move || {
+                run(
+                    db,
+                    written,
+                    thread_requests,
+                    tx,
+                    faults,
+                    generation,
+                    db_file,
+                )
+            })
             .expect("spawn flusher thread");
         Flusher {
             requests,
@@ -155,6 +166,7 @@ fn run(
     reports: watch::Sender<Report>,
     faults: Option<Arc<FlushFaults>>,
     mut generation: Generation,
+    db_file: Option<std::fs::File>,
 ) {
     let (lock, cvar) = &*requests;
     let mut flushed = 0u64;
@@ -185,7 +197,8 @@ fn run(
                 .meta
                 .insert(GENERATION_KEY, &next.to_be_bytes())
                 .and_then(|_| db.flush())
-                .map_err(|e| e.to_string()),
+                .map_err(|e| e.to_string())
+                .and_then(|_| sync_file(db_file.as_ref())),
         };
         match result {
             Ok(_) => {
@@ -223,5 +236,14 @@ fn run(
     {
         Ok(_) => generation.mark.record(next, true),
         Err(e) => tracing::error!(error = %e, "final flush failed"),
+    }
+}
+
+/// fsyncs sled's log file after sled's own flush, when the store was
+/// opened with [`crate::StoreOptions::fsync`]; see there for why.
+fn sync_file(file: Option<&std::fs::File>) -> Result<(), String> {
+    match file {
+        Some(f) => f.sync_all().map_err(|e| format!("fsync: {e}")),
+        None => Ok(()),
     }
 }
