@@ -70,7 +70,7 @@ pub async fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
     open_store_with(data_dir, easel_store::StoreOptions::default()).await
 }
 
-/// [`open_store`] with explicit durability options (`--skip-fsync`).
+/// [`open_store`] with explicit durability options (`--fsync`).
 pub async fn open_store_with(
     data_dir: &std::path::Path,
     options: easel_store::StoreOptions,
@@ -101,7 +101,7 @@ pub async fn run_with_notice(
     notice: impl FnOnce(&[String]),
 ) -> anyhow::Result<()> {
     let options = easel_store::StoreOptions {
-        fsync: !config.skip_fsync,
+        fsync: config.fsync,
     };
     let store = open_store_with(&config.data_dir, options).await?;
     let hub = Hub::new(store.clone(), config.hub_config());

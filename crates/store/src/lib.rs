@@ -97,7 +97,7 @@ pub struct StoredChart {
 }
 
 /// How hard a flush works to make data durable.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
     /// After sled's flush, fsync its log file. On Linux sled 0.34's flush
     /// ends with `sync_file_range`, which writes the pages but persists
@@ -105,15 +105,11 @@ pub struct StoreOptions {
     /// sled's own background flusher, disabled here, calls `fsync`). That
     /// survives a process crash, not a power loss. fsync acts on the file,
     /// not the descriptor, so a handle of our own covers sled's writes.
-    /// Costs about 1-4 ms per flush on the development VM (group commit
-    /// shares it); default on.
+    /// Off by default: it costs 1-4 ms per flush on the development VM,
+    /// and with it the kill -9 test lost acknowledged updates under CPU
+    /// load (3 of 4 loaded runs; 0 of 8 without it), which we do not
+    /// understand yet (docs/durability.md).
     pub fsync: bool,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        StoreOptions { fsync: true }
-    }
 }
 
 /// A handle to the open store. Cheap to clone; all clones share one database
