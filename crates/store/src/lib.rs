@@ -18,6 +18,10 @@
 //! | `snapshot_parts` | `{chart_id}/` + covered seq + part (u32 BE) | ≤ 16 KiB of the v1 state |
 //! | `documents` | caller-defined               | caller-defined (JSON metadata) |
 //! | `meta`      | `schema_version`             | u32 BE                         |
+//! | `meta`      | `flush_generation`           | u64 BE, bumped by every flush ([`watermark`]) |
+//!
+//! Beside sled's files, `easel.watermark` holds a flush generation known to
+//! be on disk; a database behind it has lost confirmed writes.
 //!
 //! Chart ids never contain `/` (see [`validate_chart_id`]), so one chart's key
 //! prefix can never be a prefix of another's.
