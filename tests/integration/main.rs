@@ -6,7 +6,10 @@ mod support;
 
 mod access;
 mod api;
+mod churn;
+mod convergence;
 mod crash;
+mod disk;
 mod exports;
 mod interop;
 mod limits;

@@ -220,6 +220,16 @@ impl TestClient {
     }
 
     pub async fn try_connect_with_doc(url: &str, doc: Doc) -> Result<TestClient, String> {
+        Self::try_connect_slow(url, doc, Duration::ZERO).await
+    }
+
+    /// A client that waits `read_delay` before handling each frame it
+    /// receives: a slow consumer that still reads.
+    pub async fn try_connect_slow(
+        url: &str,
+        doc: Doc,
+        read_delay: Duration,
+    ) -> Result<TestClient, String> {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .map_err(|e| e.to_string())?;
@@ -248,7 +258,12 @@ impl TestClient {
                     }
                     frame = stream.next() => {
                         match frame {
-                            Some(Ok(WsMessage::Binary(bytes))) => handle(&task_doc, &task_seen, &task_out, bytes),
+                            Some(Ok(WsMessage::Binary(bytes))) => {
+                                if !read_delay.is_zero() {
+                                    tokio::time::sleep(read_delay).await;
+                                }
+                                handle(&task_doc, &task_seen, &task_out, bytes)
+                            }
                             Some(Ok(WsMessage::Close(frame))) => {
                                 let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((CloseCode::Status.into(), String::new()));
                                 task_seen.lock().unwrap().closed = Some((code, reason));
@@ -403,3 +418,30 @@ pub async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> b
 }
 
 pub const WAIT: Duration = Duration::from_secs(10);
+
+impl TestServer {
+    /// The server process's resident memory, in KiB (from /proc).
+    pub fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// Open file descriptors of the server process (from /proc).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// One counter or gauge from `/metrics`.
+    pub fn metric(&self, name: &str) -> u64 {
+        let (_, body) = crate::ops::get(&self.addr, "/metrics");
+        crate::ops::metric(&body, name)
+    }
+}

@@ -105,6 +105,12 @@ pub struct ServeConfig {
     #[arg(long, env = "EASEL_NO_DEMO", default_value_t = false)]
     pub no_demo: bool,
 
+    /// fsync sled's log file after each group-commit flush, so edits
+    /// clients were shown survive a power loss too, not only a process
+    /// crash. Experimental: see docs/durability.md before turning it on.
+    #[arg(long, env = "EASEL_FSYNC", default_value_t = false)]
+    pub fsync: bool,
+
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "EASEL_LOG_JSON", default_value_t = false)]
     pub log_json: bool,

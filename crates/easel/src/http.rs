@@ -77,7 +77,14 @@ async fn healthz() -> &'static str {
 /// The store is open and the server accepts connections.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     if state.shutdown.is_cancelled() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down".to_owned());
     }
-    (StatusCode::OK, "ready")
+    if let Some(why) = state.store.failing() {
+        // Edits cannot be stored: take this instance out of rotation.
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("storage failing ({why}); free disk space and restart"),
+        );
+    }
+    (StatusCode::OK, "ready".to_owned())
 }

@@ -75,8 +75,16 @@ pub async fn run(
 /// Opens a data dir, explaining the usual failure (another process, such
 /// as a running `easel serve`, holds its lock).
 pub async fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
+    open_store_with(data_dir, easel_store::StoreOptions::default()).await
+}
+
+/// [`open_store`] with explicit durability options (`--fsync`).
+pub async fn open_store_with(
+    data_dir: &std::path::Path,
+    options: easel_store::StoreOptions,
+) -> anyhow::Result<Store> {
     let dir = data_dir.to_path_buf();
-    match tokio::task::spawn_blocking(move || Store::open(&dir)).await? {
+    match tokio::task::spawn_blocking(move || Store::open_with_options(&dir, options)).await? {
         Ok(store) => Ok(store),
         Err(e) => {
             let text = e.to_string();
@@ -100,7 +108,10 @@ pub async fn run_with_notice(
     shutdown: CancellationToken,
     notice: impl FnOnce(&[String]),
 ) -> anyhow::Result<()> {
-    let store = open_store(&config.data_dir).await?;
+    let options = easel_store::StoreOptions {
+        fsync: config.fsync,
+    };
+    let store = open_store_with(&config.data_dir, options).await?;
     let hub = Hub::new(store.clone(), config.hub_config());
     let conferences = Conferences::new(store.clone(), hub.clone());
     let base = match &config.public_url {

@@ -98,6 +98,11 @@ struct Chart {
     // Per-batch state.
     out: Vec<Out>,
     last_ticket: Option<Ticket>,
+    /// Set when a flush failed: the Doc (and sled's memory) then hold state
+    /// that is not on disk, so every later batch, even one that appends
+    /// nothing (a sync step 2 answer), waits for a flush covering this
+    /// ticket before anything goes out. Cleared by the first good flush.
+    unflushed: Option<Ticket>,
     writers: Vec<ConnId>,
     server_acks: Vec<oneshot::Sender<Result<(), HubError>>>,
     /// This batch's stored updates, broadcast as one merged update: one
@@ -125,6 +130,15 @@ pub(crate) fn load_doc(
     id: &str,
 ) -> Result<(Doc, easel_store::StoredChart), HubError> {
     let stored = store.load_chart(id)?;
+    let doc = replay(&stored)?;
+    Ok((doc, stored))
+}
+
+/// Rebuilds a Doc from a chart's stored snapshot and log. Pure (no IO), so
+/// the log-replay fuzz target drives exactly what a chart load does. A
+/// stored entry that does not decode, apply, or leaves missing
+/// dependencies is an error, never a silently shorter chart.
+pub fn replay(stored: &easel_store::StoredChart) -> Result<Doc, HubError> {
     let doc = Doc::new();
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
         let mut txn = doc.transact_mut();
@@ -140,7 +154,7 @@ pub(crate) fn load_doc(
         Ok(())
     }));
     match result {
-        Ok(Ok(())) => Ok((doc, stored)),
+        Ok(Ok(())) => Ok(doc),
         Ok(Err(e)) => Err(HubError::Load(e)),
         Err(_) => Err(HubError::Load(
             "yrs panicked while replaying the log".into(),
@@ -167,7 +181,10 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
         Err(e) => {
             // Never serve a silently empty chart: refuse everyone until an
             // operator repairs the data (the next join retries the load).
-            tracing::error!(error = %e, "chart failed to load");
+            tracing::error!(
+                error = %e,
+                "chart failed to load; its stored data is damaged: restore the data dir from a backup (`easel restore`)"
+            );
             let reason = CloseReason::new(close::INTERNAL, "chart failed to load; see server log");
             refuse_all(&hub, &id, rx, reason, e).await;
             return;
@@ -196,6 +213,7 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
         presence: Presence::default(),
         out: Vec::new(),
         last_ticket: None,
+        unflushed: None,
         writers: Vec::new(),
         server_acks: Vec::new(),
         updates: Vec::new(),
@@ -661,7 +679,11 @@ impl Chart {
 
     /// Makes the batch durable, then hands its messages to the connections.
     async fn deliver(&mut self) {
-        if let Some(ticket) = self.last_ticket.take() {
+        let ticket = match (self.last_ticket.take(), self.unflushed) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(ticket) = ticket {
             let started = Instant::now();
             let result = self.store.durable(ticket).await;
             self.hub
@@ -669,13 +691,13 @@ impl Chart {
                 .observe_flush_wait(started.elapsed().as_micros() as u64);
             if let Err(e) = result {
                 Metrics::inc(&self.hub.metrics().flush_failures);
-                tracing::error!(error = %e, "flush failed; nothing of this batch is delivered");
-                // Drop the whole batch's output: nothing unflushed may be seen.
-                // Writers are told and resync on reconnect; the rows stay in
-                // sled's memory and become durable with the next good flush,
-                // so the Doc is rebuilt from the store to stay consistent.
-                self.out.clear();
-                self.updates.clear();
+                tracing::error!(error = %e, "flush failed; output held until a flush succeeds");
+                self.unflushed = Some(ticket);
+                // Writers are told and resync on reconnect. Their rows stay
+                // in sled's memory and become durable with the next good
+                // flush; the batch's output (broadcasts, step 2 answers) is
+                // held until then, so readers converge without reconnecting
+                // once the disk works again.
                 for conn in std::mem::take(&mut self.writers) {
                     self.kill(
                         conn,
@@ -690,10 +712,17 @@ impl Chart {
                         e.to_string(),
                     ))));
                 }
-                // Removals queued by kill() above must still go out.
-                self.send_out();
+                if self.out.len() + self.updates.len() > self.hub.config().outbound_queue {
+                    // A long outage: rather than hold without bound, close
+                    // everyone; reconnecting clients resync from the Doc.
+                    self.out.clear();
+                    self.updates.clear();
+                    self.close_all(CloseReason::new(close::TRY_AGAIN, "storage unavailable"));
+                    self.out.clear();
+                }
                 return;
             }
+            self.unflushed = None;
         }
         self.writers.clear();
         for ack in self.server_acks.drain(..) {

@@ -14,7 +14,17 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::faults::FlushFaults;
+use crate::watermark::{Watermark, GENERATION_KEY};
 use crate::StoreError;
+
+/// The flush generation counter (see [`crate::watermark`]): bumped inside
+/// every flush, recorded in the watermark file after it succeeded.
+pub(crate) struct Generation {
+    pub(crate) meta: sled::Tree,
+    pub(crate) value: u64,
+    pub(crate) mark: Watermark,
+}
 
 /// A position in the store's global append order. Ordered: a flush that
 /// covers ticket N covers every ticket below N.
@@ -29,12 +39,19 @@ struct Report {
     /// The latest failed attempt: the ticket it tried to cover and why it
     /// failed. A waiter whose ticket it covered is told the flush failed.
     failed: Option<(u64, String)>,
+    /// Failed attempts so far. A waiter only accepts a failure that
+    /// happened after it started waiting, so waiting again after a failure
+    /// means trying the disk again, not repeating the old verdict.
+    failures: u64,
 }
 
 #[derive(Default)]
 struct Requests {
     /// Highest ticket anyone is waiting for.
     wanted: u64,
+    /// Someone waits for a ticket an earlier attempt failed to cover: try
+    /// again even though `wanted` did not grow.
+    retry: bool,
     /// Set when the owning store is dropped: the thread exits.
     shutdown: bool,
 }
@@ -49,13 +66,29 @@ pub(crate) struct Flusher {
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 impl Flusher {
-    pub(crate) fn start(db: sled::Db, written: Arc<AtomicU64>) -> Flusher {
+    pub(crate) fn start(
+        db: sled::Db,
+        written: Arc<AtomicU64>,
+        faults: Option<Arc<FlushFaults>>,
+        generation: Generation,
+        db_file: Option<std::fs::File>,
+    ) -> Flusher {
         let requests = Arc::new((Mutex::new(Requests::default()), Condvar::new()));
         let (tx, rx) = watch::channel(Report::default());
         let thread_requests = requests.clone();
         let thread = std::thread::Builder::new()
             .name("easel-flusher".into())
-            .spawn(move || run(db, written, thread_requests, tx))
+            .spawn(move || {
+                run(
+                    db,
+                    written,
+                    thread_requests,
+                    tx,
+                    faults,
+                    generation,
+                    db_file,
+                )
+            })
             .expect("spawn flusher thread");
         Flusher {
             requests,
@@ -64,18 +97,34 @@ impl Flusher {
         }
     }
 
+    /// Why the latest flush failed, if no flush has succeeded since.
+    pub(crate) fn failing(&self) -> Option<String> {
+        let report = self.reports.borrow();
+        report
+            .failed
+            .as_ref()
+            .filter(|(covered, _)| *covered > report.flushed)
+            .map(|(_, why)| why.clone())
+    }
+
     pub(crate) async fn wait(&self, ticket: Ticket) -> Result<(), StoreError> {
         let mut reports = self.reports.clone();
-        if reports.borrow_and_update().flushed >= ticket.0 {
-            return Ok(());
-        }
+        let failures_before = {
+            let report = reports.borrow_and_update();
+            if report.flushed >= ticket.0 {
+                return Ok(());
+            }
+            report.failures
+        };
         {
             let (lock, cvar) = &*self.requests;
             let mut req = lock.lock().unwrap_or_else(|e| e.into_inner());
             if req.wanted < ticket.0 {
                 req.wanted = ticket.0;
-                cvar.notify_one();
+            } else {
+                req.retry = true;
             }
+            cvar.notify_one();
         }
         loop {
             {
@@ -84,7 +133,7 @@ impl Flusher {
                     return Ok(());
                 }
                 if let Some((covered, why)) = &report.failed {
-                    if *covered >= ticket.0 {
+                    if *covered >= ticket.0 && report.failures > failures_before {
                         return Err(StoreError::Flush(why.clone()));
                     }
                 }
@@ -115,6 +164,9 @@ fn run(
     written: Arc<AtomicU64>,
     requests: Arc<(Mutex<Requests>, Condvar)>,
     reports: watch::Sender<Report>,
+    faults: Option<Arc<FlushFaults>>,
+    mut generation: Generation,
+    db_file: Option<std::fs::File>,
 ) {
     let (lock, cvar) = &*requests;
     let mut flushed = 0u64;
@@ -124,18 +176,37 @@ fn run(
     loop {
         {
             let mut req = lock.lock().unwrap_or_else(|e| e.into_inner());
-            while !req.shutdown && req.wanted <= flushed.max(failed_upto) {
+            while !req.shutdown
+                && req.wanted <= flushed.max(failed_upto)
+                && !(req.retry && req.wanted > flushed)
+            {
                 req = cvar.wait(req).unwrap_or_else(|e| e.into_inner());
             }
             if req.shutdown {
                 break;
             }
+            req.retry = false;
         }
         // Everything appended before this load is covered by the flush below.
         let target = written.load(Ordering::SeqCst);
         let started = std::time::Instant::now();
-        match db.flush() {
+        let next = generation.value + 1;
+        let result = match faults.as_deref().map(FlushFaults::before_flush) {
+            Some(Err(injected)) => Err(injected),
+            _ => generation
+                .meta
+                .insert(GENERATION_KEY, &next.to_be_bytes())
+                .and_then(|_| db.flush())
+                .map_err(|e| e.to_string())
+                .and_then(|_| sync_file(db_file.as_ref())),
+        };
+        match result {
             Ok(_) => {
+                generation.value = next;
+                generation.mark.record(next, false);
+                if let Some(f) = &faults {
+                    f.after_flush();
+                }
                 flushed = target;
                 tracing::trace!(
                     flushed,
@@ -147,14 +218,32 @@ fn run(
             Err(e) => {
                 failed_upto = target;
                 tracing::error!(error = %e, "flush failed");
-                reports.send_modify(|r| r.failed = Some((target, e.to_string())));
+                reports.send_modify(|r| {
+                    r.failed = Some((target, e));
+                    r.failures += 1;
+                });
                 std::thread::sleep(RETRY_PAUSE);
             }
         }
     }
     // Final flush on shutdown: a clean stop loses nothing even if a waiter
     // was dropped before its flush ran.
-    if let Err(e) = db.flush() {
-        tracing::error!(error = %e, "final flush failed");
+    let next = generation.value + 1;
+    match generation
+        .meta
+        .insert(GENERATION_KEY, &next.to_be_bytes())
+        .and_then(|_| db.flush())
+    {
+        Ok(_) => generation.mark.record(next, true),
+        Err(e) => tracing::error!(error = %e, "final flush failed"),
+    }
+}
+
+/// fsyncs sled's log file after sled's own flush, when the store was
+/// opened with [`crate::StoreOptions::fsync`]; see there for why.
+fn sync_file(file: Option<&std::fs::File>) -> Result<(), String> {
+    match file {
+        Some(f) => f.sync_all().map_err(|e| format!("fsync: {e}")),
+        None => Ok(()),
     }
 }
