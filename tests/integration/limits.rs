@@ -120,8 +120,14 @@ async fn update_with_missing_dependencies_is_not_kept() {
 #[tokio::test]
 async fn clients_per_chart_limit() {
     let server = TestServer::start_with(&["--max-clients-per-chart", "2"]);
-    let _a = TestClient::connect(&server.ws_url("full")).await;
-    let _b = TestClient::connect(&server.ws_url("full")).await;
+    let a = TestClient::connect(&server.ws_url("full")).await;
+    let b = TestClient::connect(&server.ws_url("full")).await;
+    // Joins race on the server: make sure the first two are in before the
+    // third knocks, or the limit may refuse one of them instead.
+    wait_for("first two joined", WAIT, || {
+        a.seen.lock().unwrap().synced && b.seen.lock().unwrap().synced
+    })
+    .await;
     let c = TestClient::connect(&server.ws_url("full")).await;
     wait_for("third refused", WAIT, || c.closed().is_some()).await;
     assert_eq!(c.closed().unwrap().0, 1013);
