@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod api;
+mod cluster;
 mod crash;
 mod exports;
 mod interop;

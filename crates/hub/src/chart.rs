@@ -14,22 +14,36 @@
 //! dependencies), the pending part is pruned, only what actually integrated is
 //! stored, and the client is asked to resync. A panic closes the offending
 //! connection and reloads the Doc from the store.
+//!
+//! In a cluster (`Hub::with_shared_log`) the same loop runs over the shared
+//! log instead of the local store (see [`crate::shared`]): a batch's updates
+//! are appended there and confirmed durable before anything of the batch is
+//! delivered; other nodes' entries arrive as [`Command::Remote`] and are
+//! applied and broadcast like local ones. A chart whose Doc could run ahead
+//! of the shared log (an append that was not confirmed, an entry that did
+//! not integrate) is not repaired in place: every connection is closed with
+//! 1013 and the actor stops, so the next join loads it afresh and clients
+//! resync, resending whatever the log did not confirm.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use easel_protocol::{self as protocol, FrameDecoder, Message};
 use easel_store::{Store, Ticket};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::DropGuard;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
+use yrs::sync::awareness::AwarenessUpdate;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update, WriteTxn};
 
 use crate::awareness::Presence;
 use crate::metrics::Metrics;
+use crate::shared::{Feed, LogPos, SharedChart, SharedError, SharedLog};
 use crate::{close, Access, CloseReason, ConnId, ConnInfo, Hub, HubError};
 
 /// Commands a chart actor understands.
@@ -55,6 +69,8 @@ pub(crate) enum Command {
     Revoke(String),
     ServerUpdate(Bytes, oneshot::Sender<Result<(), HubError>>),
     Snapshot(oneshot::Sender<Result<Vec<u8>, HubError>>),
+    /// What other cluster nodes did to this chart (shared log only).
+    Remote(Feed),
     Shutdown,
 }
 
@@ -63,6 +79,12 @@ pub(crate) enum Command {
 const COMMAND_QUEUE: usize = 1024;
 /// Most commands handled in one batch, to bound the latency of the first.
 const MAX_BATCH: usize = 512;
+/// Feed messages (each up to a few hundred log entries) buffered between the
+/// shared log's follower and the actor; a full buffer slows the follower.
+const FEED_QUEUE: usize = 64;
+/// The presence owner standing for "another node's client": connection ids
+/// start at 1, so no local connection has it.
+const REMOTE_OWNER: ConnId = 0;
 
 struct Conn {
     info: ConnInfo,
@@ -100,13 +122,31 @@ struct Chart {
     /// message per batch per connection, however many edits it held, so a
     /// burst neither floods healthy clients' queues nor costs a syscall each.
     updates: Vec<Bytes>,
+    /// Set in a cluster: the chart lives in the shared log.
+    shared: Option<Shared>,
+    /// Set when the chart must stop (cluster only): after this batch every
+    /// connection is closed with this reason and the actor ends.
+    failed: Option<CloseReason>,
+}
+
+/// A chart's place in the shared log (cluster mode).
+struct Shared {
+    log: Arc<dyn SharedLog>,
+    /// Highest log position applied to the Doc. Own entries count once the
+    /// feed returns them, so remote entries before them are never skipped.
+    cursor: LogPos,
+    /// This batch's updates, appended (and confirmed) before it is delivered.
+    appends: Vec<Bytes>,
+    /// Dropped with the actor: stops following the chart.
+    _follow: DropGuard,
 }
 
 /// Starts the actor for `id`; returns its command channel.
 pub(crate) fn spawn(hub: Hub, id: String, tasks: &TaskTracker) -> mpsc::Sender<Command> {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let span = tracing::info_span!("chart", chart_id = %id);
-    tasks.spawn(run(hub, id, rx).instrument(span));
+    // Weak: the actor's own handle must not keep its queue open.
+    tasks.spawn(run(hub, id, rx, tx.downgrade()).instrument(span));
     tx
 }
 
@@ -116,10 +156,57 @@ pub(crate) fn load_doc(
     id: &str,
 ) -> Result<(Doc, easel_store::StoredChart), HubError> {
     let stored = store.load_chart(id)?;
+    let doc = replay(stored.snapshot.iter().chain(stored.updates.iter()))?;
+    Ok((doc, stored))
+}
+
+/// What a chart loaded from the shared log starts from.
+pub(crate) struct SharedLoad {
+    /// Highest position the Doc covers.
+    pub cursor: LogPos,
+    /// Log entries after the snapshot.
+    pub entries: u64,
+    /// Bytes of snapshot and entries, for the size limit.
+    pub bytes: usize,
+}
+
+/// Builds a Doc from the shared log: its snapshot, then the entries after it.
+pub(crate) async fn load_shared(
+    log: &dyn SharedLog,
+    id: &str,
+) -> Result<(Doc, SharedLoad), HubError> {
+    let SharedChart { snapshot, entries } = log.load(id).await?;
+    tokio::task::spawn_blocking(move || {
+        let covers = snapshot.as_ref().map(|(pos, _)| *pos).unwrap_or_default();
+        let entries: Vec<_> = entries.into_iter().filter(|e| e.pos > covers).collect();
+        let load = SharedLoad {
+            cursor: entries.last().map_or(covers, |e| e.pos),
+            entries: entries.len() as u64,
+            bytes: snapshot.as_ref().map_or(0, |(_, s)| s.len())
+                + entries.iter().map(|e| e.update.len()).sum::<usize>(),
+        };
+        let doc = replay(
+            snapshot
+                .iter()
+                .map(|(_, s)| s.as_slice())
+                .chain(entries.iter().map(|e| e.update.as_ref())),
+        )?;
+        Ok((doc, load))
+    })
+    .await
+    .unwrap_or_else(|_| Err(HubError::Load("loader panicked".into())))
+}
+
+/// Applies stored updates in order to a fresh Doc; anything that does not
+/// decode, apply, or leaves missing dependencies fails the load loudly.
+fn replay<'a, B: AsRef<[u8]> + 'a + ?Sized>(
+    updates: impl Iterator<Item = &'a B>,
+) -> Result<Doc, HubError> {
     let doc = Doc::new();
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
         let mut txn = doc.transact_mut();
-        for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
+        for bytes in updates {
+            let bytes = bytes.as_ref();
             let update =
                 Update::decode_v1(bytes).map_err(|e| format!("undecodable stored update: {e}"))?;
             txn.apply_update(update)
@@ -131,7 +218,7 @@ pub(crate) fn load_doc(
         Ok(())
     }));
     match result {
-        Ok(Ok(())) => Ok((doc, stored)),
+        Ok(Ok(())) => Ok(doc),
         Ok(Err(e)) => Err(HubError::Load(e)),
         Err(_) => Err(HubError::Load(
             "yrs panicked while replaying the log".into(),
@@ -144,17 +231,15 @@ pub(crate) fn encode_full(doc: &Doc) -> Vec<u8> {
         .encode_state_as_update_v1(&StateVector::default())
 }
 
-async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
-    let store = hub.store().clone();
+async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>, me: mpsc::WeakSender<Command>) {
     let metrics = hub.metrics().clone();
     Metrics::inc(&metrics.chart_loads);
-    let load_store = store.clone();
-    let load_id = id.clone();
-    let loaded = tokio::task::spawn_blocking(move || load_doc(&load_store, &load_id))
-        .await
-        .unwrap_or_else(|_| Err(HubError::Load("loader panicked".into())));
-    let (doc, stored) = match loaded {
-        Ok(v) => v,
+    let opened = match hub.shared().cloned() {
+        Some(log) => open_shared(&hub, &id, log, me).await,
+        None => open_local(&hub, &id).await,
+    };
+    let mut chart = match opened {
+        Ok(chart) => chart,
         Err(e) => {
             // Never serve a silently empty chart: refuse everyone until an
             // operator repairs the data (the next join retries the load).
@@ -163,42 +248,6 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
             return;
         }
     };
-    let stored_bytes = stored.snapshot.as_ref().map_or(0, Vec::len)
-        + stored.updates.iter().map(Vec::len).sum::<usize>();
-    tracing::debug!(
-        updates = stored.updates.len(),
-        next_seq = stored.next_seq,
-        has_snapshot = stored.snapshot.is_some(),
-        stored_bytes,
-        state = ?doc.transact().state_vector(),
-        "chart loaded"
-    );
-    let mut chart = Chart {
-        id,
-        hub: hub.clone(),
-        store,
-        doc,
-        next_seq: stored.next_seq,
-        log_len: stored.updates.len() as u64,
-        stored_bytes,
-        read_only: false,
-        conns: HashMap::new(),
-        presence: Presence::default(),
-        out: Vec::new(),
-        last_ticket: None,
-        writers: Vec::new(),
-        server_acks: Vec::new(),
-        updates: Vec::new(),
-    };
-    // Re-persist what was loaded from the log as one fresh, flushed snapshot
-    // before anyone is served it. The log tail may have been recovered from
-    // segments sled wrote but never confirmed stable before a crash; our
-    // crash tests saw sled 0.34 lose such recovered entries at the *next*
-    // crash (about one in 200 kill cycles). Clients must never be shown
-    // state that a crash could still take away, so it is rewritten first.
-    if !stored.updates.is_empty() {
-        chart.compact_now().await;
-    }
     let config = hub.config().clone();
     let sweep_every = (config.awareness_timeout / 3).max(Duration::from_millis(50));
     let mut next_sweep = Instant::now() + sweep_every;
@@ -245,6 +294,9 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
         }
         chart.deliver().await;
         chart.maybe_compact().await;
+        if chart.failed.is_some() {
+            break;
+        }
         if shutdown {
             chart.close_all(CloseReason::new(close::RESTART, "server restarting"));
             break;
@@ -262,9 +314,117 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
     tracing::debug!("chart unloaded");
 }
 
+impl Chart {
+    fn new(hub: &Hub, id: &str, doc: Doc, shared: Option<Shared>) -> Chart {
+        Chart {
+            id: id.to_owned(),
+            hub: hub.clone(),
+            store: hub.store().clone(),
+            doc,
+            next_seq: 0,
+            log_len: 0,
+            stored_bytes: 0,
+            read_only: false,
+            conns: HashMap::new(),
+            presence: Presence::default(),
+            out: Vec::new(),
+            last_ticket: None,
+            writers: Vec::new(),
+            server_acks: Vec::new(),
+            updates: Vec::new(),
+            shared,
+            failed: None,
+        }
+    }
+}
+
+/// Loads a chart from the local store.
+async fn open_local(hub: &Hub, id: &str) -> Result<Chart, HubError> {
+    let load_store = hub.store().clone();
+    let load_id = id.to_owned();
+    let (doc, stored) = tokio::task::spawn_blocking(move || load_doc(&load_store, &load_id))
+        .await
+        .unwrap_or_else(|_| Err(HubError::Load("loader panicked".into())))?;
+    let stored_bytes = stored.snapshot.as_ref().map_or(0, Vec::len)
+        + stored.updates.iter().map(Vec::len).sum::<usize>();
+    tracing::debug!(
+        updates = stored.updates.len(),
+        next_seq = stored.next_seq,
+        has_snapshot = stored.snapshot.is_some(),
+        stored_bytes,
+        state = ?doc.transact().state_vector(),
+        "chart loaded"
+    );
+    let mut chart = Chart::new(hub, id, doc, None);
+    chart.next_seq = stored.next_seq;
+    chart.log_len = stored.updates.len() as u64;
+    chart.stored_bytes = stored_bytes;
+    // Re-persist what was loaded from the log as one fresh, flushed snapshot
+    // before anyone is served it. The log tail may have been recovered from
+    // segments sled wrote but never confirmed stable before a crash; our
+    // crash tests saw sled 0.34 lose such recovered entries at the *next*
+    // crash (about one in 200 kill cycles). Clients must never be shown
+    // state that a crash could still take away, so it is rewritten first.
+    if !stored.updates.is_empty() {
+        chart.compact_now().await;
+    }
+    Ok(chart)
+}
+
+/// Loads a chart from the shared log and starts following it; the feed is
+/// forwarded into the actor's own queue as [`Command::Remote`].
+async fn open_shared(
+    hub: &Hub,
+    id: &str,
+    log: Arc<dyn SharedLog>,
+    me: mpsc::WeakSender<Command>,
+) -> Result<Chart, HubError> {
+    let (doc, load) = load_shared(log.as_ref(), id).await?;
+    tracing::debug!(
+        entries = load.entries,
+        cursor = %load.cursor,
+        stored_bytes = load.bytes,
+        "chart loaded from the shared log"
+    );
+    let (feed_tx, mut feed_rx) = mpsc::channel(FEED_QUEUE);
+    let follow = log.follow(id, load.cursor, feed_tx);
+    // Ends when the follower stops (the guard above is dropped with the
+    // actor) or the actor's queue is gone.
+    tokio::spawn(
+        async move {
+            while let Some(feed) = feed_rx.recv().await {
+                let Some(tx) = me.upgrade() else { break };
+                if tx.send(Command::Remote(feed)).await.is_err() {
+                    break;
+                }
+            }
+        }
+        .in_current_span(),
+    );
+    let mut chart = Chart::new(
+        hub,
+        id,
+        doc,
+        Some(Shared {
+            log,
+            cursor: load.cursor,
+            appends: Vec::new(),
+            _follow: follow,
+        }),
+    );
+    chart.log_len = load.entries;
+    chart.stored_bytes = load.bytes;
+    Ok(chart)
+}
+
 /// A chart that cannot load closes every joiner with 1011 and then stops.
 async fn refuse_all(hub: &Hub, id: &str, mut rx: mpsc::Receiver<Command>, error: HubError) {
-    let reason = CloseReason::new(close::INTERNAL, "chart failed to load; see server log");
+    let reason = match error {
+        HubError::Shared(SharedError::Unavailable(_)) => {
+            CloseReason::new(close::TRY_AGAIN, "shared log unavailable; reconnect later")
+        }
+        _ => CloseReason::new(close::INTERNAL, "chart failed to load; see server log"),
+    };
     // Drain what was already queued, then let the next join try again.
     while let Ok(cmd) = rx.try_recv() {
         match cmd {
@@ -326,9 +486,83 @@ impl Chart {
                 }
                 let _ = ack.send(state);
             }
+            Command::Remote(feed) => self.remote(feed),
             Command::Shutdown => return true,
         }
         false
+    }
+
+    /// Applies what other cluster nodes did. Log entries are durable in the
+    /// shared log already, so they go out with this batch like local ones.
+    fn remote(&mut self, feed: Feed) {
+        match feed {
+            Feed::Entries(entries) => {
+                for entry in entries {
+                    let Some(shared) = &mut self.shared else {
+                        return;
+                    };
+                    if entry.pos <= shared.cursor {
+                        continue;
+                    }
+                    shared.cursor = entry.pos;
+                    self.log_len += 1;
+                    if entry.own {
+                        continue;
+                    }
+                    self.stored_bytes += entry.update.len();
+                    match integrate(&self.doc, &entry.update) {
+                        Integrated::All => {
+                            Metrics::inc(&self.hub.metrics().remote_updates_in);
+                            self.updates.push(entry.update);
+                        }
+                        Integrated::Nothing => {}
+                        other => {
+                            // The log's order guarantees dependencies come
+                            // first; if that ever fails, the Doc must not
+                            // drift from the log.
+                            tracing::error!(pos = %entry.pos, outcome = ?other, "shared log entry did not integrate; reloading chart");
+                            self.reload();
+                            return;
+                        }
+                    }
+                }
+            }
+            Feed::Presence(message) => {
+                for message in FrameDecoder::new(&message) {
+                    if let Ok(Message::Awareness(update)) = message {
+                        if let Some(changed) =
+                            self.presence.apply(REMOTE_OWNER, update, Instant::now())
+                        {
+                            self.out.push(Out::All(protocol::encode_awareness(changed)));
+                        }
+                    }
+                }
+            }
+            Feed::Broken(reason) => {
+                tracing::error!(%reason, "the shared log cannot be read; stopping chart");
+                self.reload();
+            }
+            Feed::PresenceQuery => {
+                if let (Some(shared), Some(mine)) = (
+                    &self.shared,
+                    self.presence.full_where(|owner| owner != REMOTE_OWNER),
+                ) {
+                    shared
+                        .log
+                        .publish_presence(&self.id, protocol::encode_awareness(mine));
+                }
+            }
+        }
+    }
+
+    /// Broadcasts a presence change of this node's clients, and tells the
+    /// other nodes serving the chart.
+    fn presence_changed(&mut self, update: AwarenessUpdate) {
+        let message = protocol::encode_awareness(update);
+        if let Some(shared) = &self.shared {
+            shared.log.publish_presence(&self.id, message.clone());
+        }
+        self.out.push(Out::All(message));
     }
 
     fn join(
@@ -372,7 +606,7 @@ impl Chart {
             tracing::debug!(conn_id = conn, "leave");
         }
         if let Some(gone) = self.presence.remove_owner(conn) {
-            self.out.push(Out::All(protocol::encode_awareness(gone)));
+            self.presence_changed(gone);
         }
     }
 
@@ -384,7 +618,7 @@ impl Chart {
             }
         }
         if let Some(gone) = self.presence.remove_owner(conn) {
-            self.out.push(Out::All(protocol::encode_awareness(gone)));
+            self.presence_changed(gone);
         }
     }
 
@@ -474,7 +708,7 @@ impl Chart {
                         continue;
                     }
                     if let Some(changed) = self.presence.apply(conn, update, Instant::now()) {
-                        self.out.push(Out::All(protocol::encode_awareness(changed)));
+                        self.presence_changed(changed);
                     }
                 }
                 Message::QueryAwareness => {
@@ -522,12 +756,24 @@ impl Chart {
                 Bytes::from(partial)
             }
         };
-        match self.store.append(&self.id, self.next_seq, &stored) {
-            Ok(ticket) => {
-                self.next_seq += 1;
-                self.log_len += 1;
+        let appended = match &mut self.shared {
+            // Counted in `log_len` when the feed returns it.
+            Some(shared) => {
+                shared.appends.push(stored.clone());
+                Ok(())
+            }
+            None => self
+                .store
+                .append(&self.id, self.next_seq, &stored)
+                .map(|ticket| {
+                    self.next_seq += 1;
+                    self.log_len += 1;
+                    self.last_ticket = Some(ticket);
+                }),
+        };
+        match appended {
+            Ok(()) => {
                 self.stored_bytes += stored.len();
-                self.last_ticket = Some(ticket);
                 if let Some(conn) = conn {
                     self.writers.push(conn);
                 }
@@ -577,8 +823,15 @@ impl Chart {
         self.reload();
     }
 
-    /// Rebuilds the Doc from the store, dropping anything not stored.
+    /// Rebuilds the Doc from the store, dropping anything not stored. In a
+    /// cluster the chart stops instead (see the module docs).
     fn reload(&mut self) {
+        if self.shared.is_some() {
+            self.failed.get_or_insert_with(|| {
+                CloseReason::new(close::TRY_AGAIN, "chart is reloading; reconnect to resync")
+            });
+            return;
+        }
         match load_doc(&self.store, &self.id) {
             Ok((doc, stored)) => {
                 self.doc = doc;
@@ -596,45 +849,84 @@ impl Chart {
 
     /// Makes the batch durable, then hands its messages to the connections.
     async fn deliver(&mut self) {
-        if let Some(ticket) = self.last_ticket.take() {
+        if let Some(reason) = self.failed.clone() {
+            // Nothing of this batch was confirmed: show none of it.
+            self.drop_batch(|| HubError::ChartUnavailable);
+            self.close_all(reason);
+            self.send_out();
+            return;
+        }
+        let durable = if let Some(shared) = &mut self.shared {
+            if shared.appends.is_empty() {
+                Ok(())
+            } else {
+                let appends = std::mem::take(&mut shared.appends);
+                let log = shared.log.clone();
+                let started = Instant::now();
+                let result = log.append(&self.id, &appends).await;
+                self.hub
+                    .metrics()
+                    .observe_flush_wait(started.elapsed().as_micros() as u64);
+                result.map_err(HubError::Shared)
+            }
+        } else if let Some(ticket) = self.last_ticket.take() {
             let started = Instant::now();
             let result = self.store.durable(ticket).await;
             self.hub
                 .metrics()
                 .observe_flush_wait(started.elapsed().as_micros() as u64);
-            if let Err(e) = result {
-                Metrics::inc(&self.hub.metrics().flush_failures);
-                tracing::error!(error = %e, "flush failed; nothing of this batch is delivered");
-                // Drop the whole batch's output: nothing unflushed may be seen.
-                // Writers are told and resync on reconnect; the rows stay in
-                // sled's memory and become durable with the next good flush,
-                // so the Doc is rebuilt from the store to stay consistent.
-                self.out.clear();
-                self.updates.clear();
-                for conn in std::mem::take(&mut self.writers) {
-                    self.kill(
-                        conn,
-                        CloseReason::new(
-                            close::TRY_AGAIN,
-                            "storage could not confirm your edit; reconnect",
-                        ),
-                    );
-                }
-                for ack in self.server_acks.drain(..) {
-                    let _ = ack.send(Err(HubError::Store(easel_store::StoreError::Flush(
-                        e.to_string(),
-                    ))));
-                }
-                // Removals queued by kill() above must still go out.
-                self.send_out();
-                return;
+            result.map_err(|e| HubError::Store(easel_store::StoreError::Flush(e.to_string())))
+        } else {
+            Ok(())
+        };
+        if let Err(e) = durable {
+            Metrics::inc(&self.hub.metrics().flush_failures);
+            tracing::error!(error = %e, "flush failed; nothing of this batch is delivered");
+            // Drop the whole batch's output: nothing unflushed may be seen.
+            // Writers are told and resync on reconnect. In sled the rows stay
+            // in memory and become durable with the next good flush. In a
+            // cluster the Doc may now be ahead of the log: the chart stops.
+            self.drop_batch(|| match &e {
+                HubError::Shared(s) => HubError::Shared(s.clone()),
+                other => HubError::Store(easel_store::StoreError::Flush(other.to_string())),
+            });
+            if self.shared.is_some() {
+                let reason =
+                    CloseReason::new(close::TRY_AGAIN, "shared log could not confirm; reconnect");
+                self.failed = Some(reason.clone());
+                self.close_all(reason);
             }
+            // Removals queued by kill() above must still go out.
+            self.send_out();
+            return;
         }
         self.writers.clear();
         for ack in self.server_acks.drain(..) {
             let _ = ack.send(Ok(()));
         }
         self.send_out();
+    }
+
+    /// Forgets the batch's output and closes its writers (1013); they
+    /// resync on reconnect.
+    fn drop_batch(&mut self, error: impl Fn() -> HubError) {
+        self.out.clear();
+        self.updates.clear();
+        if let Some(shared) = &mut self.shared {
+            shared.appends.clear();
+        }
+        for conn in std::mem::take(&mut self.writers) {
+            self.kill(
+                conn,
+                CloseReason::new(
+                    close::TRY_AGAIN,
+                    "storage could not confirm your edit; reconnect",
+                ),
+            );
+        }
+        for ack in self.server_acks.drain(..) {
+            let _ = ack.send(Err(error()));
+        }
     }
 
     fn send_out(&mut self) {
@@ -715,10 +1007,43 @@ impl Chart {
     }
 
     async fn maybe_compact(&mut self) {
-        if self.log_len < self.hub.config().compact_after_updates || self.next_seq == 0 {
+        if self.log_len < self.hub.config().compact_after_updates {
             return;
         }
-        self.compact_now().await;
+        if self.shared.is_some() {
+            self.compact_shared().await;
+        } else if self.next_seq > 0 {
+            self.compact_now().await;
+        }
+    }
+
+    /// Offers a snapshot covering everything up to the cursor to the shared
+    /// log; the log's lease decides which node's snapshot is written, and
+    /// entries after the cursor are never removed.
+    async fn compact_shared(&mut self) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let (log, covers) = (shared.log.clone(), shared.cursor);
+        let doc = &self.doc;
+        let Ok(snapshot) = catch_unwind(AssertUnwindSafe(|| encode_full(doc))) else {
+            tracing::error!("yrs panicked encoding a snapshot; reloading");
+            self.reload();
+            return;
+        };
+        let bytes = snapshot.len();
+        // Whatever the outcome, wait for another threshold's worth of
+        // entries before trying again (another node may hold the lease).
+        self.log_len = 0;
+        match log.compact(&self.id, snapshot, covers).await {
+            Ok(true) => {
+                Metrics::inc(&self.hub.metrics().compactions);
+                tracing::debug!(%covers, bytes, "compacted the shared log");
+                self.stored_bytes = bytes;
+            }
+            Ok(false) => tracing::debug!(%covers, "another node compacts this chart"),
+            Err(e) => tracing::warn!(error = %e, "compaction failed; log kept"),
+        }
     }
 
     /// Replaces the log with a snapshot of the Doc (durably, in two steps;
