@@ -30,6 +30,8 @@ pub(crate) struct Follower {
     pub client: redis::Client,
     pub node: Arc<str>,
     pub log: String,
+    /// The chart's snapshot hash, read to notice trims this follower missed.
+    pub snap: String,
     pub timeout: Duration,
     /// The chart actor's feed; closed when the actor ends.
     pub feed: mpsc::Sender<Feed>,
@@ -58,6 +60,8 @@ impl Follower {
             // The server holds the reply for up to BLOCK by design.
             .set_response_timeout(Some(BLOCK + self.timeout));
         let mut backoff = MIN_BACKOFF;
+        // The snapshot position at the last check; trims only move it up.
+        let mut seen_covers = None;
         loop {
             match self
                 .client
@@ -66,7 +70,10 @@ impl Follower {
             {
                 Ok(mut conn) => {
                     backoff = MIN_BACKOFF;
-                    match self.read_until_error(&mut conn, &mut last).await {
+                    match self
+                        .read_until_error(&mut conn, &mut last, &mut seen_covers)
+                        .await
+                    {
                         Ok(()) => return, // the actor is gone
                         Err(e) => {
                             tracing::warn!(error = %e, %last, "following the chart log failed; reconnecting")
@@ -88,8 +95,10 @@ impl Follower {
         &self,
         conn: &mut redis::aio::MultiplexedConnection,
         last: &mut LogPos,
+        seen_covers: &mut Option<LogPos>,
     ) -> Result<(), redis::RedisError> {
         loop {
+            let before = *last;
             let reply: Value = redis::cmd("XREAD")
                 .arg("COUNT")
                 .arg(READ_COUNT)
@@ -113,6 +122,26 @@ impl Follower {
             if let Some(newest) = batch.last() {
                 *last = newest.pos;
                 if self.feed.send(Feed::Entries(batch)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            // A compaction trims everything before the position it covers.
+            // A new snapshot covering more than this follower had read
+            // before this read may mean the trim removed entries it never
+            // saw (it lagged behind the compacting node): the chart catches
+            // up from the snapshot. Positions alone cannot tell a harmless
+            // trim from a harmful one once a second compaction follows, so
+            // any new snapshot past our position counts.
+            let covers: Option<String> = redis::cmd("HGET")
+                .arg(&self.snap)
+                .arg("covers")
+                .query_async(conn)
+                .await?;
+            let covers = covers.and_then(|c| c.parse::<LogPos>().ok());
+            if covers != *seen_covers {
+                *seen_covers = covers;
+                if covers.is_some_and(|c| c > before) && self.feed.send(Feed::Behind).await.is_err()
+                {
                     return Ok(());
                 }
             }

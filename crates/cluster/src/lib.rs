@@ -299,6 +299,7 @@ impl SharedLog for RedisLog {
                 client: self.client.clone(),
                 node: self.node.clone(),
                 log: key(chart, "log"),
+                snap: key(chart, "snap"),
                 timeout: self.config.timeout,
                 feed,
                 cancel: cancel.clone(),

@@ -137,6 +137,9 @@ struct Shared {
     cursor: LogPos,
     /// This batch's updates, appended (and confirmed) before it is delivered.
     appends: Vec<Bytes>,
+    /// Set when entries may be missing (trimmed before they were read, or
+    /// an entry arrived before its dependencies): catch up before delivering.
+    behind: bool,
     /// Dropped with the actor: stops following the chart.
     _follow: DropGuard,
 }
@@ -292,6 +295,7 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>, me: mpsc::We
                 shutdown = true;
             }
         }
+        chart.catch_up().await;
         chart.deliver().await;
         chart.maybe_compact().await;
         if chart.failed.is_some() {
@@ -409,6 +413,7 @@ async fn open_shared(
             log,
             cursor: load.cursor,
             appends: Vec::new(),
+            behind: false,
             _follow: follow,
         }),
     );
@@ -516,10 +521,16 @@ impl Chart {
                             self.updates.push(entry.update);
                         }
                         Integrated::Nothing => {}
+                        outcome @ (Integrated::Partial(_) | Integrated::NothingButPending) => {
+                            // Its dependencies were trimmed before this
+                            // follower read them: the snapshot has them.
+                            tracing::debug!(pos = %entry.pos, "shared log entry arrived before its dependencies; catching up");
+                            if let Integrated::Partial(partial) = outcome {
+                                self.updates.push(Bytes::from(partial));
+                            }
+                            shared.behind = true;
+                        }
                         other => {
-                            // The log's order guarantees dependencies come
-                            // first; if that ever fails, the Doc must not
-                            // drift from the log.
                             tracing::error!(pos = %entry.pos, outcome = ?other, "shared log entry did not integrate; reloading chart");
                             self.reload();
                             return;
@@ -536,6 +547,11 @@ impl Chart {
                             self.out.push(Out::All(protocol::encode_awareness(changed)));
                         }
                     }
+                }
+            }
+            Feed::Behind => {
+                if let Some(shared) = &mut self.shared {
+                    shared.behind = true;
                 }
             }
             Feed::Broken(reason) => {
@@ -1003,6 +1019,63 @@ impl Chart {
         if !self.out.is_empty() {
             // Presence removals from the kills above.
             self.send_out();
+        }
+    }
+
+    /// Merges what the shared log holds now into the Doc when entries may
+    /// have been missed, and queues the difference for broadcast. Missed
+    /// entries were trimmed into the snapshot, so snapshot + log has them.
+    async fn catch_up(&mut self) {
+        let Some(shared) = self.shared.as_mut().filter(|s| s.behind) else {
+            return;
+        };
+        shared.behind = false;
+        let log = shared.log.clone();
+        let stored = match log.load(&self.id).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::warn!(error = %e, "catching up with the shared log failed");
+                self.reload();
+                return;
+            }
+        };
+        let before = self.doc.transact().state_vector();
+        let covers = stored
+            .snapshot
+            .as_ref()
+            .map(|(pos, _)| *pos)
+            .unwrap_or_default();
+        let mut newest = covers;
+        let updates = stored.snapshot.iter().map(|(_, s)| s.as_slice()).chain(
+            stored.entries.iter().filter(|e| e.pos > covers).map(|e| {
+                newest = e.pos;
+                e.update.as_ref()
+            }),
+        );
+        let mut clean = true;
+        for update in updates {
+            match integrate(&self.doc, update) {
+                Integrated::All | Integrated::Nothing => {}
+                _ => clean = false,
+            }
+        }
+        if !clean {
+            tracing::error!("the shared log does not replay cleanly; reloading chart");
+            self.reload();
+            return;
+        }
+        if let Some(shared) = &mut self.shared {
+            shared.cursor = shared.cursor.max(newest);
+        }
+        let doc = &self.doc;
+        match catch_unwind(AssertUnwindSafe(|| {
+            doc.transact().encode_state_as_update_v1(&before)
+        })) {
+            Ok(diff) => {
+                tracing::debug!(cursor = %newest, bytes = diff.len(), "caught up with the shared log");
+                self.updates.push(Bytes::from(diff));
+            }
+            Err(_) => self.reload(),
         }
     }
 

@@ -86,6 +86,10 @@ pub enum Feed {
     /// Another node started following this chart and asks for the presence
     /// of this node's clients.
     PresenceQuery,
+    /// The follower may have missed entries that a compaction trimmed
+    /// before it read them (it lagged behind the compacting node): the
+    /// chart catches up from the snapshot.
+    Behind,
     /// The log holds something this build cannot read: the chart must stop
     /// rather than go on without it.
     Broken(String),
