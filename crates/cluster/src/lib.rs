@@ -384,3 +384,61 @@ fn corrupt(what: &str, got: &Value) -> SharedError {
     let shown: String = format!("{got:?}").chars().take(80).collect();
     SharedError::Corrupt(format!("expected a {what}, Redis sent {shown}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &[u8]) -> Value {
+        Value::BulkString(s.to_vec())
+    }
+
+    fn entry(id: &str, node: &str, update: &[u8]) -> Value {
+        Value::Array(vec![
+            bulk(id.as_bytes()),
+            Value::Array(vec![
+                bulk(b"n"),
+                bulk(node.as_bytes()),
+                bulk(b"u"),
+                bulk(update),
+            ]),
+        ])
+    }
+
+    #[test]
+    fn stream_entries_are_read_in_order_and_own_ones_marked() {
+        let reply = Value::Array(vec![
+            entry("5-0", "me", b"\x01"),
+            entry("5-1", "other", b"\x02"),
+        ]);
+        let got = entries(reply, "me").unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(got[0].own && !got[1].own);
+        assert_eq!(got[1].pos, LogPos { ms: 5, seq: 1 });
+        assert_eq!(got[1].update.as_ref(), b"\x02");
+        assert!(entries(Value::Nil, "me").unwrap().is_empty());
+    }
+
+    #[test]
+    fn hashes_read_from_resp2_and_resp3() {
+        let resp2 = Value::Array(vec![bulk(b"covers"), bulk(b"1-2")]);
+        let resp3 = Value::Map(vec![(bulk(b"covers"), bulk(b"1-2"))]);
+        assert_eq!(pairs(resp2).unwrap(), pairs(resp3).unwrap());
+    }
+
+    #[test]
+    fn damaged_entries_are_errors_not_panics() {
+        let no_update = Value::Array(vec![Value::Array(vec![
+            bulk(b"1-0"),
+            Value::Array(vec![bulk(b"n"), bulk(b"x")]),
+        ])]);
+        assert!(matches!(
+            entries(no_update, "me"),
+            Err(SharedError::Corrupt(_))
+        ));
+        let bad_id = Value::Array(vec![entry("nope", "x", b"")]);
+        assert!(entries(bad_id, "me").is_err());
+        assert!(entries(Value::Int(3), "me").is_err());
+        assert!(pairs(Value::Okay).is_err());
+    }
+}
