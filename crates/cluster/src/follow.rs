@@ -119,19 +119,15 @@ impl Follower {
                     return Ok(());
                 }
             };
-            if let Some(newest) = batch.last() {
-                *last = newest.pos;
-                if self.feed.send(Feed::Entries(batch)).await.is_err() {
-                    return Ok(());
-                }
-            }
             // A compaction trims everything before the position it covers.
             // A new snapshot covering more than this follower had read
             // before this read may mean the trim removed entries it never
             // saw (it lagged behind the compacting node): the chart catches
             // up from the snapshot. Positions alone cannot tell a harmless
             // trim from a harmful one once a second compaction follows, so
-            // any new snapshot past our position counts.
+            // any new snapshot past our position counts. `Behind` goes
+            // first, so the chart has caught up before it applies (or
+            // compacts over) anything read after the gap.
             let covers: Option<String> = redis::cmd("HGET")
                 .arg(&self.snap)
                 .arg("covers")
@@ -142,6 +138,12 @@ impl Follower {
                 *seen_covers = covers;
                 if covers.is_some_and(|c| c > before) && self.feed.send(Feed::Behind).await.is_err()
                 {
+                    return Ok(());
+                }
+            }
+            if let Some(newest) = batch.last() {
+                *last = newest.pos;
+                if self.feed.send(Feed::Entries(batch)).await.is_err() {
                     return Ok(());
                 }
             }

@@ -19,11 +19,13 @@
 //! log instead of the local store (see [`crate::shared`]): a batch's updates
 //! are appended there and confirmed durable before anything of the batch is
 //! delivered; other nodes' entries arrive as [`Command::Remote`] and are
-//! applied and broadcast like local ones. A chart whose Doc could run ahead
-//! of the shared log (an append that was not confirmed, an entry that did
-//! not integrate) is not repaired in place: every connection is closed with
-//! 1013 and the actor stops, so the next join loads it afresh and clients
-//! resync, resending whatever the log did not confirm.
+//! applied and broadcast like local ones. A chart that may have missed
+//! entries (another node's compaction trimmed them before this node read
+//! them) catches up by merging snapshot + log into its Doc. A chart whose
+//! Doc could run ahead of the shared log (an append that was not confirmed)
+//! is not repaired in place: every connection is closed with 1013 and the
+//! actor stops, so the next join loads it afresh and clients resync,
+//! resending whatever the log did not confirm.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -1094,6 +1096,18 @@ impl Chart {
     /// log; the log's lease decides which node's snapshot is written, and
     /// entries after the cursor are never removed.
     async fn compact_shared(&mut self) {
+        // Merge what Redis holds first: a snapshot must contain every entry
+        // up to its `covers`, even one this node's follower never saw
+        // because another node's trim removed it (belt and braces to the
+        // follower's own check; costs one read per compaction).
+        if let Some(shared) = &mut self.shared {
+            shared.behind = true;
+        }
+        self.catch_up().await;
+        self.deliver().await;
+        if self.failed.is_some() {
+            return;
+        }
         let Some(shared) = &self.shared else {
             return;
         };
