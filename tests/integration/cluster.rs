@@ -352,6 +352,15 @@ async fn node_killed_mid_edit_loses_no_acknowledged_update() {
                 c.push_text("t", &format!("{t};"));
                 typed.insert(t);
             }
+            if n == 15 {
+                // Halfway: make sure this cycle acknowledges something, so
+                // the kill below always has something to lose.
+                let this = format!("c{cycle}w");
+                wait_for("first acknowledgements", WAIT, || {
+                    observer.text("t").contains(&this)
+                })
+                .await;
+            }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let seen_local = tokens(&local.text("t"));
