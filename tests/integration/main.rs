@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod api;
 mod churn;
+mod cluster;
 mod convergence;
 mod crash;
 mod disk;

@@ -127,6 +127,22 @@ pub struct ServeConfig {
     /// (units s, m, h, d). Unset: never delete automatically.
     #[arg(long, env = "EASEL_DELETE_PUBLISHED_AFTER", value_parser = parse_duration)]
     pub delete_published_after: Option<Duration>,
+
+    /// Join a cluster: charts live in this Redis (`redis://HOST:PORT`),
+    /// shared by every node started with the same URL. Redis must run with
+    /// `appendonly yes` and `appendfsync always` (docs/scale-out.md).
+    /// Unset: charts live in the local data dir.
+    #[arg(long, env = "EASEL_REDIS")]
+    pub redis: Option<String>,
+
+    /// Milliseconds a Redis command may take before it counts as failed;
+    /// a batch not confirmed in time is not shown and its writers resync.
+    #[arg(long, env = "EASEL_REDIS_TIMEOUT_MS", default_value_t = 5000)]
+    pub redis_timeout_ms: u64,
+
+    /// Seconds a node may hold a chart's compaction lease in Redis.
+    #[arg(long, env = "EASEL_REDIS_LEASE_SECS", default_value_t = 30)]
+    pub redis_lease_secs: u64,
 }
 
 /// Parses `90d`, `12h`, `30m`, `45s` (a whole number and one unit).

@@ -112,7 +112,18 @@ pub async fn run_with_notice(
         fsync: config.fsync,
     };
     let store = open_store_with(&config.data_dir, options).await?;
-    let hub = Hub::new(store.clone(), config.hub_config());
+    let hub = match &config.redis {
+        None => Hub::new(store.clone(), config.hub_config()),
+        Some(url) => {
+            let log = easel_cluster::RedisLog::connect(easel_cluster::ClusterConfig {
+                url: url.clone(),
+                timeout: std::time::Duration::from_millis(config.redis_timeout_ms.max(1)),
+                lease: std::time::Duration::from_secs(config.redis_lease_secs.max(1)),
+            })
+            .await?;
+            Hub::with_shared_log(store.clone(), config.hub_config(), log)
+        }
+    };
     let conferences = Conferences::new(store.clone(), hub.clone());
     let base = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),

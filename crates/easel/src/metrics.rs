@@ -116,6 +116,12 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         get(&m.chart_unloads),
     );
     metric(
+        "easel_remote_updates_total",
+        "counter",
+        "Updates other cluster nodes stored, applied and broadcast here.",
+        get(&m.remote_updates_in),
+    );
+    metric(
         "easel_auth_failures_total",
         "counter",
         "Refused tokens and origins.",

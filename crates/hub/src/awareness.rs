@@ -84,12 +84,16 @@ impl Presence {
 
     /// Every known state, for a newcomer or a query-awareness.
     pub fn full(&self) -> Option<AwarenessUpdate> {
-        if self.states.is_empty() {
-            return None;
-        }
-        let clients = self
+        self.full_where(|_| true)
+    }
+
+    /// The states whose announcing connection passes `owned` (in a cluster:
+    /// this node's own clients, to answer another node's query).
+    pub fn full_where(&self, owned: impl Fn(ConnId) -> bool) -> Option<AwarenessUpdate> {
+        let clients: HashMap<_, _> = self
             .states
             .iter()
+            .filter(|(_, e)| owned(e.owner))
             .map(|(id, e)| {
                 (
                     *id,
@@ -100,7 +104,7 @@ impl Presence {
                 )
             })
             .collect();
-        Some(AwarenessUpdate { clients })
+        (!clients.is_empty()).then_some(AwarenessUpdate { clients })
     }
 
     /// Removes every state a connection announced; returns the removal to

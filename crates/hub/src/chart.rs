@@ -14,22 +14,38 @@
 //! dependencies), the pending part is pruned, only what actually integrated is
 //! stored, and the client is asked to resync. A panic closes the offending
 //! connection and reloads the Doc from the store.
+//!
+//! In a cluster (`Hub::with_shared_log`) the same loop runs over the shared
+//! log instead of the local store (see [`crate::shared`]): a batch's updates
+//! are appended there and confirmed durable before anything of the batch is
+//! delivered; other nodes' entries arrive as [`Command::Remote`] and are
+//! applied and broadcast like local ones. A chart that may have missed
+//! entries (another node's compaction trimmed them before this node read
+//! them) catches up by merging snapshot + log into its Doc. A chart whose
+//! Doc could run ahead of the shared log (an append that was not confirmed)
+//! is not repaired in place: every connection is closed with 1013 and the
+//! actor stops, so the next join loads it afresh and clients resync,
+//! resending whatever the log did not confirm.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use easel_protocol::{self as protocol, FrameDecoder, Message};
 use easel_store::{Store, Ticket};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::DropGuard;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
+use yrs::sync::awareness::AwarenessUpdate;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update, WriteTxn};
 
 use crate::awareness::Presence;
 use crate::metrics::Metrics;
+use crate::shared::{Feed, LogPos, SharedChart, SharedError, SharedLog};
 use crate::{close, Access, CloseReason, ConnId, ConnInfo, Hub, HubError};
 
 /// Commands a chart actor understands.
@@ -55,6 +71,8 @@ pub(crate) enum Command {
     Revoke(String),
     ServerUpdate(Bytes, oneshot::Sender<Result<(), HubError>>),
     Snapshot(oneshot::Sender<Result<Vec<u8>, HubError>>),
+    /// What other cluster nodes did to this chart (shared log only).
+    Remote(Feed),
     Shutdown,
     /// Retention: close every connection (4410), stop, and answer once the
     /// actor holds nothing any more, so the caller can remove the stored data
@@ -67,6 +85,12 @@ pub(crate) enum Command {
 const COMMAND_QUEUE: usize = 1024;
 /// Most commands handled in one batch, to bound the latency of the first.
 const MAX_BATCH: usize = 512;
+/// Feed messages (each up to a few hundred log entries) buffered between the
+/// shared log's follower and the actor; a full buffer slows the follower.
+const FEED_QUEUE: usize = 64;
+/// The presence owner standing for "another node's client": connection ids
+/// start at 1, so no local connection has it.
+const REMOTE_OWNER: ConnId = 0;
 
 struct Conn {
     info: ConnInfo,
@@ -114,13 +138,34 @@ struct Chart {
     /// Set by [`Command::Delete`]: later joiners are refused, and the sender
     /// is answered after the actor has stopped.
     deleting: Option<oneshot::Sender<()>>,
+    /// Set in a cluster: the chart lives in the shared log.
+    shared: Option<Shared>,
+    /// Set when the chart must stop (cluster only): after this batch every
+    /// connection is closed with this reason and the actor ends.
+    failed: Option<CloseReason>,
+}
+
+/// A chart's place in the shared log (cluster mode).
+struct Shared {
+    log: Arc<dyn SharedLog>,
+    /// Highest log position applied to the Doc. Own entries count once the
+    /// feed returns them, so remote entries before them are never skipped.
+    cursor: LogPos,
+    /// This batch's updates, appended (and confirmed) before it is delivered.
+    appends: Vec<Bytes>,
+    /// Set when entries may be missing (trimmed before they were read, or
+    /// an entry arrived before its dependencies): catch up before delivering.
+    behind: bool,
+    /// Dropped with the actor: stops following the chart.
+    _follow: DropGuard,
 }
 
 /// Starts the actor for `id`; returns its command channel.
 pub(crate) fn spawn(hub: Hub, id: String, tasks: &TaskTracker) -> mpsc::Sender<Command> {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let span = tracing::info_span!("chart", chart_id = %id);
-    tasks.spawn(run(hub, id, rx).instrument(span));
+    // Weak: the actor's own handle must not keep its queue open.
+    tasks.spawn(run(hub, id, rx, tx.downgrade()).instrument(span));
     tx
 }
 
@@ -139,10 +184,56 @@ pub(crate) fn load_doc(
 /// stored entry that does not decode, apply, or leaves missing
 /// dependencies is an error, never a silently shorter chart.
 pub fn replay(stored: &easel_store::StoredChart) -> Result<Doc, HubError> {
+    replay_updates(stored.snapshot.iter().chain(stored.updates.iter()))
+}
+
+/// What a chart loaded from the shared log starts from.
+pub(crate) struct SharedLoad {
+    /// Highest position the Doc covers.
+    pub cursor: LogPos,
+    /// Log entries after the snapshot.
+    pub entries: u64,
+    /// Bytes of snapshot and entries, for the size limit.
+    pub bytes: usize,
+}
+
+/// Builds a Doc from the shared log: its snapshot, then the entries after it.
+pub(crate) async fn load_shared(
+    log: &dyn SharedLog,
+    id: &str,
+) -> Result<(Doc, SharedLoad), HubError> {
+    let SharedChart { snapshot, entries } = log.load(id).await?;
+    tokio::task::spawn_blocking(move || {
+        let covers = snapshot.as_ref().map(|(pos, _)| *pos).unwrap_or_default();
+        let entries: Vec<_> = entries.into_iter().filter(|e| e.pos > covers).collect();
+        let load = SharedLoad {
+            cursor: entries.last().map_or(covers, |e| e.pos),
+            entries: entries.len() as u64,
+            bytes: snapshot.as_ref().map_or(0, |(_, s)| s.len())
+                + entries.iter().map(|e| e.update.len()).sum::<usize>(),
+        };
+        let doc = replay_updates(
+            snapshot
+                .iter()
+                .map(|(_, s)| s.as_slice())
+                .chain(entries.iter().map(|e| e.update.as_ref())),
+        )?;
+        Ok((doc, load))
+    })
+    .await
+    .unwrap_or_else(|_| Err(HubError::Load("loader panicked".into())))
+}
+
+/// Applies stored updates in order to a fresh Doc; anything that does not
+/// decode, apply, or leaves missing dependencies fails the load loudly.
+fn replay_updates<'a, B: AsRef<[u8]> + 'a + ?Sized>(
+    updates: impl Iterator<Item = &'a B>,
+) -> Result<Doc, HubError> {
     let doc = Doc::new();
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
         let mut txn = doc.transact_mut();
-        for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
+        for bytes in updates {
+            let bytes = bytes.as_ref();
             let update =
                 Update::decode_v1(bytes).map_err(|e| format!("undecodable stored update: {e}"))?;
             txn.apply_update(update)
@@ -167,17 +258,15 @@ pub(crate) fn encode_full(doc: &Doc) -> Vec<u8> {
         .encode_state_as_update_v1(&StateVector::default())
 }
 
-async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
-    let store = hub.store().clone();
+async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>, me: mpsc::WeakSender<Command>) {
     let metrics = hub.metrics().clone();
     Metrics::inc(&metrics.chart_loads);
-    let load_store = store.clone();
-    let load_id = id.clone();
-    let loaded = tokio::task::spawn_blocking(move || load_doc(&load_store, &load_id))
-        .await
-        .unwrap_or_else(|_| Err(HubError::Load("loader panicked".into())));
-    let (doc, stored) = match loaded {
-        Ok(v) => v,
+    let opened = match hub.shared().cloned() {
+        Some(log) => open_shared(&hub, &id, log, me).await,
+        None => open_local(&hub, &id).await,
+    };
+    let mut chart = match opened {
+        Ok(chart) => chart,
         Err(e) => {
             // Never serve a silently empty chart: refuse everyone until an
             // operator repairs the data (the next join retries the load).
@@ -185,49 +274,16 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
                 error = %e,
                 "chart failed to load; its stored data is damaged: restore the data dir from a backup (`easel restore`)"
             );
-            let reason = CloseReason::new(close::INTERNAL, "chart failed to load; see server log");
+            let reason = match e {
+                HubError::Shared(SharedError::Unavailable(_)) => {
+                    CloseReason::new(close::TRY_AGAIN, "shared log unavailable; reconnect later")
+                }
+                _ => CloseReason::new(close::INTERNAL, "chart failed to load; see server log"),
+            };
             refuse_all(&hub, &id, rx, reason, e).await;
             return;
         }
     };
-    let stored_bytes = stored.snapshot.as_ref().map_or(0, Vec::len)
-        + stored.updates.iter().map(Vec::len).sum::<usize>();
-    tracing::debug!(
-        updates = stored.updates.len(),
-        next_seq = stored.next_seq,
-        has_snapshot = stored.snapshot.is_some(),
-        stored_bytes,
-        state = ?doc.transact().state_vector(),
-        "chart loaded"
-    );
-    let mut chart = Chart {
-        id,
-        hub: hub.clone(),
-        store,
-        doc,
-        next_seq: stored.next_seq,
-        log_len: stored.updates.len() as u64,
-        stored_bytes,
-        read_only: false,
-        conns: HashMap::new(),
-        presence: Presence::default(),
-        out: Vec::new(),
-        last_ticket: None,
-        unflushed: None,
-        writers: Vec::new(),
-        server_acks: Vec::new(),
-        updates: Vec::new(),
-        published_present: 0,
-        deleting: None,
-    };
-    // Re-persist what was loaded from the log as one fresh, flushed snapshot
-    // before anyone is served it. The log tail may have been recovered from
-    // segments sled wrote but never confirmed stable before a crash; clients
-    // must never be shown state that a crash could still take away, so it is
-    // rewritten and flushed first (it also makes the next load one read).
-    if !stored.updates.is_empty() {
-        chart.compact_now().await;
-    }
     let config = hub.config().clone();
     let sweep_every = (config.awareness_timeout / 3).max(Duration::from_millis(50));
     let mut next_sweep = Instant::now() + sweep_every;
@@ -273,10 +329,11 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
                 shutdown = true;
             }
         }
+        chart.catch_up().await;
         chart.deliver().await;
         chart.publish_present();
         chart.maybe_compact().await;
-        if chart.deleting.is_some() {
+        if chart.deleting.is_some() || chart.failed.is_some() {
             break;
         }
         if shutdown {
@@ -306,6 +363,112 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>) {
     hub.forget_if_closed(&chart.id);
     Metrics::inc(&metrics.chart_unloads);
     tracing::debug!("chart unloaded");
+}
+
+impl Chart {
+    fn new(hub: &Hub, id: &str, doc: Doc, shared: Option<Shared>) -> Chart {
+        Chart {
+            id: id.to_owned(),
+            hub: hub.clone(),
+            store: hub.store().clone(),
+            doc,
+            next_seq: 0,
+            log_len: 0,
+            stored_bytes: 0,
+            read_only: false,
+            conns: HashMap::new(),
+            presence: Presence::default(),
+            out: Vec::new(),
+            last_ticket: None,
+            writers: Vec::new(),
+            server_acks: Vec::new(),
+            unflushed: None,
+            updates: Vec::new(),
+            published_present: 0,
+            deleting: None,
+            shared,
+            failed: None,
+        }
+    }
+}
+
+/// Loads a chart from the local store.
+async fn open_local(hub: &Hub, id: &str) -> Result<Chart, HubError> {
+    let load_store = hub.store().clone();
+    let load_id = id.to_owned();
+    let (doc, stored) = tokio::task::spawn_blocking(move || load_doc(&load_store, &load_id))
+        .await
+        .unwrap_or_else(|_| Err(HubError::Load("loader panicked".into())))?;
+    let stored_bytes = stored.snapshot.as_ref().map_or(0, Vec::len)
+        + stored.updates.iter().map(Vec::len).sum::<usize>();
+    tracing::debug!(
+        updates = stored.updates.len(),
+        next_seq = stored.next_seq,
+        has_snapshot = stored.snapshot.is_some(),
+        stored_bytes,
+        state = ?doc.transact().state_vector(),
+        "chart loaded"
+    );
+    let mut chart = Chart::new(hub, id, doc, None);
+    chart.next_seq = stored.next_seq;
+    chart.log_len = stored.updates.len() as u64;
+    chart.stored_bytes = stored_bytes;
+    // Re-persist what was loaded from the log as one fresh, flushed snapshot
+    // before anyone is served it. The log tail may have been recovered from
+    // segments sled wrote but never confirmed stable before a crash; clients
+    // must never be shown state that a crash could still take away, so it is
+    // rewritten and flushed first (it also makes the next load one read).
+    if !stored.updates.is_empty() {
+        chart.compact_now().await;
+    }
+    Ok(chart)
+}
+
+/// Loads a chart from the shared log and starts following it; the feed is
+/// forwarded into the actor's own queue as [`Command::Remote`].
+async fn open_shared(
+    hub: &Hub,
+    id: &str,
+    log: Arc<dyn SharedLog>,
+    me: mpsc::WeakSender<Command>,
+) -> Result<Chart, HubError> {
+    let (doc, load) = load_shared(log.as_ref(), id).await?;
+    tracing::debug!(
+        entries = load.entries,
+        cursor = %load.cursor,
+        stored_bytes = load.bytes,
+        "chart loaded from the shared log"
+    );
+    let (feed_tx, mut feed_rx) = mpsc::channel(FEED_QUEUE);
+    let follow = log.follow(id, load.cursor, feed_tx);
+    // Ends when the follower stops (the guard above is dropped with the
+    // actor) or the actor's queue is gone.
+    tokio::spawn(
+        async move {
+            while let Some(feed) = feed_rx.recv().await {
+                let Some(tx) = me.upgrade() else { break };
+                if tx.send(Command::Remote(feed)).await.is_err() {
+                    break;
+                }
+            }
+        }
+        .in_current_span(),
+    );
+    let mut chart = Chart::new(
+        hub,
+        id,
+        doc,
+        Some(Shared {
+            log,
+            cursor: load.cursor,
+            appends: Vec::new(),
+            behind: false,
+            _follow: follow,
+        }),
+    );
+    chart.log_len = load.entries;
+    chart.stored_bytes = load.bytes;
+    Ok(chart)
 }
 
 /// Closes every joiner still queued with `reason`, fails every queued
@@ -396,6 +559,7 @@ impl Chart {
                 }
                 let _ = ack.send(state);
             }
+            Command::Remote(feed) => self.remote(feed),
             Command::Shutdown => return true,
             Command::Delete(done) => {
                 tracing::info!("deleting chart");
@@ -408,6 +572,90 @@ impl Chart {
             }
         }
         false
+    }
+
+    /// Applies what other cluster nodes did. Log entries are durable in the
+    /// shared log already, so they go out with this batch like local ones.
+    fn remote(&mut self, feed: Feed) {
+        match feed {
+            Feed::Entries(entries) => {
+                for entry in entries {
+                    let Some(shared) = &mut self.shared else {
+                        return;
+                    };
+                    if entry.pos <= shared.cursor {
+                        continue;
+                    }
+                    shared.cursor = entry.pos;
+                    self.log_len += 1;
+                    if entry.own {
+                        continue;
+                    }
+                    self.stored_bytes += entry.update.len();
+                    match integrate(&self.doc, &entry.update) {
+                        Integrated::All => {
+                            Metrics::inc(&self.hub.metrics().remote_updates_in);
+                            self.updates.push(entry.update);
+                        }
+                        Integrated::Nothing => {}
+                        outcome @ (Integrated::Partial(_) | Integrated::NothingButPending) => {
+                            // Its dependencies were trimmed before this
+                            // follower read them: the snapshot has them.
+                            tracing::debug!(pos = %entry.pos, "shared log entry arrived before its dependencies; catching up");
+                            if let Integrated::Partial(partial) = outcome {
+                                self.updates.push(Bytes::from(partial));
+                            }
+                            shared.behind = true;
+                        }
+                        other => {
+                            tracing::error!(pos = %entry.pos, outcome = ?other, "shared log entry did not integrate; reloading chart");
+                            self.reload();
+                            return;
+                        }
+                    }
+                }
+            }
+            Feed::Presence(message) => {
+                for message in FrameDecoder::new(&message) {
+                    if let Ok(Message::Awareness(update)) = message {
+                        if let Some(changed) =
+                            self.presence.apply(REMOTE_OWNER, update, Instant::now())
+                        {
+                            self.out.push(Out::All(protocol::encode_awareness(changed)));
+                        }
+                    }
+                }
+            }
+            Feed::Behind => {
+                if let Some(shared) = &mut self.shared {
+                    shared.behind = true;
+                }
+            }
+            Feed::Broken(reason) => {
+                tracing::error!(%reason, "the shared log cannot be read; stopping chart");
+                self.reload();
+            }
+            Feed::PresenceQuery => {
+                if let (Some(shared), Some(mine)) = (
+                    &self.shared,
+                    self.presence.full_where(|owner| owner != REMOTE_OWNER),
+                ) {
+                    shared
+                        .log
+                        .publish_presence(&self.id, protocol::encode_awareness(mine));
+                }
+            }
+        }
+    }
+
+    /// Broadcasts a presence change of this node's clients, and tells the
+    /// other nodes serving the chart.
+    fn presence_changed(&mut self, update: AwarenessUpdate) {
+        let message = protocol::encode_awareness(update);
+        if let Some(shared) = &self.shared {
+            shared.log.publish_presence(&self.id, message.clone());
+        }
+        self.out.push(Out::All(message));
     }
 
     fn join(
@@ -455,7 +703,7 @@ impl Chart {
             tracing::debug!(conn_id = conn, "leave");
         }
         if let Some(gone) = self.presence.remove_owner(conn) {
-            self.out.push(Out::All(protocol::encode_awareness(gone)));
+            self.presence_changed(gone);
         }
     }
 
@@ -467,7 +715,7 @@ impl Chart {
             }
         }
         if let Some(gone) = self.presence.remove_owner(conn) {
-            self.out.push(Out::All(protocol::encode_awareness(gone)));
+            self.presence_changed(gone);
         }
     }
 
@@ -557,7 +805,7 @@ impl Chart {
                         continue;
                     }
                     if let Some(changed) = self.presence.apply(conn, update, Instant::now()) {
-                        self.out.push(Out::All(protocol::encode_awareness(changed)));
+                        self.presence_changed(changed);
                     }
                 }
                 Message::QueryAwareness => {
@@ -605,12 +853,24 @@ impl Chart {
                 Bytes::from(partial)
             }
         };
-        match self.store.append(&self.id, self.next_seq, &stored) {
-            Ok(ticket) => {
-                self.next_seq += 1;
-                self.log_len += 1;
+        let appended = match &mut self.shared {
+            // Counted in `log_len` when the feed returns it.
+            Some(shared) => {
+                shared.appends.push(stored.clone());
+                Ok(())
+            }
+            None => self
+                .store
+                .append(&self.id, self.next_seq, &stored)
+                .map(|ticket| {
+                    self.next_seq += 1;
+                    self.log_len += 1;
+                    self.last_ticket = Some(ticket);
+                }),
+        };
+        match appended {
+            Ok(()) => {
                 self.stored_bytes += stored.len();
-                self.last_ticket = Some(ticket);
                 if let Some(conn) = conn {
                     self.writers.push(conn);
                 }
@@ -660,8 +920,15 @@ impl Chart {
         self.reload();
     }
 
-    /// Rebuilds the Doc from the store, dropping anything not stored.
+    /// Rebuilds the Doc from the store, dropping anything not stored. In a
+    /// cluster the chart stops instead (see the module docs).
     fn reload(&mut self) {
+        if self.shared.is_some() {
+            self.failed.get_or_insert_with(|| {
+                CloseReason::new(close::TRY_AGAIN, "chart is reloading; reconnect to resync")
+            });
+            return;
+        }
         match load_doc(&self.store, &self.id) {
             Ok((doc, stored)) => {
                 self.doc = doc;
@@ -679,56 +946,114 @@ impl Chart {
 
     /// Makes the batch durable, then hands its messages to the connections.
     async fn deliver(&mut self) {
-        let ticket = match (self.last_ticket.take(), self.unflushed) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        if let Some(ticket) = ticket {
-            let started = Instant::now();
-            let result = self.store.durable(ticket).await;
-            self.hub
-                .metrics()
-                .observe_flush_wait(started.elapsed().as_micros() as u64);
-            if let Err(e) = result {
-                Metrics::inc(&self.hub.metrics().flush_failures);
-                tracing::error!(error = %e, "flush failed; output held until a flush succeeds");
-                self.unflushed = Some(ticket);
-                // Writers are told and resync on reconnect. Their rows stay
-                // in sled's memory and become durable with the next good
-                // flush; the batch's output (broadcasts, step 2 answers) is
-                // held until then, so readers converge without reconnecting
-                // once the disk works again.
-                for conn in std::mem::take(&mut self.writers) {
-                    self.kill(
-                        conn,
-                        CloseReason::new(
-                            close::TRY_AGAIN,
-                            "storage could not confirm your edit; reconnect",
-                        ),
+        if let Some(reason) = self.failed.clone() {
+            // Nothing of this batch was confirmed: show none of it.
+            self.drop_batch(|| HubError::ChartUnavailable);
+            self.close_all(reason);
+            self.send_out();
+            return;
+        }
+        if let Some(shared) = &mut self.shared {
+            if !shared.appends.is_empty() {
+                let appends = std::mem::take(&mut shared.appends);
+                let log = shared.log.clone();
+                let started = Instant::now();
+                let result = log.append(&self.id, &appends).await;
+                self.hub
+                    .metrics()
+                    .observe_flush_wait(started.elapsed().as_micros() as u64);
+                if let Err(e) = result {
+                    Metrics::inc(&self.hub.metrics().flush_failures);
+                    tracing::error!(error = %e, "shared log append failed; nothing of this batch is delivered");
+                    // The Doc may now be ahead of the log: drop the batch's
+                    // output, tell its writers, and stop the chart (its
+                    // clients resync from the log on another try).
+                    self.drop_batch(|| HubError::Shared(e.clone()));
+                    let reason = CloseReason::new(
+                        close::TRY_AGAIN,
+                        "shared log could not confirm; reconnect",
                     );
+                    self.failed = Some(reason.clone());
+                    self.close_all(reason);
+                    // Removals queued by kill() above must still go out.
+                    self.send_out();
+                    return;
                 }
-                for ack in self.server_acks.drain(..) {
-                    let _ = ack.send(Err(HubError::Store(easel_store::StoreError::Flush(
-                        e.to_string(),
-                    ))));
-                }
-                if self.out.len() + self.updates.len() > self.hub.config().outbound_queue {
-                    // A long outage: rather than hold without bound, close
-                    // everyone; reconnecting clients resync from the Doc.
-                    self.out.clear();
-                    self.updates.clear();
-                    self.close_all(CloseReason::new(close::TRY_AGAIN, "storage unavailable"));
-                    self.out.clear();
-                }
-                return;
             }
-            self.unflushed = None;
+        } else {
+            let ticket = match (self.last_ticket.take(), self.unflushed) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            if let Some(ticket) = ticket {
+                let started = Instant::now();
+                let result = self.store.durable(ticket).await;
+                self.hub
+                    .metrics()
+                    .observe_flush_wait(started.elapsed().as_micros() as u64);
+                if let Err(e) = result {
+                    Metrics::inc(&self.hub.metrics().flush_failures);
+                    tracing::error!(error = %e, "flush failed; output held until a flush succeeds");
+                    self.unflushed = Some(ticket);
+                    // Writers are told and resync on reconnect. Their rows stay
+                    // in sled's memory and become durable with the next good
+                    // flush; the batch's output (broadcasts, step 2 answers) is
+                    // held until then, so readers converge without reconnecting
+                    // once the disk works again.
+                    for conn in std::mem::take(&mut self.writers) {
+                        self.kill(
+                            conn,
+                            CloseReason::new(
+                                close::TRY_AGAIN,
+                                "storage could not confirm your edit; reconnect",
+                            ),
+                        );
+                    }
+                    for ack in self.server_acks.drain(..) {
+                        let _ = ack.send(Err(HubError::Store(easel_store::StoreError::Flush(
+                            e.to_string(),
+                        ))));
+                    }
+                    if self.out.len() + self.updates.len() > self.hub.config().outbound_queue {
+                        // A long outage: rather than hold without bound, close
+                        // everyone; reconnecting clients resync from the Doc.
+                        self.out.clear();
+                        self.updates.clear();
+                        self.close_all(CloseReason::new(close::TRY_AGAIN, "storage unavailable"));
+                        self.out.clear();
+                    }
+                    return;
+                }
+                self.unflushed = None;
+            }
         }
         self.writers.clear();
         for ack in self.server_acks.drain(..) {
             let _ = ack.send(Ok(()));
         }
         self.send_out();
+    }
+
+    /// Forgets the batch's output and closes its writers (1013); they
+    /// resync on reconnect.
+    fn drop_batch(&mut self, error: impl Fn() -> HubError) {
+        self.out.clear();
+        self.updates.clear();
+        if let Some(shared) = &mut self.shared {
+            shared.appends.clear();
+        }
+        for conn in std::mem::take(&mut self.writers) {
+            self.kill(
+                conn,
+                CloseReason::new(
+                    close::TRY_AGAIN,
+                    "storage could not confirm your edit; reconnect",
+                ),
+            );
+        }
+        for ack in self.server_acks.drain(..) {
+            let _ = ack.send(Err(error()));
+        }
     }
 
     fn send_out(&mut self) {
@@ -808,11 +1133,113 @@ impl Chart {
         }
     }
 
-    async fn maybe_compact(&mut self) {
-        if self.log_len < self.hub.config().compact_after_updates || self.next_seq == 0 {
+    /// Merges what the shared log holds now into the Doc when entries may
+    /// have been missed, and queues the difference for broadcast. Missed
+    /// entries were trimmed into the snapshot, so snapshot + log has them.
+    async fn catch_up(&mut self) {
+        let Some(shared) = self.shared.as_mut().filter(|s| s.behind) else {
+            return;
+        };
+        shared.behind = false;
+        let log = shared.log.clone();
+        let stored = match log.load(&self.id).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::warn!(error = %e, "catching up with the shared log failed");
+                self.reload();
+                return;
+            }
+        };
+        let before = self.doc.transact().state_vector();
+        let covers = stored
+            .snapshot
+            .as_ref()
+            .map(|(pos, _)| *pos)
+            .unwrap_or_default();
+        let mut newest = covers;
+        let updates = stored.snapshot.iter().map(|(_, s)| s.as_slice()).chain(
+            stored.entries.iter().filter(|e| e.pos > covers).map(|e| {
+                newest = e.pos;
+                e.update.as_ref()
+            }),
+        );
+        let mut clean = true;
+        for update in updates {
+            match integrate(&self.doc, update) {
+                Integrated::All | Integrated::Nothing => {}
+                _ => clean = false,
+            }
+        }
+        if !clean {
+            tracing::error!("the shared log does not replay cleanly; reloading chart");
+            self.reload();
             return;
         }
-        self.compact_now().await;
+        if let Some(shared) = &mut self.shared {
+            shared.cursor = shared.cursor.max(newest);
+        }
+        let doc = &self.doc;
+        match catch_unwind(AssertUnwindSafe(|| {
+            doc.transact().encode_state_as_update_v1(&before)
+        })) {
+            Ok(diff) => {
+                tracing::debug!(cursor = %newest, bytes = diff.len(), "caught up with the shared log");
+                self.updates.push(Bytes::from(diff));
+            }
+            Err(_) => self.reload(),
+        }
+    }
+
+    async fn maybe_compact(&mut self) {
+        if self.log_len < self.hub.config().compact_after_updates {
+            return;
+        }
+        if self.shared.is_some() {
+            self.compact_shared().await;
+        } else if self.next_seq > 0 {
+            self.compact_now().await;
+        }
+    }
+
+    /// Offers a snapshot covering everything up to the cursor to the shared
+    /// log; the log's lease decides which node's snapshot is written, and
+    /// entries after the cursor are never removed.
+    async fn compact_shared(&mut self) {
+        // Merge what Redis holds first: a snapshot must contain every entry
+        // up to its `covers`, even one this node's follower never saw
+        // because another node's trim removed it (belt and braces to the
+        // follower's own check; costs one read per compaction).
+        if let Some(shared) = &mut self.shared {
+            shared.behind = true;
+        }
+        self.catch_up().await;
+        self.deliver().await;
+        if self.failed.is_some() {
+            return;
+        }
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let (log, covers) = (shared.log.clone(), shared.cursor);
+        let doc = &self.doc;
+        let Ok(snapshot) = catch_unwind(AssertUnwindSafe(|| encode_full(doc))) else {
+            tracing::error!("yrs panicked encoding a snapshot; reloading");
+            self.reload();
+            return;
+        };
+        let bytes = snapshot.len();
+        // Whatever the outcome, wait for another threshold's worth of
+        // entries before trying again (another node may hold the lease).
+        self.log_len = 0;
+        match log.compact(&self.id, snapshot, covers).await {
+            Ok(true) => {
+                Metrics::inc(&self.hub.metrics().compactions);
+                tracing::debug!(%covers, bytes, "compacted the shared log");
+                self.stored_bytes = bytes;
+            }
+            Ok(false) => tracing::debug!(%covers, "another node compacts this chart"),
+            Err(e) => tracing::warn!(error = %e, "compaction failed; log kept"),
+        }
     }
 
     /// Replaces the log with a snapshot of the Doc (durably, in two steps;

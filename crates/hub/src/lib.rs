@@ -7,6 +7,8 @@
 //!   applies updates, has the store make them durable, *then* fans them out.
 //! - [`awareness`]: the presence table a chart keeps (who is here, expiry).
 //! - [`metrics`]: counters the binary exposes.
+//! - [`shared`]: the log a chart uses instead of the local store when
+//!   several processes serve the same charts (scale-out).
 //!
 //! The hub never imports axum or any HTTP type: a connection is any
 //! `Stream`/`Sink` of [`Frame`]s, so the tests drive it with channels and the
@@ -16,6 +18,7 @@ pub mod awareness;
 pub mod chart;
 pub mod connection;
 pub mod metrics;
+pub mod shared;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +32,7 @@ use tokio_util::task::TaskTracker;
 
 pub use connection::Frame;
 pub use metrics::Metrics;
+pub use shared::SharedLog;
 
 /// Every limit and timing the hub enforces. The binary fills it from flags
 /// (`docs/config.md` lists them); tests shrink it.
@@ -163,10 +167,22 @@ struct HubInner {
     /// Bumped after every change to `occupancy`, so live views (the agenda
     /// event stream) wake once per burst instead of polling.
     occupancy_changed: watch::Sender<u64>,
+    /// Set in a cluster: charts live in this shared log instead of `store`
+    /// (which then keeps only the metadata documents).
+    shared: Option<Arc<dyn SharedLog>>,
 }
 
 impl Hub {
     pub fn new(store: Store, config: HubConfig) -> Hub {
+        Self::build(store, config, None)
+    }
+
+    /// A hub whose charts live in a shared log (a cluster node).
+    pub fn with_shared_log(store: Store, config: HubConfig, shared: Arc<dyn SharedLog>) -> Hub {
+        Self::build(store, config, Some(shared))
+    }
+
+    fn build(store: Store, config: HubConfig, shared: Option<Arc<dyn SharedLog>>) -> Hub {
         Hub {
             inner: Arc::new(HubInner {
                 store,
@@ -179,6 +195,7 @@ impl Hub {
                 connections: TaskTracker::new(),
                 occupancy: Mutex::new(HashMap::new()),
                 occupancy_changed: watch::channel(0).0,
+                shared,
             }),
         }
     }
@@ -189,6 +206,11 @@ impl Hub {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The shared chart log, when this hub is a cluster node.
+    pub fn shared(&self) -> Option<&Arc<dyn SharedLog>> {
+        self.inner.shared.as_ref()
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -362,6 +384,10 @@ impl Hub {
                 }
             }
         }
+        if let Some(shared) = self.shared() {
+            let (doc, _) = chart::load_shared(shared.as_ref(), chart_id).await?;
+            return Ok(chart::encode_full(&doc));
+        }
         let store = self.inner.store.clone();
         let id = chart_id.to_owned();
         tokio::task::spawn_blocking(move || {
@@ -426,4 +452,6 @@ pub enum HubError {
     Store(#[from] easel_store::StoreError),
     #[error("update refused: {0}")]
     Refused(String),
+    #[error("{0}")]
+    Shared(#[from] shared::SharedError),
 }

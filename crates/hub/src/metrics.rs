@@ -36,6 +36,8 @@ pub struct Metrics {
     pub chart_loads: AtomicU64,
     /// Counter: chart unloads after idling.
     pub chart_unloads: AtomicU64,
+    /// Counter: updates other cluster nodes stored, applied here.
+    pub remote_updates_in: AtomicU64,
     /// Sum and count of microseconds spent waiting for durability per batch,
     /// and a histogram by bucket (see [`FLUSH_BUCKETS_US`]).
     pub flush_wait_us_sum: AtomicU64,

@@ -31,22 +31,34 @@ pub struct Target {
     /// (127.0.0.1 .. 127.0.0.N) so per-address limits and the ephemeral
     /// port range are not what a run measures. 1: let the OS choose.
     pub source_ips: u8,
+    /// A second server (a cluster peer): clients with an odd index connect
+    /// here instead, so the members of a room alternate between the two.
+    /// With rooms of 2 and one writer, every delivery crosses servers.
+    pub peer_url: Option<String>,
 }
 
 impl Target {
-    pub fn chart_url(&self, chart: &str) -> String {
-        let base = self.url.trim_end_matches('/');
+    /// The base URL client `index` uses.
+    pub fn url_for(&self, index: usize) -> &str {
+        match &self.peer_url {
+            Some(peer) if index % 2 == 1 => peer,
+            _ => &self.url,
+        }
+    }
+
+    pub fn chart_url(&self, chart: &str, index: usize) -> String {
+        let base = self.url_for(index).trim_end_matches('/');
         match &self.token {
             Some(t) => format!("{base}/{chart}?token={t}"),
             None => format!("{base}/{chart}"),
         }
     }
 
-    fn server_addr(&self) -> anyhow::Result<SocketAddr> {
-        let rest = self
-            .url
+    fn server_addr(&self, index: usize) -> anyhow::Result<SocketAddr> {
+        let url = self.url_for(index);
+        let rest = url
             .strip_prefix("ws://")
-            .ok_or_else(|| anyhow::anyhow!("only ws:// URLs are supported: {}", self.url))?;
+            .ok_or_else(|| anyhow::anyhow!("only ws:// URLs are supported: {url}"))?;
         let hostport = rest.split('/').next().unwrap_or(rest);
         let hostport = if hostport.starts_with("localhost:") {
             hostport.replacen("localhost", "127.0.0.1", 1)
@@ -72,7 +84,7 @@ pub type Ws = WebSocketStream<TcpStream>;
 
 /// Opens one WebSocket to `chart`; `index` picks the source address.
 pub async fn connect(target: &Target, chart: &str, index: usize) -> anyhow::Result<Ws> {
-    let addr = target.server_addr()?;
+    let addr = target.server_addr(index)?;
     let socket = TcpSocket::new_v4()?;
     if target.source_ips > 1 && addr.ip().is_loopback() {
         let last = 1 + (index % usize::from(target.source_ips)) as u8;
@@ -84,7 +96,7 @@ pub async fn connect(target: &Target, chart: &str, index: usize) -> anyhow::Resu
     let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
     let (ws, _) = tokio_tungstenite::client_async_with_config(
-        target.chart_url(chart),
+        target.chart_url(chart, index),
         stream,
         Some(client_ws_config()),
     )

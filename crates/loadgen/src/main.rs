@@ -25,6 +25,10 @@ struct CommonArgs {
     /// Server base URL; chart ids are appended (`ws://HOST:PORT/sync/{chart}`).
     #[arg(long, global = true, default_value = "ws://127.0.0.1:8080/sync")]
     url: String,
+    /// A cluster peer's base URL: clients with an odd index connect there
+    /// (rooms of 2 with one writer: every delivery crosses nodes).
+    #[arg(long, global = true)]
+    peer_url: Option<String>,
     /// Edit token, sent as `?token=...`.
     #[arg(long, global = true, env = "EASEL_TOKEN")]
     token: Option<String>,
@@ -150,6 +154,7 @@ fn main() -> anyhow::Result<()> {
             url: c.url.clone(),
             token: c.token.clone(),
             source_ips: c.source_ips.max(1),
+            peer_url: c.peer_url.clone(),
         },
         charts,
         chart_prefix: c.chart_prefix.clone(),

@@ -11,6 +11,7 @@ fn common(port: u16) -> Common {
             url: format!("ws://127.0.0.1:{port}/sync"),
             token: None,
             source_ips: 1,
+            peer_url: None,
         },
         charts: Vec::new(),
         chart_prefix: "smoke".into(),
