@@ -612,3 +612,90 @@ async fn compaction_on_busy_nodes_loses_nothing() {
     assert!(compactions > 0, "no node compacted");
     assert!(xlen < typed.len(), "log was never trimmed: {xlen}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_a_redis_that_would_lose_acknowledged_updates() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    // The test Redis is durable; make it not, as a default install is.
+    assert_eq!(
+        redis.cli(&["CONFIG", "SET", "appendfsync", "everysec"]),
+        "OK"
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = |url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_easel"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-demo",
+                "--data-dir",
+            ])
+            .arg(tmp.path().join("data"))
+            .args(["--redis", url, "--redis-timeout-ms", "500"])
+            .output()
+            .expect("run easel")
+    };
+    let out = run(&redis.url());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started on a non-durable Redis");
+    assert!(
+        stderr.contains("appendfsync") && stderr.contains("docs/scale-out.md"),
+        "unclear error: {stderr}"
+    );
+    // Nothing listens there: a clear error, not a hang or a panic.
+    let out = run(&format!("redis://127.0.0.1:{}", free_port()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("cannot reach Redis"),
+        "unclear error: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_unloaded_on_one_node_reloads_what_others_wrote_meanwhile() {
+    let Some(cluster) = Cluster::start(2, &["idle"], &["--idle-unload-secs", "1"]) else {
+        return;
+    };
+    let a = connect_synced(&cluster.url(0, "idle"), yrs::Doc::new()).await;
+    a.push_text("t", "first;");
+    wait_for("stored", WAIT, || {
+        a.seen.lock().unwrap().updates_received >= 2
+    })
+    .await;
+    a.close().await;
+    // Node 0 unloads the chart (and stops following it) while node 1 writes.
+    let b = connect_synced(&cluster.url(1, "idle"), yrs::Doc::new()).await;
+    let node0 = &cluster.nodes[0];
+    let unloads = || {
+        crate::api_support::request(&node0.addr, "GET", "/metrics", &[], None)
+            .raw
+            .lines()
+            .find(|l| l.starts_with("easel_chart_unloads_total "))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    wait_for("node 0 unloads the chart", WAIT, || unloads() >= 1).await;
+    b.push_text("t", "while-away;");
+    wait_for("b's edit stored", WAIT, || {
+        b.text("t").contains("while-away")
+    })
+    .await;
+    let again = connect_synced(&cluster.url(0, "idle"), yrs::Doc::new()).await;
+    wait_for("reload from Redis has both", WAIT, || {
+        let t = tokens(&again.text("t"));
+        t.contains("first") && t.contains("while-away")
+    })
+    .await;
+    // And it follows again: a new edit on node 1 arrives on node 0.
+    b.push_text("t", "after;");
+    wait_for("following again", WAIT, || {
+        again.text("t").contains("after")
+    })
+    .await;
+}
