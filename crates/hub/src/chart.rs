@@ -1000,20 +1000,10 @@ impl Chart {
                     // flush; the batch's output (broadcasts, step 2 answers) is
                     // held until then, so readers converge without reconnecting
                     // once the disk works again.
-                    for conn in std::mem::take(&mut self.writers) {
-                        self.kill(
-                            conn,
-                            CloseReason::new(
-                                close::TRY_AGAIN,
-                                "storage could not confirm your edit; reconnect",
-                            ),
-                        );
-                    }
-                    for ack in self.server_acks.drain(..) {
-                        let _ = ack.send(Err(HubError::Store(easel_store::StoreError::Flush(
-                            e.to_string(),
-                        ))));
-                    }
+                    let why = e.to_string();
+                    self.reject_writers(|| {
+                        HubError::Store(easel_store::StoreError::Flush(why.clone()))
+                    });
                     if self.out.len() + self.updates.len() > self.hub.config().outbound_queue {
                         // A long outage: rather than hold without bound, close
                         // everyone; reconnecting clients resync from the Doc.
@@ -1042,6 +1032,12 @@ impl Chart {
         if let Some(shared) = &mut self.shared {
             shared.appends.clear();
         }
+        self.reject_writers(error);
+    }
+
+    /// Closes this batch's writers (1013; they resync on reconnect) and
+    /// fails the server's own pending edits.
+    fn reject_writers(&mut self, error: impl Fn() -> HubError) {
         for conn in std::mem::take(&mut self.writers) {
             self.kill(
                 conn,
