@@ -413,14 +413,10 @@ async fn open_local(hub: &Hub, id: &str) -> Result<Chart, HubError> {
     chart.next_seq = stored.next_seq;
     chart.log_len = stored.updates.len() as u64;
     chart.stored_bytes = stored_bytes;
-    // Re-persist what was loaded from the log as one fresh, flushed snapshot
-    // before anyone is served it. The log tail may have been recovered from
-    // segments sled wrote but never confirmed stable before a crash; clients
-    // must never be shown state that a crash could still take away, so it is
-    // rewritten and flushed first (it also makes the next load one read).
-    if !stored.updates.is_empty() {
-        chart.compact_now().await;
-    }
+    // No compaction here: serving the first client must not wait for a
+    // snapshot write and two flushes. What sled recovered after a crash was
+    // made durable when the store opened (`Store::open`); the log is
+    // compacted by size, as on any other batch (`maybe_compact`).
     Ok(chart)
 }
 

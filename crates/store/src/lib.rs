@@ -239,6 +239,12 @@ impl Store {
         // that state, so make it durable now, before anyone can see it.
         if db.was_recovered() {
             db.flush()?;
+            // sled's flush only calls sync_file_range (see `StoreOptions::fsync`).
+            if options.fsync {
+                std::fs::File::open(path.join("db"))
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| StoreError::Flush(format!("fsync after recovery: {e}")))?;
+            }
         }
         let written = Arc::new(AtomicU64::new(0));
         mark.record(generation, true);
