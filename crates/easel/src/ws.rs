@@ -32,9 +32,9 @@ use crate::conferences::ChartDenied;
 use crate::AppState;
 
 /// Bytes tungstenite buffers before writing to the socket.
-const WRITE_BUFFER: usize = 8 * 1024;
+const WRITE_BUFFER: usize = 2 * 1024;
 /// Initial read buffer per socket.
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 2 * 1024;
 
 pub async fn upgrade(
     State(state): State<AppState>,
