@@ -31,9 +31,12 @@ use crate::api::{self, ApiError};
 use crate::conferences::ChartDenied;
 use crate::AppState;
 
-/// Bytes tungstenite buffers before writing to the socket.
+/// Bytes tungstenite buffers before writing to the socket. The buffer keeps
+/// its grown capacity for the connection's life, so this bounds what an idle
+/// connection holds (2 KiB read + 2 KiB write: 14.3 KB per idle connection
+/// measured, against 20.9 KB with 4 + 8 KiB; BENCHMARKS.md, memory).
 const WRITE_BUFFER: usize = 2 * 1024;
-/// Initial read buffer per socket.
+/// Initial read buffer per socket; larger frames grow it while they last.
 const READ_BUFFER: usize = 2 * 1024;
 
 pub async fn upgrade(
