@@ -36,7 +36,7 @@ use crate::AppState;
 /// connection holds (2 KiB read + 2 KiB write: 14.3 KB per idle connection
 /// measured, against 20.9 KB with 4 + 8 KiB; BENCHMARKS.md, memory).
 const WRITE_BUFFER: usize = 2 * 1024;
-/// Initial read buffer per socket; larger frames grow it while they last.
+/// Initial read buffer per socket; a larger frame grows it.
 const READ_BUFFER: usize = 2 * 1024;
 
 pub async fn upgrade(
