@@ -359,3 +359,25 @@ async fn slow_consumer_costs_others_no_latency_or_memory() {
         base.peak_rss_kib
     );
 }
+
+/// Found by fuzzing: yrs panics decoding an awareness entry whose client id
+/// is above 2^53, and that decoding ran unguarded in the chart actor, so
+/// one frame closed everyone's connection to the chart.
+#[tokio::test]
+async fn oversized_client_id_in_awareness_does_not_kill_the_chart() {
+    let server = TestServer::start();
+    let good = TestClient::connect(&server.ws_url("huge-id")).await;
+    let bad = TestClient::connect(&server.ws_url("huge-id")).await;
+    bad.send_raw(vec![
+        0x01, 0x0c, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05, 0x22, 0x3a, 0x08,
+        0x7d,
+    ]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    good.push_text("t", "still here");
+    let other = TestClient::connect(&server.ws_url("huge-id")).await;
+    wait_for("chart still serves", WAIT, || {
+        other.text("t") == "still here"
+    })
+    .await;
+    assert!(good.closed().is_none(), "{:?}", good.closed());
+}

@@ -134,6 +134,9 @@ pub fn replay(stored: &easel_store::StoredChart) -> Result<Doc, HubError> {
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
         let mut txn = doc.transact_mut();
         for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
+            // The same structural check as client input: a damaged entry
+            // can declare billions of items (found by the log_replay fuzzer).
+            protocol::check_update(bytes).map_err(|e| format!("damaged stored update: {e}"))?;
             let update =
                 Update::decode_v1(bytes).map_err(|e| format!("undecodable stored update: {e}"))?;
             txn.apply_update(update)
