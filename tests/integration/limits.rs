@@ -381,3 +381,31 @@ async fn oversized_client_id_in_awareness_does_not_kill_the_chart() {
     .await;
     assert!(good.closed().is_none(), "{:?}", good.closed());
 }
+
+/// Found by fuzzing: a 16-byte update declaring ~92 million structs makes
+/// yrs reserve about 2.2 GB before it finds the bytes missing. The server
+/// must stay up and keep its memory.
+#[tokio::test]
+async fn update_declaring_millions_of_structs_costs_no_memory() {
+    let server = TestServer::start();
+    let good = TestClient::connect(&server.ws_url("huge-count")).await;
+    let bad = TestClient::connect(&server.ws_url("huge-count")).await;
+    good.push_text("t", "warm");
+    wait_for("warm", WAIT, || bad.text("t") == "warm").await;
+    let rss_before = server.rss_kib();
+    for _ in 0..20 {
+        bad.send_raw(vec![
+            0, 1, 12, 1, 255, 255, 255, 43, 2, 247, 255, 14, 255, 255, 48, 12,
+        ]);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    good.push_text("t", "+alive");
+    let other = TestClient::connect(&server.ws_url("huge-count")).await;
+    wait_for("still serving", WAIT, || other.text("t") == "warm+alive").await;
+    let rss_after = server.rss_kib();
+    eprintln!("huge struct count: server RSS {rss_before} -> {rss_after} KiB");
+    assert!(
+        rss_after < rss_before + 64 * 1024,
+        "{rss_before} -> {rss_after} KiB"
+    );
+}
