@@ -134,7 +134,7 @@ run() { # mode rep
     local) url=$L_URL pid=$L_PID ;;
   esac
   echo "== $mode / rep $rep  (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-  "$LOADGEN_BIN" --url "$url" "${extra[@]}" --token "$TOKEN" --charts-file "$OUT/charts.txt" \
+  "$LOADGEN_BIN" --url "$url" "${extra[@]}" "--token=$TOKEN" --charts-file "$OUT/charts.txt" \
     --server-pid "$pid" --seed "$rep" --json "$RESULTS" --label "$mode/$rep" \
     traffic --clients $((CHARTS * 2)) --room-size 2 --writers-per-room 1 --awareness-hz 0 \
     --rates "$RATES" --warmup-secs "$WARMUP_SECS" --step-secs "$STEP_SECS" >&2

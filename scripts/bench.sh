@@ -137,7 +137,7 @@ loadgen() { # server scenario rep args...
   local server=$1 scenario=$2 rep=$3
   shift 3
   local extra=()
-  if [ -n "$TOKEN" ]; then extra+=(--token "$TOKEN"); fi
+  if [ -n "$TOKEN" ]; then extra+=("--token=$TOKEN"); fi  # a token may start with "-"
   if [ "$server" = easel ] && [ -n "${EASEL_CHARTS_FILE:-$CHARTS_FILE}" ]; then
     extra+=(--charts-file "${EASEL_CHARTS_FILE:-$CHARTS_FILE}")
   fi

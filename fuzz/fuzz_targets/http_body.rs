@@ -4,4 +4,7 @@
 //! Run: `cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run http_body corpus/http_body`
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| easel_fuzzing::http_body(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    easel_fuzzing::init_for_libfuzzer();
+    easel_fuzzing::http_body(data)
+});

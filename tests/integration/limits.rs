@@ -365,3 +365,53 @@ async fn slow_consumer_costs_others_no_latency_or_memory() {
         base.peak_rss_kib
     );
 }
+
+/// Found by fuzzing: yrs panics decoding an awareness entry whose client id
+/// is above 2^53, and that decoding ran unguarded in the chart actor, so
+/// one frame closed everyone's connection to the chart.
+#[tokio::test]
+async fn oversized_client_id_in_awareness_does_not_kill_the_chart() {
+    let server = TestServer::start();
+    let good = TestClient::connect(&server.ws_url("huge-id")).await;
+    let bad = TestClient::connect(&server.ws_url("huge-id")).await;
+    bad.send_raw(vec![
+        0x01, 0x0c, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05, 0x22, 0x3a, 0x08,
+        0x7d,
+    ]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    good.push_text("t", "still here");
+    let other = TestClient::connect(&server.ws_url("huge-id")).await;
+    wait_for("chart still serves", WAIT, || {
+        other.text("t") == "still here"
+    })
+    .await;
+    assert!(good.closed().is_none(), "{:?}", good.closed());
+}
+
+/// Found by fuzzing: a 16-byte update declaring ~92 million structs makes
+/// yrs reserve about 2.2 GB before it finds the bytes missing. The server
+/// must stay up and keep its memory.
+#[tokio::test]
+async fn update_declaring_millions_of_structs_costs_no_memory() {
+    let server = TestServer::start();
+    let good = TestClient::connect(&server.ws_url("huge-count")).await;
+    let bad = TestClient::connect(&server.ws_url("huge-count")).await;
+    good.push_text("t", "warm");
+    wait_for("warm", WAIT, || bad.text("t") == "warm").await;
+    let rss_before = server.rss_kib();
+    for _ in 0..20 {
+        bad.send_raw(vec![
+            0, 1, 12, 1, 255, 255, 255, 43, 2, 247, 255, 14, 255, 255, 48, 12,
+        ]);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    good.push_text("t", "+alive");
+    let other = TestClient::connect(&server.ws_url("huge-count")).await;
+    wait_for("still serving", WAIT, || other.text("t") == "warm+alive").await;
+    let rss_after = server.rss_kib();
+    eprintln!("huge struct count: server RSS {rss_before} -> {rss_after} KiB");
+    assert!(
+        rss_after < rss_before + 64 * 1024,
+        "{rss_before} -> {rss_after} KiB"
+    );
+}

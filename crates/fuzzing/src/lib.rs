@@ -21,6 +21,19 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 pub use http::{http_body, BODY_ROUTES};
 
+/// For the cargo-fuzz targets: libfuzzer-sys installs a panic hook that
+/// aborts on *every* panic, even one the server catches on purpose (yrs
+/// panics inside `integrate`'s `catch_unwind`, after which the actor
+/// reloads the chart). Restoring the default hook keeps those as the
+/// server sees them; a panic that escapes an entry point still reaches
+/// libfuzzer-sys's own `catch_unwind` and is reported as a crash.
+pub fn init_for_libfuzzer() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = std::panic::take_hook();
+    });
+}
+
 /// One frame, decoded as a chart actor does and every update integrated.
 /// Invariants: no panic escapes, no pending state is kept, the Doc stays
 /// encodable.
@@ -35,8 +48,14 @@ pub fn message_handler(data: &[u8]) {
             {
                 return;
             }
+            // The actor encodes step 2 answers inside `catch_unwind` too.
             Message::SyncStep1(sv) => {
-                let _ = doc.transact().encode_state_as_update_v1(&sv);
+                let encoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    doc.transact().encode_state_as_update_v1(&sv)
+                }));
+                if encoded.is_err() {
+                    return;
+                }
             }
             _ => {}
         }

@@ -234,6 +234,9 @@ fn replay_updates<'a, B: AsRef<[u8]> + 'a + ?Sized>(
         let mut txn = doc.transact_mut();
         for bytes in updates {
             let bytes = bytes.as_ref();
+            // The same structural check as client input: a damaged entry
+            // can declare billions of items (found by the log_replay fuzzer).
+            protocol::check_update(bytes).map_err(|e| format!("damaged stored update: {e}"))?;
             let update =
                 Update::decode_v1(bytes).map_err(|e| format!("undecodable stored update: {e}"))?;
             txn.apply_update(update)

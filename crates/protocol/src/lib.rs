@@ -191,13 +191,27 @@ fn check_count(
 /// A state vector entry is a client id and a clock: at least two bytes.
 pub fn decode_state_vector(payload: &[u8]) -> Result<StateVector, ProtocolError> {
     check_count(payload, "state vector", 2)?;
-    StateVector::decode_v1(payload).map_err(|_| ProtocolError::Malformed("state vector"))
+    no_panic("state vector", || StateVector::decode_v1(payload))
 }
 
 /// An awareness entry is a client id, a clock and a string length: three bytes.
 pub fn decode_awareness(payload: &[u8]) -> Result<AwarenessUpdate, ProtocolError> {
     check_count(payload, "awareness update", 3)?;
-    AwarenessUpdate::decode_v1(payload).map_err(|_| ProtocolError::Malformed("awareness update"))
+    no_panic("awareness update", || AwarenessUpdate::decode_v1(payload))
+}
+
+/// Runs a yrs decoder, turning a panic into a malformed-message error: yrs
+/// 0.28 asserts (panics) on a client id above 2^53 in awareness updates and
+/// state vectors (found by fuzzing), and this decoding runs in the chart
+/// actor outside its `catch_unwind`, where a panic would kill the chart.
+fn no_panic<T, E>(
+    what: &'static str,
+    decode: impl FnOnce() -> Result<T, E>,
+) -> Result<T, ProtocolError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) | Err(_) => Err(ProtocolError::Malformed(what)),
+    }
 }
 
 /// Cheap structural check of a v1 update before yrs decodes it: the client
@@ -240,6 +254,25 @@ pub fn encode_query_awareness() -> Bytes {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn oversized_client_ids_are_malformed_not_a_panic() {
+        // Found by the message_handler fuzzer: awareness for client id
+        // 2^63-ish made yrs assert inside the chart actor.
+        let frame = Bytes::from_static(&[
+            0x01, 0x0c, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05, 0x22, 0x3a,
+            0x08, 0x7d,
+        ]);
+        let got: Vec<_> = FrameDecoder::new(&frame).collect();
+        assert!(
+            matches!(got.as_slice(), [Err(ProtocolError::Malformed(_))]),
+            "{got:?}"
+        );
+        let sv = [
+            0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05, 0x01,
+        ];
+        assert!(decode_state_vector(&sv).is_err());
+    }
+
     use super::*;
     use std::collections::HashMap;
     use yrs::sync::awareness::AwarenessUpdateEntry;
