@@ -36,10 +36,11 @@ const WRITE_BUFFER: usize = 8 * 1024;
 /// Initial read buffer per socket.
 ///
 /// Smaller buffers (2 KiB read and write) measured 14.3 KB per idle
-/// connection instead of 20.9 KB, but with either one smaller the browser
-/// test "two contexts type into the same chart" fails every time (the
-/// template's task list never renders): a timing-dependent bug, in the web
-/// client or here, not found yet. Do not shrink these before it is.
+/// connection instead of 20.9 KB, but made an open web-client bug show up
+/// nearly every time: when two browsers type right after joining, the template's
+/// empty task list is sometimes gone from the merged notes (the editor
+/// binds to the document before the first sync). Buffer sizes only change
+/// the timing; shrink them once that bug is fixed.
 const READ_BUFFER: usize = 4 * 1024;
 
 pub async fn upgrade(
