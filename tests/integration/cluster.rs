@@ -238,13 +238,6 @@ async fn connect_synced(url: &str, doc: yrs::Doc) -> TestClient {
     }
 }
 
-fn tokens(text: &str) -> BTreeSet<String> {
-    text.split(';')
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_and_presence_cross_nodes() {
     let Some(cluster) = Cluster::start(3, &["shared", "late"], &[]) else {

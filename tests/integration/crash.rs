@@ -20,13 +20,6 @@ use std::time::Duration;
 
 use crate::support::*;
 
-fn tokens(text: &str) -> BTreeSet<String> {
-    text.split(';')
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_no_acknowledged_update() {
     let cycles: usize = std::env::var("EASEL_CRASH_CYCLES")

@@ -445,3 +445,12 @@ impl TestServer {
         crate::ops::metric(&body, name)
     }
 }
+
+/// The `;`-separated words the kill tests type, as a set: a word is one
+/// acknowledged-or-not update.
+pub fn tokens(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(';')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
