@@ -233,8 +233,20 @@ async fn failing_flush_broadcasts_nothing_tells_writers_and_recovers() {
     assert_eq!(state(&reader.doc), state(&newcomer.doc));
     hub.shutdown().await;
     drop(hub);
-    // And it is on disk: a fresh store loads all of it.
-    let store = Store::open(dir.path()).unwrap();
+    drop((writer, reader, newcomer, faults));
+    // And it is on disk: a fresh store loads all of it. sled's file lock goes
+    // with the last handle, which a finishing connection task may still hold
+    // for a moment after shutdown.
+    let deadline = std::time::Instant::now() + WAIT;
+    let store = loop {
+        match Store::open(dir.path()) {
+            Ok(store) => break store,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("reopening the store: {e}"),
+        }
+    };
     let hub = Hub::new(store, HubConfig::default());
     let mut fresh = Peer::connect(&hub, "c", Doc::new()).await;
     fresh
