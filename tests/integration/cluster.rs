@@ -370,14 +370,7 @@ async fn node_killed_mid_edit_loses_no_acknowledged_update() {
         }
         // A client on a third node must have every acknowledged update.
         let check = connect_synced(&cluster.url(2, "crash"), yrs::Doc::new()).await;
-        let _ = tokio::time::timeout(WAIT, async {
-            while !acked.iter().all(|t| tokens(&check.text("t")).contains(t)) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await;
-        let have = tokens(&check.text("t"));
-        let lost: Vec<_> = acked.iter().filter(|t| !have.contains(*t)).collect();
+        let lost = missing(&check, &acked).await;
         eprintln!(
             "cycle {cycle}: typed {} acked {} present {} lost {}",
             typed.len(),
@@ -485,14 +478,7 @@ async fn redis_restart_keeps_acknowledged_updates_and_nodes_recover() {
     // Every acknowledged update survived the Redis crash: node 2 loads the
     // chart from Redis only now.
     let check = connect_synced(&cluster.url(2, "outage"), yrs::Doc::new()).await;
-    let _ = tokio::time::timeout(WAIT, async {
-        while !acked.iter().all(|t| tokens(&check.text("t")).contains(t)) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    let have = tokens(&check.text("t"));
-    let lost: Vec<_> = acked.iter().filter(|t| !have.contains(*t)).collect();
+    let lost = missing(&check, &acked).await;
     eprintln!(
         "acked {} before the Redis kill; lost {}",
         acked.len(),
@@ -691,4 +677,21 @@ async fn a_chart_unloaded_on_one_node_reloads_what_others_wrote_meanwhile() {
         again.text("t").contains("after")
     })
     .await;
+}
+
+/// Waits (up to `WAIT`) for `check` to hold every acknowledged word; returns
+/// those it still lacks.
+async fn missing(check: &TestClient, acked: &BTreeSet<String>) -> Vec<String> {
+    let _ = tokio::time::timeout(WAIT, async {
+        while !acked.iter().all(|t| tokens(&check.text("t")).contains(t)) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let have = tokens(&check.text("t"));
+    acked
+        .iter()
+        .filter(|t| !have.contains(*t))
+        .cloned()
+        .collect()
 }
