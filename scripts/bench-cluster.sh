@@ -6,8 +6,9 @@
 #
 # Starts a redis-server (loopback, free port, temp dir, appendonly yes,
 # appendfsync always) and two easel nodes sharing it, seeded with one
-# conference and CHARTS charts (the integration tests' recipe: one node
-# creates them through the API, its data dir is copied to both). Then, per
+# conference and CHARTS charts (created through node A's API; node B sees
+# them through Redis, as the integration tests do; the local node is seeded
+# the same way through its own API). Then, per
 # repetition and alternating, runs the same load three ways:
 #   same   both clients of every chart on node A (the cluster path, one node)
 #   cross  the writer on node A, the reader on node B (every delivery crosses
@@ -83,16 +84,11 @@ start_node() { # name data-dir [extra args...] -> sets NODE_PID, NODE_ADDR
   NODE_ADDR=${line##*http://}
 }
 
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-
 # ---- Seed: one conference, CHARTS charts, an edit token -------------------------------
-start_node seed "$OUT/seed" --redis "$REDIS_URL"
-python3 - "$NODE_ADDR" "$CHARTS" "$OUT" <<'PY'
+seed() { # addr out-suffix -> $OUT/charts$suffix.txt, $OUT/token$suffix.txt
+python3 - "$1" "$CHARTS" "$OUT" "$2" <<'PY'
 import json, sys, urllib.request
-addr, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+addr, n, out, suffix = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def call(method, path, body=None, token=None):
     req = urllib.request.Request(f"http://{addr}/api/v1{path}", method=method,
         data=json.dumps(body).encode() if body is not None else None,
@@ -113,28 +109,29 @@ for i, r in enumerate(conf["rounds"][:n]):
     s = call("POST", f"/conferences/{cid}/sessions",
              {"topic": f"bench {i}", "convener": "bench", "round_id": r["id"], "space_id": space_id}, edit)
     charts.append(s["session"]["chart_id"])
-open(f"{out}/charts.txt", "w").write("\n".join(charts) + "\n")
-open(f"{out}/token.txt", "w").write(edit)
+open(f"{out}/charts{suffix}.txt", "w").write("\n".join(charts) + "\n")
+open(f"{out}/token{suffix}.txt", "w").write(edit)
 PY
-stop_pid "$NODE_PID"
-TOKEN=$(cat "$OUT/token.txt")
-for n in a b local; do cp -r "$OUT/seed" "$OUT/$n"; done
+}
 
 start_node a "$OUT/a" --redis "$REDIS_URL"
 A_PID=$NODE_PID A_URL="ws://$NODE_ADDR/sync"
+seed "$NODE_ADDR" ""
 start_node b "$OUT/b" --redis "$REDIS_URL"
 B_URL="ws://$NODE_ADDR/sync"
 start_node local "$OUT/local"
 L_PID=$NODE_PID L_URL="ws://$NODE_ADDR/sync"
+seed "$NODE_ADDR" "-local"
 
 run() { # mode rep
-  local mode=$1 rep=$2 url=$A_URL pid=$A_PID extra=()
+  local mode=$1 rep=$2 url=$A_URL pid=$A_PID extra=() files=""
   case $mode in
     cross) extra=(--peer-url "$B_URL") ;;
-    local) url=$L_URL pid=$L_PID ;;
+    local) url=$L_URL pid=$L_PID files="-local" ;;
   esac
+  TOKEN=$(cat "$OUT/token$files.txt")
   echo "== $mode / rep $rep  (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-  "$LOADGEN_BIN" --url "$url" "${extra[@]}" "--token=$TOKEN" --charts-file "$OUT/charts.txt" \
+  "$LOADGEN_BIN" --url "$url" "${extra[@]}" "--token=$TOKEN" --charts-file "$OUT/charts$files.txt" \
     --server-pid "$pid" --seed "$rep" --json "$RESULTS" --label "$mode/$rep" \
     traffic --clients $((CHARTS * 2)) --room-size 2 --writers-per-room 1 --awareness-hz 0 \
     --rates "$RATES" --warmup-secs "$WARMUP_SECS" --step-secs "$STEP_SECS" >&2

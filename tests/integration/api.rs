@@ -744,12 +744,12 @@ async fn rounds_across_a_dst_change() {
 }
 
 /// Reads server-sent events from a raw connection.
-struct EventStream {
+pub struct EventStream {
     lines: tokio::io::Lines<BufReader<tokio::net::TcpStream>>,
 }
 
 impl EventStream {
-    async fn open(addr: &str, path: &str) -> (u16, EventStream) {
+    pub async fn open(addr: &str, path: &str) -> (u16, EventStream) {
         let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
         let req =
             format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
@@ -771,13 +771,13 @@ impl EventStream {
     }
 
     /// The next `agenda` event's data, or None when the stream ends.
-    async fn next_agenda(&mut self) -> Option<Value> {
+    pub async fn next_agenda(&mut self) -> Option<Value> {
         self.next_event("agenda").await
     }
 
     /// The next event called `name` (others are skipped), or None when
     /// the stream ends.
-    async fn next_event(&mut self, name: &str) -> Option<Value> {
+    pub async fn next_event(&mut self, name: &str) -> Option<Value> {
         let mut wanted = false;
         loop {
             let line = tokio::time::timeout(WAIT, self.lines.next_line())

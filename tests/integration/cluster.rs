@@ -5,17 +5,17 @@
 //! `cluster` topology without Docker and without the load balancer (the
 //! tests pick the node a client talks to, which is what a balancer does).
 //!
-//! Metadata (conferences, tokens) stays in each node's data dir (see
-//! docs/scale-out.md): the cluster is seeded by running one node first,
-//! creating the fixture conference and its charts there, and copying that
-//! data dir to every node before they start.
+//! Metadata (conferences, tokens, the chart index) lives in Redis too: the
+//! nodes start on empty data dirs, and the fixture conference and its
+//! charts are created through node 0's API only; every other node knows
+//! them through Redis.
 //!
 //! Without `/usr/bin/redis-server` the tests print a loud SKIP, except in CI
 //! (`CI` set), where `scripts/install-deps.sh` installs it and its absence
 //! fails them.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -123,21 +123,8 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-/// Redis plus N easel nodes that share its charts and one seeded set of
-/// conferences, tokens and charts.
+/// Redis plus N easel nodes that share its charts, conferences and tokens,
+/// with the fixture conference created through node 0.
 pub struct Cluster {
     pub redis: RedisServer,
     pub nodes: Vec<TestServer>,
@@ -155,21 +142,15 @@ impl Cluster {
         let mut node_args = vec!["--redis".to_owned(), redis.url()];
         node_args.extend(extra.iter().map(|s| s.to_string()));
         let args: Vec<&str> = node_args.iter().map(String::as_str).collect();
-        let mut seed = TestServer::start_with(&args);
+        let dirs = tempfile::tempdir().expect("tempdir");
+        let nodes: Vec<TestServer> = (0..nodes)
+            .map(|i| TestServer::spawn(&dirs.path().join(format!("node{i}")), &args))
+            .collect();
         let charts = charts
             .iter()
-            .map(|name| (name.to_string(), seed.chart_id(name)))
+            .map(|name| (name.to_string(), nodes[0].chart_id(name)))
             .collect();
-        let fixture = seed.fixture();
-        assert_eq!(seed.terminate(), Some(0), "seed node did not stop cleanly");
-        let dirs = tempfile::tempdir().expect("tempdir");
-        let nodes = (0..nodes)
-            .map(|i| {
-                let dir: PathBuf = dirs.path().join(format!("node{i}"));
-                copy_dir(&seed.data_dir, &dir);
-                TestServer::spawn(&dir, &args)
-            })
-            .collect();
+        let fixture = nodes[0].fixture();
         Some(Cluster {
             redis,
             nodes,
@@ -694,4 +675,380 @@ async fn missing(check: &TestClient, acked: &BTreeSet<String>) -> Vec<String> {
         .filter(|t| !have.contains(*t))
         .cloned()
         .collect()
+}
+
+/// `/api/v1/conferences/{id}{rest}`.
+fn conf_path(id: &str, rest: &str) -> String {
+    format!("/api/v1/conferences/{id}{rest}")
+}
+
+/// The session of `chart` in an agenda.
+fn session_of(agenda: &serde_json::Value, chart: &str) -> serde_json::Value {
+    agenda["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .find(|s| s["chart_id"] == chart)
+        .cloned()
+        .unwrap_or_else(|| panic!("no session with chart {chart} in {agenda}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conferences_links_and_agenda_are_shared_across_nodes() {
+    let Some(cluster) = Cluster::start(3, &[], &[]) else {
+        return;
+    };
+    let [a, b, c] = [0, 1, 2].map(|n| cluster.nodes[n].addr.clone());
+    // Conference, space, rounds and links: all through node A's API.
+    let mut conf = crate::api_support::create_conference(&a, "Shared", 10);
+    let id = conf.conference_id.clone();
+    // The links minted on A work on B and C, and only for this conference.
+    for addr in [&b, &c] {
+        let r = crate::api_support::api(addr, "GET", &conf_path(&id, ""), Some(&conf.edit), None);
+        assert_eq!(r.status, 200, "{addr}: {}", r.raw);
+        assert_eq!(r.body["name"], "Shared");
+        let r = crate::api_support::api(
+            addr,
+            "GET",
+            &conf_path(&id, "/links"),
+            Some(&conf.organizer),
+            None,
+        );
+        assert_eq!(r.status, 200, "{addr}: {}", r.raw);
+        assert_eq!(
+            r.body.as_array().map(Vec::len),
+            Some(3),
+            "organizer, edit, read: {}",
+            r.raw
+        );
+    }
+
+    // A live agenda on A sees a topic proposed on B.
+    let (status, mut events) =
+        crate::api::EventStream::open(&a, &conf_path(&id, &format!("/events?token={}", conf.read)))
+            .await;
+    assert_eq!(status, 200);
+    let first = events.next_agenda().await.expect("first agenda");
+    assert!(first["sessions"].as_array().unwrap().is_empty());
+    let chart = cluster.nodes[1].propose(&mut conf, "Proposed on B");
+    let ev = events
+        .next_agenda()
+        .await
+        .expect("agenda after the proposal");
+    assert_eq!(session_of(&ev, &chart)["topic"], "Proposed on B");
+    assert!(ev["version"].as_u64() > first["version"].as_u64());
+    let r = crate::api_support::api(&a, "GET", &conf_path(&id, ""), Some(&conf.read), None);
+    assert_eq!(session_of(&r.body, &chart)["topic"], "Proposed on B");
+
+    // Its chart opens on every node with A's edit link: a writer on C, a
+    // reader on A.
+    let reader = connect_synced(
+        &format!("ws://{a}/sync/{chart}?token={}", conf.read),
+        yrs::Doc::new(),
+    )
+    .await;
+    let writer = connect_synced(
+        &format!("ws://{c}/sync/{chart}?token={}", conf.edit),
+        yrs::Doc::new(),
+    )
+    .await;
+    writer.push_text("t", "from C;");
+    wait_for("A's reader sees C's edit", WAIT, || {
+        reader.text("t") == "from C;"
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_on_one_node_closes_the_token_everywhere() {
+    let Some(cluster) = Cluster::start(3, &["revoke"], &[]) else {
+        return;
+    };
+    let f = &cluster.fixture;
+    let chart = &cluster.charts["revoke"];
+    let [a, b, c] = [0, 1, 2].map(|n| cluster.nodes[n].addr.clone());
+    // Minted on B.
+    let r = crate::api_support::api(
+        &b,
+        "POST",
+        &conf_path(&f.conference_id, "/links"),
+        Some(&f.organizer),
+        Some(serde_json::json!({"role": "edit", "label": "to revoke"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let token = r.body["token"].as_str().unwrap().to_owned();
+    let link = r.body["id"].as_str().unwrap().to_owned();
+    let url = |addr: &str| format!("ws://{addr}/sync/{chart}?token={token}");
+    // Open on A and on B; a bystander with another link on A.
+    let on_a = connect_synced(&url(&a), yrs::Doc::new()).await;
+    let on_b = connect_synced(&url(&b), yrs::Doc::new()).await;
+    let bystander = connect_synced(&cluster.url(0, "revoke"), yrs::Doc::new()).await;
+    let (status, mut stream) = crate::api::EventStream::open(
+        &a,
+        &conf_path(&f.conference_id, &format!("/events?token={token}")),
+    )
+    .await;
+    assert_eq!(status, 200);
+    stream.next_agenda().await.expect("first agenda");
+
+    // Revoked on C.
+    let r = crate::api_support::api(
+        &c,
+        "DELETE",
+        &conf_path(&f.conference_id, &format!("/links/{link}")),
+        Some(&f.organizer),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.raw);
+    for (node, client) in [("A", &on_a), ("B", &on_b)] {
+        wait_for(&format!("closed on {node}"), WAIT, || {
+            client.closed().is_some()
+        })
+        .await;
+        assert_eq!(client.closed().unwrap().0, 4401, "on {node}");
+    }
+    assert!(
+        stream.next_agenda().await.is_none(),
+        "the revoked token's event stream on A did not end"
+    );
+    // Refused by every node, for charts and for the API.
+    for addr in [&a, &b, &c] {
+        assert_eq!(
+            crate::access::ws_status(&url(addr), None, None).await,
+            401,
+            "{addr}"
+        );
+        let r = crate::api_support::api(
+            addr,
+            "GET",
+            &conf_path(&f.conference_id, ""),
+            Some(&token),
+            None,
+        );
+        assert_eq!(r.status, 401, "{addr}: {}", r.raw);
+    }
+    // Other links keep going.
+    bystander.push_text("t", "still here;");
+    wait_for("bystander served", WAIT, || {
+        bystander.seen.lock().unwrap().updates_received >= 2
+    })
+    .await;
+    assert!(bystander.closed().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finalizing_on_one_node_makes_writers_on_others_read_only() {
+    let Some(cluster) = Cluster::start(3, &["final"], &[]) else {
+        return;
+    };
+    let f = &cluster.fixture;
+    let chart = cluster.charts["final"].clone();
+    let agenda = crate::api_support::api(
+        &cluster.nodes[0].addr,
+        "GET",
+        &conf_path(&f.conference_id, ""),
+        Some(&f.organizer),
+        None,
+    )
+    .body;
+    let session = session_of(&agenda, &chart)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let set = |node: usize, state: &str| {
+        let r = crate::api_support::api(
+            &cluster.nodes[node].addr,
+            "PATCH",
+            &conf_path(&f.conference_id, &format!("/sessions/{session}")),
+            Some(&f.organizer),
+            Some(serde_json::json!({"state": state})),
+        );
+        assert_eq!(r.status, 200, "{}", r.raw);
+    };
+    let writer = connect_synced(&cluster.url(1, "final"), yrs::Doc::new()).await;
+    let observer = connect_synced(
+        &format!(
+            "ws://{}/sync/{chart}?token={}",
+            cluster.nodes[2].addr, f.read
+        ),
+        yrs::Doc::new(),
+    )
+    .await;
+    writer.push_text("t", "before;");
+    wait_for("observer sees the edit", WAIT, || {
+        observer.text("t") == "before;"
+    })
+    .await;
+
+    // Finalized on A: B's open editor is refused from then on. B learns it
+    // through Redis a moment after A answered: probe until it does.
+    set(0, "live");
+    set(0, "final");
+    let started = Instant::now();
+    let mut probes = 0;
+    wait_for("B's writer turns read-only", WAIT, || {
+        probes += 1;
+        writer.push_text("t", &format!("probe{probes};"));
+        !writer.denied().is_empty()
+    })
+    .await;
+    eprintln!(
+        "finalize on A reached B's open connection after {:?} ({probes} probes)",
+        started.elapsed()
+    );
+    let denied = writer.denied().len();
+    writer.push_text("t", "after;");
+    wait_for("B's next edit refused too", WAIT, || {
+        writer.denied().len() > denied
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !observer.text("t").contains("after;"),
+        "an edit refused on B was stored: {:?}",
+        observer.text("t")
+    );
+    // A new editor on C is read-only too.
+    let late = connect_synced(&cluster.url(2, "final"), yrs::Doc::new()).await;
+    late.push_text("t", "late;");
+    wait_for("C's new writer is refused", WAIT, || {
+        !late.denied().is_empty()
+    })
+    .await;
+
+    // Reopened on C: B's editor writes again.
+    set(2, "live");
+    let again = connect_synced(&cluster.url(1, "final"), yrs::Doc::new()).await;
+    again.push_text("t", "reopened;");
+    wait_for("edits flow again", WAIT, || {
+        observer.text("t").contains("reopened;")
+    })
+    .await;
+    assert!(!observer.text("t").contains("late;"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_agenda_edits_on_two_nodes_all_survive() {
+    let Some(cluster) = Cluster::start(2, &[], &[]) else {
+        return;
+    };
+    const EACH: usize = 15;
+    let conf =
+        crate::api_support::create_conference(&cluster.nodes[0].addr, "Busy", 2 * EACH as u32);
+    let before = crate::api_support::api(
+        &cluster.nodes[1].addr,
+        "GET",
+        &conf_path(&conf.conference_id, ""),
+        Some(&conf.read),
+        None,
+    )
+    .body["version"]
+        .as_u64()
+        .unwrap();
+    // Two people posting into the marketplace at once, on different nodes:
+    // each write is load, validate, store of the same agenda document.
+    let posters: Vec<_> = (0..2)
+        .map(|n| {
+            let addr = cluster.nodes[n].addr.clone();
+            let conf = conf.clone();
+            std::thread::spawn(move || {
+                (0..EACH)
+                    .map(|i| {
+                        let round = &conf.rounds[n * EACH + i];
+                        let r = crate::api_support::api(
+                            &addr,
+                            "POST",
+                            &conf_path(&conf.conference_id, "/sessions"),
+                            Some(&conf.edit),
+                            Some(serde_json::json!({
+                                "topic": format!("node{n}-{i}"), "convener": "t",
+                                "round_id": round, "space_id": conf.space_id
+                            })),
+                        );
+                        (r.status, r.raw)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for p in posters {
+        for (status, raw) in p.join().expect("poster") {
+            assert_eq!(status, 201, "{raw}");
+        }
+    }
+    let after = crate::api_support::api(
+        &cluster.nodes[1].addr,
+        "GET",
+        &conf_path(&conf.conference_id, ""),
+        Some(&conf.read),
+        None,
+    )
+    .body;
+    let topics: BTreeSet<String> = after["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["topic"].as_str().unwrap().to_owned())
+        .collect();
+    let want: BTreeSet<String> = (0..2)
+        .flat_map(|n| (0..EACH).map(move |i| format!("node{n}-{i}")))
+        .collect();
+    assert_eq!(topics, want, "lost updates");
+    assert_eq!(after["version"].as_u64(), Some(before + 2 * EACH as u64));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_on_one_node_closes_charts_everywhere_and_empties_redis() {
+    let Some(cluster) = Cluster::start(3, &[], &[]) else {
+        return;
+    };
+    let [a, b, c] = [0, 1, 2].map(|n| cluster.nodes[n].addr.clone());
+    let mut conf = crate::api_support::create_conference(&a, "Doomed", 2);
+    let chart = cluster.nodes[0].propose(&mut conf, "to delete");
+    let on_b = connect_synced(
+        &format!("ws://{b}/sync/{chart}?token={}", conf.edit),
+        yrs::Doc::new(),
+    )
+    .await;
+    on_b.push_text("t", "written;");
+    wait_for("stored", WAIT, || {
+        on_b.seen.lock().unwrap().updates_received >= 2
+    })
+    .await;
+    let r = crate::api_support::api(
+        &c,
+        "DELETE",
+        &conf_path(&conf.conference_id, ""),
+        Some(&conf.organizer),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.raw);
+    wait_for("B's client closed", WAIT, || on_b.closed().is_some()).await;
+    assert_eq!(on_b.closed().unwrap().0, 4410);
+    for addr in [&a, &b, &c] {
+        let r = crate::api_support::api(
+            addr,
+            "GET",
+            &conf_path(&conf.conference_id, ""),
+            Some(&conf.organizer),
+            None,
+        );
+        assert_eq!(
+            r.status, 401,
+            "{addr}: the organizer link outlived its conference: {}",
+            r.raw
+        );
+    }
+    // Nothing of the conference is left in Redis: documents, index, chart.
+    let left = cluster.redis.cli(&["KEYS", "*"]);
+    for gone in [conf.conference_id.as_str(), chart.as_str()] {
+        assert!(!left.contains(gone), "{gone} still in Redis:\n{left}");
+    }
+    let index = cluster
+        .redis
+        .cli(&["ZRANGE", "easel:{meta}:keys", "0", "-1"]);
+    assert!(
+        !index.contains(&conf.conference_id) && !index.contains(&chart),
+        "{index}"
+    );
 }

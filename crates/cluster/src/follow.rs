@@ -30,8 +30,9 @@ pub(crate) struct Follower {
     pub client: redis::Client,
     pub node: Arc<str>,
     pub log: String,
-    /// The chart's snapshot hash, read to notice trims this follower missed.
-    pub snap: String,
+    /// The chart's snapshot hash, read to notice trims this follower
+    /// missed; `None` for a log without snapshots (metadata announcements).
+    pub snap: Option<String>,
     pub timeout: Duration,
     /// The chart actor's feed; closed when the actor ends.
     pub feed: mpsc::Sender<Feed>,
@@ -128,11 +129,16 @@ impl Follower {
             // any new snapshot past our position counts. `Behind` goes
             // first, so the chart has caught up before it applies (or
             // compacts over) anything read after the gap.
-            let covers: Option<String> = redis::cmd("HGET")
-                .arg(&self.snap)
-                .arg("covers")
-                .query_async(conn)
-                .await?;
+            let covers: Option<String> = match &self.snap {
+                Some(snap) => {
+                    redis::cmd("HGET")
+                        .arg(snap)
+                        .arg("covers")
+                        .query_async(conn)
+                        .await?
+                }
+                None => None,
+            };
             let covers = covers.and_then(|c| c.parse::<LogPos>().ok());
             if covers != *seen_covers {
                 *seen_covers = covers;

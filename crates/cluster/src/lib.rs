@@ -27,7 +27,10 @@
 //! in `XREAD` ([`follow`]).
 
 mod follow;
+mod meta;
 mod presence;
+
+pub use meta::RedisMeta;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +52,11 @@ pub struct ClusterConfig {
     pub timeout: Duration,
     /// How long a node holds a chart's compaction lease at most.
     pub lease: Duration,
+    /// How long a metadata lock (one conference's edits) outlives a holder
+    /// that died; a live holder renews it.
+    pub meta_lock: Duration,
+    /// Metadata announcements the stream keeps (approximately).
+    pub meta_events_max: usize,
 }
 
 /// Errors starting a cluster node.
@@ -149,6 +157,23 @@ impl RedisLog {
     /// This process's id in the cluster.
     pub fn node_id(&self) -> &str {
         &self.node
+    }
+
+    /// The node's metadata store (conferences, tokens, the chart index) in
+    /// the same Redis, following the other nodes' announcements from now.
+    pub async fn metadata(&self) -> Result<Arc<RedisMeta>, ClusterError> {
+        let meta = RedisMeta::start(
+            self.client.clone(),
+            self.conn.clone(),
+            self.node.clone(),
+            &self.config,
+        )
+        .await
+        .map_err(|source| ClusterError::Connect {
+            url: self.config.url.clone(),
+            source,
+        })?;
+        Ok(Arc::new(meta))
     }
 }
 
@@ -286,6 +311,19 @@ impl SharedLog for RedisLog {
         })
     }
 
+    fn delete<'a>(&'a self, chart: &'a str) -> BoxFuture<'a, Result<(), SharedError>> {
+        Box::pin(async move {
+            let _: i64 = redis::cmd("DEL")
+                .arg(key(chart, "log"))
+                .arg(key(chart, "snap"))
+                .arg(key(chart, "lease"))
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
     fn publish_presence(&self, chart: &str, message: Bytes) {
         self.presence
             .publish(chart, presence::Kind::State, &message);
@@ -299,7 +337,7 @@ impl SharedLog for RedisLog {
                 client: self.client.clone(),
                 node: self.node.clone(),
                 log: key(chart, "log"),
-                snap: key(chart, "snap"),
+                snap: Some(key(chart, "snap")),
                 timeout: self.config.timeout,
                 feed,
                 cancel: cancel.clone(),

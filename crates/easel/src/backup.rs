@@ -18,6 +18,12 @@
 //! asks the server through its admin socket ([`crate::admin`]); on a
 //! stopped server it opens the data dir itself. Both run [`write`].
 //!
+//! A cluster node (`--redis`) backs up the whole cluster: the documents
+//! come from Redis ([`Conferences::meta`]), the charts named by the chart
+//! index are read through the hub from the shared log, and the edit locks
+//! it holds are cluster-wide. [`restore`] always writes a single-node data
+//! dir (docs/scale-out.md, "Backups and retention").
+//!
 //! The file is JSON lines: a `header`, then `document` and `chart` records
 //! (bytes base64, each with the SHA-256 of its bytes), then an `end` record
 //! with the counts and the SHA-256 of every byte before it. [`verify`]
@@ -171,7 +177,12 @@ pub async fn write<W: AsyncWrite + Unpin>(
     .await?;
     let mut summary = Summary::default();
     let guards = conferences.lock_all().await?;
-    for (key, value) in store.scan_documents("")? {
+    let documents = conferences
+        .meta()
+        .scan("")
+        .await
+        .map_err(conferences::Error::from)?;
+    for (key, value) in documents {
         if key.starts_with("conf/") {
             summary.conferences += 1;
         }
@@ -183,7 +194,14 @@ pub async fn write<W: AsyncWrite + Unpin>(
         .await?;
         summary.documents += 1;
     }
-    for id in store.chart_ids()? {
+    // A cluster node's store holds no charts (they are in Redis): the
+    // chart index names them.
+    let charts = if conferences.hub().shared().is_some() {
+        conferences.indexed_charts().await?
+    } else {
+        store.chart_ids()?
+    };
+    for id in charts {
         let state =
             conferences
                 .hub()

@@ -1,7 +1,8 @@
 //! Conferences, their tokens and their charts, persisted as metadata
-//! documents in the store, with one writer at a time per conference.
+//! documents (a [`MetaStore`]: the local sled store, or Redis in a cluster),
+//! with one writer at a time per conference.
 //!
-//! Store layout (all JSON):
+//! Document layout (all JSON):
 //!
 //! | key                  | value                                              |
 //! |----------------------|----------------------------------------------------|
@@ -12,22 +13,32 @@
 //! Why a lock per conference: an edit is load → validate on the agenda →
 //! store. Two concurrent edits (two people posting into the marketplace at
 //! the same second) must not both start from the same version and lose one
-//! another, so edits of one conference are serialized by a tokio mutex;
-//! edits of different conferences run in parallel.
+//! another, so edits of one conference are serialized: by a tokio mutex
+//! among this process's requests, and by the metadata store's lock among
+//! the nodes of a cluster ([`MetaStore::lock`]; a no-op on one node). Edits
+//! of different conferences run in parallel. The conference document is
+//! written with a conditional write against the version read under the
+//! lock, so a holder that lost its cluster lock fails instead of
+//! overwriting a newer agenda ([`Error::Conflict`]).
 //!
 //! Every committed change bumps the conference's `version` and is announced
 //! on the conference's broadcast channel, which feeds the live agenda
-//! (server-sent events, see `api::events`).
+//! (server-sent events, see `api::events`). What other nodes must act on
+//! (a change, a revocation, a chart turning read-only, a deletion) is also
+//! an [`Effect`] announced through the metadata store; each node applies
+//! the others' effects to its own hub and channels ([`Conferences::follow_cluster`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use easel_agenda::{AgendaError, Conference, MergeOutcome, Session, SessionState};
 use easel_hub::{Access, Hub, HubError};
-use easel_store::{Store, StoreError};
+use easel_store::meta::{MetaError, MetaLock, MetaStore};
+use easel_store::Store;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::access::{self, Minted, Role, TokenRecord};
 
@@ -97,6 +108,31 @@ pub enum Event {
     Revoked { token_id: String },
 }
 
+/// What other nodes of a cluster must do after a change here: each node
+/// applies its own effects directly and the others' when announced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Effect {
+    /// Live agenda streams send the agenda again.
+    Changed {
+        conference_id: String,
+        version: u64,
+        change: String,
+    },
+    /// Connections and streams opened with the token close (4401).
+    Revoked {
+        conference_id: String,
+        token_id: String,
+    },
+    /// Open connections of the chart turn read-only (or writable again).
+    ReadOnly { chart_id: String, read_only: bool },
+    /// The conference is gone: its charts close (4410) and unload.
+    Deleted {
+        conference_id: String,
+        charts: Vec<String>,
+    },
+}
+
 /// Errors of conference operations; `api::error` maps each to an HTTP
 /// status and a machine code.
 #[derive(Debug, thiserror::Error)]
@@ -108,11 +144,15 @@ pub enum Error {
     #[error("link {0:?} not found")]
     LinkNotFound(String),
     #[error("storage: {0}")]
-    Store(#[from] StoreError),
+    Meta(#[from] MetaError),
     #[error("chart: {0}")]
     Hub(#[from] HubError),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// The conference changed under an edit that should have excluded
+    /// other writers (its cluster lock expired): nothing was written.
+    #[error("conference {0:?} was changed concurrently; try again")]
+    Conflict(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -133,10 +173,18 @@ pub struct Conferences {
 }
 
 struct Inner {
-    store: Store,
+    meta: Arc<dyn MetaStore>,
     hub: Hub,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     channels: Mutex<HashMap<String, broadcast::Sender<Event>>>,
+}
+
+/// Held while one conference is edited; dropping it lets the next edit in.
+pub struct EditGuard {
+    /// Excludes the other nodes of a cluster (a no-op on one node).
+    _cluster: MetaLock,
+    /// Queues this process's edits of the conference.
+    _local: tokio::sync::OwnedMutexGuard<()>,
 }
 
 fn conf_key(id: &str) -> String {
@@ -152,10 +200,16 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 }
 
 impl Conferences {
+    /// One node: documents in the local store.
     pub fn new(store: Store, hub: Hub) -> Conferences {
+        Self::with_meta(Arc::new(store), hub)
+    }
+
+    /// Documents in `meta` (Redis, for a cluster node).
+    pub fn with_meta(meta: Arc<dyn MetaStore>, hub: Hub) -> Conferences {
         Conferences {
             inner: Arc::new(Inner {
-                store,
+                meta,
                 hub,
                 locks: Mutex::new(HashMap::new()),
                 channels: Mutex::new(HashMap::new()),
@@ -167,9 +221,25 @@ impl Conferences {
         &self.inner.hub
     }
 
+    /// Where the documents live (backups read all of them).
+    pub fn meta(&self) -> &Arc<dyn MetaStore> {
+        &self.inner.meta
+    }
+
     fn lock_for(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.inner.locks.lock().unwrap_or_else(|e| e.into_inner());
         locks.entry(id.to_owned()).or_default().clone()
+    }
+
+    /// Excludes every other edit of conference `id`, on this node and on
+    /// the others.
+    async fn guard(&self, id: &str) -> Result<EditGuard> {
+        let local = self.lock_for(id).lock_owned().await;
+        let cluster = self.inner.meta.lock(&conf_key(id)).await?;
+        Ok(EditGuard {
+            _cluster: cluster,
+            _local: local,
+        })
     }
 
     fn sender(&self, id: &str) -> broadcast::Sender<Event> {
@@ -193,32 +263,166 @@ impl Conferences {
         let _ = self.sender(id).send(event);
     }
 
+    /// Applies `effect` here, then announces it to the other nodes. An
+    /// error means the other nodes may not know yet (the change itself is
+    /// stored): callers of effects that guard access return it, so the
+    /// organizer retries.
+    async fn announce(&self, effect: Effect) -> Result<()> {
+        self.apply(&effect, false).await;
+        let bytes = to_json(&effect)?;
+        self.inner.meta.announce(&bytes).await?;
+        Ok(())
+    }
+
+    /// An agenda change: other nodes' live streams only refresh, so a
+    /// failed announcement is logged, not returned (the edit is stored).
+    async fn announce_change(&self, conference_id: &str, version: u64, change: &str) {
+        let effect = Effect::Changed {
+            conference_id: conference_id.to_owned(),
+            version,
+            change: change.to_owned(),
+        };
+        if let Err(e) = self.announce(effect).await {
+            tracing::warn!(conference_id, error = %e, "agenda change not announced to other nodes");
+        }
+    }
+
+    async fn apply(&self, effect: &Effect, remote: bool) {
+        let hub = &self.inner.hub;
+        match effect {
+            Effect::Changed {
+                conference_id,
+                version,
+                change,
+            } => self.notify(
+                conference_id,
+                Event::Changed {
+                    version: *version,
+                    change: change.clone(),
+                },
+            ),
+            Effect::Revoked {
+                conference_id,
+                token_id,
+            } => {
+                hub.revoke(token_id).await;
+                self.notify(
+                    conference_id,
+                    Event::Revoked {
+                        token_id: token_id.clone(),
+                    },
+                );
+            }
+            Effect::ReadOnly {
+                chart_id,
+                read_only,
+            } => hub.set_read_only(chart_id, *read_only).await,
+            Effect::Deleted {
+                conference_id,
+                charts,
+            } => {
+                if remote {
+                    // The deleting node removed the data; this closes and
+                    // unloads the chart here, and removes again whatever a
+                    // client of this node appended meanwhile.
+                    for chart in charts {
+                        if let Err(e) = hub.delete_chart(chart).await {
+                            tracing::warn!(chart_id = %chart, error = %e, "deleted chart not closed here");
+                        }
+                    }
+                }
+                // Dropping the channel ends the conference's event
+                // streams. A waiter still holding the lock finds the
+                // conference gone.
+                self.inner
+                    .channels
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(conference_id);
+                self.inner
+                    .locks
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(conference_id);
+            }
+        }
+    }
+
+    /// Applies the other nodes' announcements until `shutdown` (a no-op on
+    /// one node, where nobody else announces).
+    pub fn follow_cluster(&self, shutdown: CancellationToken) {
+        let Some(mut announcements) = self.inner.meta.announcements() else {
+            return;
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let bytes = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    next = announcements.recv() => match next {
+                        Some(bytes) => bytes,
+                        None => return,
+                    },
+                };
+                match serde_json::from_slice::<Effect>(&bytes) {
+                    Ok(effect) => {
+                        tracing::debug!(?effect, "applying another node's change");
+                        this.apply(&effect, true).await;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "unreadable announcement from another node; skipped")
+                    }
+                }
+            }
+        });
+    }
+
     /// Ids of all stored conferences.
-    pub fn list_ids(&self) -> Result<Vec<String>> {
+    pub async fn list_ids(&self) -> Result<Vec<String>> {
         Ok(self
             .inner
-            .store
-            .scan_documents("conf/")?
+            .meta
+            .scan("conf/")
+            .await?
             .into_iter()
             .map(|(k, _)| k.trim_start_matches("conf/").to_owned())
             .collect())
     }
 
-    pub fn load(&self, id: &str) -> Result<StoredConference> {
-        let bytes = self
-            .inner
-            .store
-            .get_document(&conf_key(id))?
-            .ok_or_else(|| Error::ConferenceNotFound(id.to_owned()))?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt(format!("conference {id}: {e}")))
+    pub async fn load(&self, id: &str) -> Result<StoredConference> {
+        Ok(self.load_raw(id).await?.0)
     }
 
-    async fn save(&self, stored: &StoredConference) -> Result<()> {
+    /// The conference and its stored bytes (what a conditional save
+    /// compares against).
+    async fn load_raw(&self, id: &str) -> Result<(StoredConference, Vec<u8>)> {
+        let bytes = self
+            .inner
+            .meta
+            .get(&conf_key(id))
+            .await?
+            .ok_or_else(|| Error::ConferenceNotFound(id.to_owned()))?;
+        let stored = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Corrupt(format!("conference {id}: {e}")))?;
+        Ok((stored, bytes))
+    }
+
+    /// Stores an edited conference, only over the version it was read as.
+    async fn save(&self, stored: &StoredConference, read: &[u8]) -> Result<()> {
+        let id = stored.conference.id();
         let bytes = to_json(stored)?;
-        self.inner
-            .store
-            .put_document(&conf_key(stored.conference.id()), &bytes)
-            .await?;
+        if !self
+            .inner
+            .meta
+            .put_if(&conf_key(id), Some(read), &bytes)
+            .await?
+        {
+            tracing::warn!(
+                conference_id = id,
+                "conference changed under a held lock; edit refused"
+            );
+            return Err(Error::Conflict(id.to_owned()));
+        }
         Ok(())
     }
 
@@ -232,20 +436,26 @@ impl Conferences {
             conference,
         };
         let id = stored.conference.id().to_owned();
-        let lock = self.lock_for(&id);
-        let _guard = lock.lock().await;
-        if self.inner.store.get_document(&conf_key(&id))?.is_some() {
-            return Err(AgendaError::InvalidInput {
-                field: "conference_id",
-                reason: "already in use".into(),
-            }
-            .into());
+        let _guard = self.guard(&id).await?;
+        let in_use = || AgendaError::InvalidInput {
+            field: "conference_id",
+            reason: "already in use".into(),
+        };
+        if self.inner.meta.get(&conf_key(&id)).await?.is_some() {
+            return Err(in_use().into());
         }
         // Token first: a conference without its organizer token would be
         // unreachable, a token without its conference is harmless.
         let minted = access::mint(&id, Role::Organizer, "organizer");
         self.put_token(&minted.record).await?;
-        self.save(&stored).await?;
+        if !self
+            .inner
+            .meta
+            .put_if(&conf_key(&id), None, &to_json(&stored)?)
+            .await?
+        {
+            return Err(in_use().into());
+        }
         Ok((stored, minted))
     }
 
@@ -257,19 +467,12 @@ impl Conferences {
         change: &str,
         edit: impl FnOnce(&mut StoredConference) -> Result<T>,
     ) -> Result<(T, StoredConference)> {
-        let lock = self.lock_for(id);
-        let _guard = lock.lock().await;
-        let mut stored = self.load(id)?;
+        let _guard = self.guard(id).await?;
+        let (mut stored, read) = self.load_raw(id).await?;
         let out = edit(&mut stored)?;
         stored.version += 1;
-        self.save(&stored).await?;
-        self.notify(
-            id,
-            Event::Changed {
-                version: stored.version,
-                change: change.to_owned(),
-            },
-        );
+        self.save(&stored, &read).await?;
+        self.announce_change(id, stored.version, change).await;
         Ok((out, stored))
     }
 
@@ -283,9 +486,8 @@ impl Conferences {
         round_id: &str,
         space_id: &str,
     ) -> Result<(Session, StoredConference)> {
-        let lock = self.lock_for(conference_id);
-        let _guard = lock.lock().await;
-        let mut stored = self.load(conference_id)?;
+        let _guard = self.guard(conference_id).await?;
+        let (mut stored, read) = self.load_raw(conference_id).await?;
         let session_id = access::new_id("s-");
         let chart_id = access::new_id("c-");
         let session = stored.conference.propose_session(
@@ -302,8 +504,8 @@ impl Conferences {
             merged_into: None,
         };
         self.inner
-            .store
-            .put_document(&chart_key(&chart_id), &to_json(&entry)?)
+            .meta
+            .put(&chart_key(&chart_id), &to_json(&entry)?)
             .await?;
         // Deterministic update with a fixed client id: seeding twice (a
         // retry, a restart) never duplicates the template.
@@ -312,21 +514,17 @@ impl Conferences {
             .apply_server_update(&chart_id, easel_chart::template_update())
             .await?;
         stored.version += 1;
-        self.save(&stored).await?;
-        self.notify(
-            conference_id,
-            Event::Changed {
-                version: stored.version,
-                change: "session_proposed".into(),
-            },
-        );
+        self.save(&stored, &read).await?;
+        self.announce_change(conference_id, stored.version, "session_proposed")
+            .await;
         Ok((session, stored))
     }
 
     /// Organizer edit of one session, atomically: rename, move (both
     /// `round_id` and `space_id`), change state. Finalizing makes its chart
-    /// read-only for open and future connections; `live` on a final
-    /// session reopens it (the other changes then apply after reopening).
+    /// read-only for open and future connections, on every node; `live` on
+    /// a final session reopens it (the other changes then apply after
+    /// reopening).
     pub async fn update_session(
         &self,
         conference_id: &str,
@@ -354,10 +552,11 @@ impl Conferences {
                 Ok(session)
             })
             .await?;
-        self.inner
-            .hub
-            .set_read_only(&session.chart_id, session.state == SessionState::Final)
-            .await;
+        self.announce(Effect::ReadOnly {
+            chart_id: session.chart_id.clone(),
+            read_only: session.state == SessionState::Final,
+        })
+        .await?;
         Ok((session, stored))
     }
 
@@ -372,7 +571,11 @@ impl Conferences {
                 Ok(s.conference.cancel_session(session_id)?)
             })
             .await?;
-        self.inner.hub.set_read_only(&session.chart_id, true).await;
+        self.announce(Effect::ReadOnly {
+            chart_id: session.chart_id.clone(),
+            read_only: true,
+        })
+        .await?;
         Ok((session, stored))
     }
 
@@ -386,9 +589,8 @@ impl Conferences {
         keep: &str,
         absorb: &str,
     ) -> Result<(MergeOutcome, StoredConference)> {
-        let lock = self.lock_for(conference_id);
-        let _guard = lock.lock().await;
-        let mut stored = self.load(conference_id)?;
+        let _guard = self.guard(conference_id).await?;
+        let (mut stored, read) = self.load_raw(conference_id).await?;
         let outcome = stored.conference.merge_sessions(keep, absorb)?;
         let hub = &self.inner.hub;
         let absorbed_state = hub.chart_state(&outcome.absorbed.chart_id).await?;
@@ -400,40 +602,39 @@ impl Conferences {
             merged_into: Some(outcome.kept.chart_id.clone()),
         };
         self.inner
-            .store
-            .put_document(&chart_key(&outcome.absorbed.chart_id), &to_json(&entry)?)
+            .meta
+            .put(&chart_key(&outcome.absorbed.chart_id), &to_json(&entry)?)
             .await?;
         stored.version += 1;
-        self.save(&stored).await?;
-        hub.set_read_only(&outcome.absorbed.chart_id, true).await;
-        self.notify(
-            conference_id,
-            Event::Changed {
-                version: stored.version,
-                change: "sessions_merged".into(),
-            },
-        );
+        self.save(&stored, &read).await?;
+        self.announce(Effect::ReadOnly {
+            chart_id: outcome.absorbed.chart_id.clone(),
+            read_only: true,
+        })
+        .await?;
+        self.announce_change(conference_id, stored.version, "sessions_merged")
+            .await;
         Ok((outcome, stored))
     }
 
     // ----- retention -----------------------------------------------------------
 
     /// Deletes a conference with everything it owns: its charts (open
-    /// connections closed with 4410, unloaded, removed from the store), its
-    /// links and its agenda. Idempotent and resumable in this order: a
-    /// crash part-way leaves the conference (with its remaining charts and
-    /// its organizer link) in place, so deleting again finishes the job.
+    /// connections closed with 4410 on every node, unloaded, removed from
+    /// the store), its links and its agenda. Idempotent and resumable in
+    /// this order: a crash part-way leaves the conference (with its
+    /// remaining charts and its organizer link) in place, so deleting again
+    /// finishes the job.
     pub async fn delete(&self, id: &str) -> Result<Deleted> {
-        let lock = self.lock_for(id);
-        let _guard = lock.lock().await;
-        let stored = self.load(id)?;
+        let _guard = self.guard(id).await?;
+        let stored = self.load(id).await?;
         let mut charts: std::collections::BTreeSet<String> = stored
             .conference
             .sessions()
             .iter()
             .map(|s| s.chart_id.clone())
             .collect();
-        for (key, value) in self.inner.store.scan_documents("chart/")? {
+        for (key, value) in self.inner.meta.scan("chart/").await? {
             if serde_json::from_slice::<ChartEntry>(&value).is_ok_and(|e| e.conference_id == id) {
                 charts.insert(key.trim_start_matches("chart/").to_owned());
             }
@@ -441,29 +642,24 @@ impl Conferences {
         for chart in &charts {
             // Index first: from here on no upgrade can open the chart, so
             // the hub cannot load it again while its data goes.
-            self.inner.store.remove_document(&chart_key(chart)).await?;
+            self.inner.meta.remove(&chart_key(chart)).await?;
             self.inner.hub.delete_chart(chart).await?;
         }
-        let links = self.links(id)?;
+        let links = self.links(id).await?;
         for link in &links {
             self.inner
-                .store
-                .remove_document(&access::token_key(&link.hash))
+                .meta
+                .remove(&access::token_key(&link.hash))
                 .await?;
         }
-        self.inner.store.remove_document(&conf_key(id)).await?;
-        // Dropping the channel ends the conference's event streams. A
-        // waiter still holding the lock finds the conference gone.
-        self.inner
-            .channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-        self.inner
-            .locks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        // Before the agenda goes: if the other nodes cannot be told, the
+        // conference is still there to delete (and announce) again.
+        self.announce(Effect::Deleted {
+            conference_id: id.to_owned(),
+            charts: charts.iter().cloned().collect(),
+        })
+        .await?;
+        self.inner.meta.remove(&conf_key(id)).await?;
         tracing::info!(
             conference_id = id,
             charts = charts.len(),
@@ -478,30 +674,35 @@ impl Conferences {
 
     /// One retention pass: deletes every conference whose proceedings have
     /// been public for `after`. Conferences published before the retention
-    /// clock existed get it started now. Returns the deleted ids.
+    /// clock existed get it started now. Returns the deleted ids. In a
+    /// cluster every node with retention on runs passes; the conference
+    /// lock makes one of them delete and the others find it gone.
     pub async fn delete_expired(
         &self,
         after: jiff::SignedDuration,
         now: Timestamp,
     ) -> Result<Vec<String>> {
         let mut deleted = Vec::new();
-        for id in self.list_ids()? {
-            let stored = match self.load(&id) {
+        for id in self.list_ids().await? {
+            let stored = match self.load(&id).await {
                 Ok(s) => s,
                 Err(Error::ConferenceNotFound(_)) => continue,
                 Err(e) => return Err(e),
             };
             if stored.proceedings_public && stored.proceedings_published_at.is_none() {
                 self.mutate(&id, "retention_clock_started", |s| {
-                    s.proceedings_published_at = Some(now);
+                    s.proceedings_published_at.get_or_insert(now);
                     Ok(())
                 })
                 .await?;
                 continue;
             }
             if stored.retention_due(after, now) {
-                self.delete(&id).await?;
-                deleted.push(id);
+                match self.delete(&id).await {
+                    Ok(_) => deleted.push(id),
+                    Err(Error::ConferenceNotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(deleted)
@@ -509,12 +710,12 @@ impl Conferences {
 
     /// Holds every conference's edit lock, so that a backup sees each
     /// agenda, its chart index and its charts at one moment: no session can
-    /// be proposed, merged or deleted while the guards live. Chart edits go
-    /// on (they do not take these locks).
-    pub async fn lock_all(&self) -> Result<Vec<tokio::sync::OwnedMutexGuard<()>>> {
+    /// be proposed, merged or deleted while the guards live (on any node of
+    /// a cluster). Chart edits go on (they do not take these locks).
+    pub async fn lock_all(&self) -> Result<Vec<EditGuard>> {
         let mut guards = Vec::new();
-        for id in self.list_ids()? {
-            guards.push(self.lock_for(&id).lock_owned().await);
+        for id in self.list_ids().await? {
+            guards.push(self.guard(&id).await?);
         }
         Ok(guards)
     }
@@ -523,26 +724,29 @@ impl Conferences {
 
     async fn put_token(&self, record: &TokenRecord) -> Result<()> {
         self.inner
-            .store
-            .put_document(&access::token_key(&record.hash), &to_json(record)?)
+            .meta
+            .put(&access::token_key(&record.hash), &to_json(record)?)
             .await?;
         Ok(())
     }
 
-    /// Mint a capability link for a conference.
+    /// Mint a capability link for a conference. Under the conference's
+    /// lock, so a deletion cannot miss it.
     pub async fn mint_link(&self, conference_id: &str, role: Role, label: &str) -> Result<Minted> {
-        self.load(conference_id)?;
+        let _guard = self.guard(conference_id).await?;
+        self.load(conference_id).await?;
         let minted = access::mint(conference_id, role, label);
         self.put_token(&minted.record).await?;
         Ok(minted)
     }
 
     /// All tokens of a conference (revoked ones included), oldest first.
-    pub fn links(&self, conference_id: &str) -> Result<Vec<TokenRecord>> {
+    pub async fn links(&self, conference_id: &str) -> Result<Vec<TokenRecord>> {
         let mut out: Vec<TokenRecord> = self
             .inner
-            .store
-            .scan_documents("token/")?
+            .meta
+            .scan("token/")
+            .await?
             .into_iter()
             .filter_map(|(_, v)| serde_json::from_slice::<TokenRecord>(&v).ok())
             .filter(|t| t.conference_id == conference_id)
@@ -552,12 +756,14 @@ impl Conferences {
     }
 
     /// Revoke a token by its public id: later requests with it fail and its
-    /// open WebSockets are closed with 4401, its event streams end.
+    /// open WebSockets are closed with 4401 on every node, its event
+    /// streams end. Revoking again announces again (a retry after an
+    /// announcement failed).
     pub async fn revoke(&self, conference_id: &str, token_id: &str) -> Result<TokenRecord> {
-        let lock = self.lock_for(conference_id);
-        let _guard = lock.lock().await;
+        let _guard = self.guard(conference_id).await?;
         let mut record = self
-            .links(conference_id)?
+            .links(conference_id)
+            .await?
             .into_iter()
             .find(|t| t.id == token_id)
             .ok_or_else(|| Error::LinkNotFound(token_id.to_owned()))?;
@@ -565,24 +771,30 @@ impl Conferences {
             record.revoked = Some(Timestamp::now());
             self.put_token(&record).await?;
         }
-        self.inner.hub.revoke(&record.id).await;
-        self.notify(
-            conference_id,
-            Event::Revoked {
-                token_id: record.id.clone(),
-            },
-        );
+        self.announce(Effect::Revoked {
+            conference_id: conference_id.to_owned(),
+            token_id: record.id.clone(),
+        })
+        .await?;
         Ok(record)
     }
 
-    /// The valid (known, unrevoked) token for a presented secret.
-    pub fn authenticate(&self, secret: &str) -> Result<Option<TokenRecord>> {
-        let hash = access::hash_token(secret);
-        let Some(bytes) = self.inner.store.get_document(&access::token_key(&hash))? else {
+    /// The token record stored under `hash`, if any.
+    async fn token(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        let Some(bytes) = self.inner.meta.get(&access::token_key(hash)).await? else {
             return Ok(None);
         };
-        let record: TokenRecord =
-            serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt(format!("token: {e}")))?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Corrupt(format!("token: {e}")))
+    }
+
+    /// The valid (known, unrevoked) token for a presented secret.
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<TokenRecord>> {
+        let hash = access::hash_token(secret);
+        let Some(record) = self.token(&hash).await? else {
+            return Ok(None);
+        };
         if !access::hash_matches(&record, &hash) || record.revoked.is_some() {
             return Ok(None);
         }
@@ -590,18 +802,14 @@ impl Conferences {
     }
 
     /// Whether a token id is still valid (for long-lived streams).
-    pub fn token_valid(&self, record: &TokenRecord) -> bool {
-        matches!(
-            self.inner.store.get_document(&access::token_key(&record.hash)),
-            Ok(Some(bytes)) if serde_json::from_slice::<TokenRecord>(&bytes)
-                .is_ok_and(|r| r.revoked.is_none())
-        )
+    pub async fn token_valid(&self, record: &TokenRecord) -> bool {
+        matches!(self.token(&record.hash).await, Ok(Some(r)) if r.revoked.is_none())
     }
 
     // ----- charts ------------------------------------------------------------
 
-    pub fn chart_entry(&self, chart_id: &str) -> Result<Option<ChartEntry>> {
-        match self.inner.store.get_document(&chart_key(chart_id))? {
+    pub async fn chart_entry(&self, chart_id: &str) -> Result<Option<ChartEntry>> {
+        match self.inner.meta.get(&chart_key(chart_id)).await? {
             None => Ok(None),
             Some(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
@@ -609,14 +817,26 @@ impl Conferences {
         }
     }
 
+    /// Ids of every chart in the chart index.
+    pub async fn indexed_charts(&self) -> Result<Vec<String>> {
+        Ok(self
+            .inner
+            .meta
+            .scan("chart/")
+            .await?
+            .into_iter()
+            .map(|(k, _)| k.trim_start_matches("chart/").to_owned())
+            .collect())
+    }
+
     /// What a token may do on a chart: its role's access, but read-only
     /// when the session is final, cancelled or merged away.
-    pub fn chart_access(
+    pub async fn chart_access(
         &self,
         token: &TokenRecord,
         chart_id: &str,
     ) -> Result<std::result::Result<Access, ChartDenied>> {
-        let Some(entry) = self.chart_entry(chart_id)? else {
+        let Some(entry) = self.chart_entry(chart_id).await? else {
             return Ok(Err(ChartDenied::Forbidden));
         };
         if entry.conference_id != token.conference_id {
@@ -625,7 +845,7 @@ impl Conferences {
         if token.role == Role::Read || entry.merged_into.is_some() {
             return Ok(Ok(Access::Read));
         }
-        let stored = self.load(&entry.conference_id)?;
+        let stored = self.load(&entry.conference_id).await?;
         let writable = stored
             .conference
             .sessions()

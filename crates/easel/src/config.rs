@@ -143,6 +143,18 @@ pub struct ServeConfig {
     /// Seconds a node may hold a chart's compaction lease in Redis.
     #[arg(long, env = "EASEL_REDIS_LEASE_SECS", default_value_t = 30)]
     pub redis_lease_secs: u64,
+
+    /// Milliseconds a conference's edit lock in Redis outlives a node that
+    /// died holding it (a live holder renews it); edits on other nodes wait
+    /// up to twice this for it.
+    #[arg(long, env = "EASEL_REDIS_LOCK_MS", default_value_t = 10_000)]
+    pub redis_lock_ms: u64,
+
+    /// Announcements between nodes (revocations, finalized charts, agenda
+    /// changes) that Redis keeps, approximately; a node away for longer
+    /// than this many announcements misses the oldest.
+    #[arg(long, env = "EASEL_REDIS_EVENTS_MAX", default_value_t = 100_000)]
+    pub redis_events_max: usize,
 }
 
 /// Parses `90d`, `12h`, `30m`, `45s` (a whole number and one unit).

@@ -29,7 +29,7 @@ pub async fn startup_notice(
     base: &str,
     create_demo: bool,
 ) -> anyhow::Result<Vec<String>> {
-    let existing = conferences.list_ids()?;
+    let existing = conferences.list_ids().await?;
     if existing.is_empty() && create_demo {
         return demo(conferences, base).await;
     }

@@ -342,7 +342,7 @@ pub async fn render_proceedings(
     conference_id: &str,
     format: Format,
 ) -> Result<(String, Vec<u8>), ExportError> {
-    let stored = conferences.load(conference_id)?;
+    let stored = conferences.load(conference_id).await?;
     let input = proceedings_input(&stored, conferences.hub()).await?;
     let name = slug(&input.conference.name, "proceedings");
     let bytes = render_blocking(move || easel_proceedings::render(&input, format)).await?;
@@ -357,7 +357,7 @@ pub async fn render_chart_export(
     chart_id: &str,
     format: Format,
 ) -> Result<(String, Vec<u8>), ExportError> {
-    let stored = conferences.load(conference_id)?;
+    let stored = conferences.load(conference_id).await?;
     let c = &stored.conference;
     let mut input = match c.sessions().iter().find(|s| s.chart_id == chart_id) {
         Some(s) => session_input(c, s),
@@ -402,7 +402,8 @@ pub async fn chart_export(
     let format = request_format(&ext)?;
     let entry = state
         .conferences
-        .chart_entry(&chart_id)?
+        .chart_entry(&chart_id)
+        .await?
         .filter(|e| e.conference_id == token.conference_id)
         .ok_or_else(|| ApiError::forbidden("this token does not grant access to this chart"))?;
     caller.require(&entry.conference_id, Role::Read)?;
@@ -440,6 +441,7 @@ pub async fn proceedings(
         let public = state
             .conferences
             .load(&conference_id)
+            .await
             .is_ok_and(|s| s.proceedings_public);
         if !public {
             return Err(ApiError::unauthorized());

@@ -112,19 +112,28 @@ pub async fn run_with_notice(
         fsync: config.fsync,
     };
     let store = open_store_with(&config.data_dir, options).await?;
-    let hub = match &config.redis {
-        None => Hub::new(store.clone(), config.hub_config()),
+    let (hub, conferences) = match &config.redis {
+        None => {
+            let hub = Hub::new(store.clone(), config.hub_config());
+            (hub.clone(), Conferences::new(store.clone(), hub))
+        }
         Some(url) => {
             let log = easel_cluster::RedisLog::connect(easel_cluster::ClusterConfig {
                 url: url.clone(),
                 timeout: std::time::Duration::from_millis(config.redis_timeout_ms.max(1)),
                 lease: std::time::Duration::from_secs(config.redis_lease_secs.max(1)),
+                meta_lock: std::time::Duration::from_millis(config.redis_lock_ms.max(1)),
+                meta_events_max: config.redis_events_max,
             })
             .await?;
-            Hub::with_shared_log(store.clone(), config.hub_config(), log)
+            // Conferences, tokens and the chart index live in Redis too, so
+            // any node answers for every conference.
+            let meta = log.metadata().await?;
+            let hub = Hub::with_shared_log(store.clone(), config.hub_config(), log);
+            (hub.clone(), Conferences::with_meta(meta, hub))
         }
     };
-    let conferences = Conferences::new(store.clone(), hub.clone());
+    conferences.follow_cluster(shutdown.clone());
     let base = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),

@@ -345,8 +345,8 @@ async fn conference(cmd: ConferenceCommand) -> anyhow::Result<Vec<String>> {
             .with_context(|| format!("deleting conference {conference}")),
         ConferenceCommand::List { .. } => {
             let mut lines = Vec::new();
-            for id in conferences.list_ids()? {
-                let c = conferences.load(&id)?;
+            for id in conferences.list_ids().await? {
+                let c = conferences.load(&id).await?;
                 lines.push(format!("{id}\t{}", c.conference.name()));
             }
             Ok(lines)

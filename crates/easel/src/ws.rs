@@ -51,7 +51,7 @@ pub async fn upgrade(
     uri: Uri,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let (info, token) = match authorize(&state, &chart_id, peer, &headers, &uri) {
+    let (info, token) = match authorize(&state, &chart_id, peer, &headers, &uri).await {
         Ok(ok) => ok,
         Err(e) => {
             tracing::debug!(chart = %chart_id, %peer, code = e.code, "WebSocket refused");
@@ -75,8 +75,10 @@ pub async fn upgrade(
             // Look again right before joining: a session finalized (or a
             // token revoked) during the handshake must not get an editor.
             let mut info = info;
-            match state.conferences.chart_access(&token, &chart_id) {
-                Ok(Ok(access)) if state.conferences.token_valid(&token) => info.access = access,
+            match state.conferences.chart_access(&token, &chart_id).await {
+                Ok(Ok(access)) if state.conferences.token_valid(&token).await => {
+                    info.access = access
+                }
                 _ => return,
             }
             serve(state, chart_id, info, socket).await
@@ -85,7 +87,7 @@ pub async fn upgrade(
 
 /// Decides whether and how this request may open the chart (see the
 /// module docs for the order of checks).
-fn authorize(
+async fn authorize(
     state: &AppState,
     chart_id: &str,
     peer: SocketAddr,
@@ -109,9 +111,10 @@ fn authorize(
             "this page's origin may not open charts on this server (see --allowed-origins)",
         ));
     }
-    let token =
-        api::check_token(state, headers, uri.query(), ip)?.ok_or_else(ApiError::unauthorized)?;
-    match state.conferences.chart_access(&token, chart_id)? {
+    let token = api::check_token(state, headers, uri.query(), ip)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    match state.conferences.chart_access(&token, chart_id).await? {
         Ok(access) => Ok((
             ConnInfo {
                 access,

@@ -399,7 +399,7 @@ impl Hub {
 
     /// Deletes a chart for good: a loaded chart closes its connections with
     /// 4410 and unloads first, then its snapshot and log leave the store
-    /// (durably). Callers make sure no new connection can reach the chart
+    /// (durably), and the shared log in a cluster. Callers make sure no new connection can reach the chart
     /// before calling this (the binary removes the chart's index entry
     /// first); otherwise a joiner could load it again in between.
     pub async fn delete_chart(&self, chart_id: &str) -> Result<(), HubError> {
@@ -412,6 +412,9 @@ impl Hub {
                 // holds nothing either way.
                 let _ = done_rx.await;
             }
+        }
+        if let Some(shared) = self.shared() {
+            shared.delete(chart_id).await?;
         }
         self.inner.store.delete_chart(chart_id).await?;
         Ok(())

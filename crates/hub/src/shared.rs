@@ -132,6 +132,10 @@ pub trait SharedLog: Send + Sync + 'static {
         covers: LogPos,
     ) -> BoxFuture<'a, Result<bool, SharedError>>;
 
+    /// Removes everything the shared log holds for a chart (its deletion;
+    /// callers stop the chart first).
+    fn delete<'a>(&'a self, chart: &'a str) -> BoxFuture<'a, Result<(), SharedError>>;
+
     /// Sends an awareness message of this node's clients to the other nodes
     /// serving the chart. Presence is ephemeral: dropped rather than queued
     /// when the log is slow or away.

@@ -28,6 +28,7 @@
 
 mod faults;
 mod flusher;
+pub mod meta;
 mod watermark;
 
 use std::path::{Path, PathBuf};
@@ -502,6 +503,28 @@ impl Store {
         self.inner.documents.insert(key, value)?;
         self.ticket_after_write();
         Ok(())
+    }
+
+    /// Writes a metadata document only if its current value is `expected`
+    /// (`None`: absent), atomically, and waits until it is durable.
+    /// `Ok(false)`: the value was something else; nothing was written.
+    pub async fn put_document_if(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+    ) -> Result<bool, StoreError> {
+        if self
+            .inner
+            .documents
+            .compare_and_swap(key, expected, Some(value))?
+            .is_err()
+        {
+            return Ok(false);
+        }
+        let ticket = self.ticket_after_write();
+        self.durable(ticket).await?;
+        Ok(true)
     }
 
     /// Removes a metadata document and waits until that is durable.

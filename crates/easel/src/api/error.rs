@@ -11,7 +11,7 @@
 //! | `origin_not_allowed`       | 403    | WebSocket `Origin` not in the allowed list            |
 //! | `not_found`                | 404    | conference, round, space, session, link or route      |
 //! | `method_not_allowed`       | 405    | route exists, method does not                         |
-//! | `conflict`                 | 409    | id already in use                                     |
+//! | `conflict`                 | 409    | id already in use; agenda changed concurrently (retry) |
 //! | `cell_taken`               | 409    | (round, space) already holds a session                |
 //! | `rounds_overlap`           | 409    | a round would overlap another                         |
 //! | `has_sessions`             | 409    | round/space still holds sessions                      |
@@ -25,7 +25,7 @@
 //! | `nonexistent_local_time`   | 422    | local time falls into a DST gap                       |
 //! | `rate_limited`             | 429    | too many failed tokens / connections / creations      |
 //! | `internal`                 | 500    | storage failure or damaged data (details in the log)  |
-//! | `unavailable`              | 503    | chart could not be reached, or shutting down          |
+//! | `unavailable`              | 503    | chart or metadata store (Redis) could not be reached, or shutting down |
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::http::{header, StatusCode};
@@ -35,6 +35,7 @@ use easel_agenda::AgendaError;
 use serde::Serialize;
 
 use crate::conferences::Error;
+use easel_store::meta::MetaError;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -154,7 +155,12 @@ impl From<Error> for ApiError {
                 tracing::warn!(error = %h, "chart operation failed");
                 ApiError::unavailable(format!("the chart could not be updated: {h}"))
             }
-            Error::Store(_) | Error::Corrupt(_) => {
+            Error::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            Error::Meta(MetaError::Unavailable(_) | MetaError::Locked(_)) => {
+                tracing::warn!(error = %e, "metadata store not available");
+                ApiError::unavailable(e.to_string())
+            }
+            Error::Meta(_) | Error::Corrupt(_) => {
                 tracing::error!(error = %e, "API request failed");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -52,8 +52,8 @@ struct Subscription {
     pending: Option<SseEvent>,
 }
 
-fn agenda_event(s: &mut Subscription) -> Option<SseEvent> {
-    let stored = s.conferences.load(&s.id).ok()?;
+async fn agenda_event(s: &mut Subscription) -> Option<SseEvent> {
+    let stored = s.conferences.load(&s.id).await.ok()?;
     let view = conference_view(&stored);
     let event = SseEvent::default()
         .event("agenda")
@@ -100,10 +100,10 @@ pub async fn conference_events(
     if state.shutdown.is_cancelled() {
         return Err(ApiError::unavailable("server is shutting down"));
     }
-    state.conferences.load(&id)?;
+    state.conferences.load(&id).await?;
     let rx = state.conferences.subscribe(&id);
     // Revoked between the check above and the subscription: refuse.
-    if !state.conferences.token_valid(&token) {
+    if !state.conferences.token_valid(&token).await {
         return Err(ApiError::invalid_token());
     }
     let mut presence_rx = state.hub.watch_presence();
@@ -124,7 +124,7 @@ pub async fn conference_events(
     let stream = stream::unfold(sub, |mut s| async move {
         if s.first {
             s.first = false;
-            let ev = agenda_event(&mut s)?;
+            let ev = agenda_event(&mut s).await?;
             return Some((Ok(ev), s));
         }
         if let Some(ev) = s.pending.take() {
@@ -154,7 +154,7 @@ pub async fn conference_events(
                                 Err(_) => break,
                             }
                         }
-                        let ev = agenda_event(&mut s)?;
+                        let ev = agenda_event(&mut s).await?;
                         return Some((Ok(ev), s));
                     }
                     Ok(Event::Revoked { token_id }) => {

@@ -81,9 +81,9 @@ pub async fn get_conference(
 ) -> ApiResult<Json<ConferenceView>> {
     if caller.token.is_some() {
         caller.require(&id, Role::Read)?;
-        return Ok(Json(conference_view(&state.conferences.load(&id)?)));
+        return Ok(Json(conference_view(&state.conferences.load(&id).await?)));
     }
-    match state.conferences.load(&id) {
+    match state.conferences.load(&id).await {
         Ok(stored) if stored.proceedings_public => Ok(Json(conference_view(&stored))),
         _ => Err(ApiError::unauthorized()),
     }
@@ -108,7 +108,7 @@ pub async fn conference_presence(
     // Who is where is about people, not the proceedings: a token of this
     // conference is needed even when its proceedings are public.
     caller.require(&id, Role::Read)?;
-    let stored = state.conferences.load(&id)?;
+    let stored = state.conferences.load(&id).await?;
     Ok(Json(presence_view(&state.hub, &stored.conference)))
 }
 
@@ -509,11 +509,12 @@ pub async fn list_links(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<LinkView>>> {
     caller.require(&id, Role::Organizer)?;
-    state.conferences.load(&id)?;
+    state.conferences.load(&id).await?;
     Ok(Json(
         state
             .conferences
-            .links(&id)?
+            .links(&id)
+            .await?
             .iter()
             .map(link_view)
             .collect(),
@@ -584,7 +585,7 @@ pub async fn chart_info(
     caller: Caller,
     ApiPath(chart_id): ApiPath<String>,
 ) -> ApiResult<Json<ChartInfo>> {
-    let entry = state.conferences.chart_entry(&chart_id)?;
+    let entry = state.conferences.chart_entry(&chart_id).await?;
     let entry = match (&caller.token, entry) {
         (Some(token), Some(entry)) if token.conference_id == entry.conference_id => entry,
         (Some(_), _) => {
@@ -596,6 +597,7 @@ pub async fn chart_info(
             let public = state
                 .conferences
                 .load(&entry.conference_id)
+                .await
                 .is_ok_and(|s| s.proceedings_public);
             if !public {
                 return Err(ApiError::unauthorized());
@@ -604,7 +606,7 @@ pub async fn chart_info(
         }
         (None, None) => return Err(ApiError::unauthorized()),
     };
-    let stored = state.conferences.load(&entry.conference_id)?;
+    let stored = state.conferences.load(&entry.conference_id).await?;
     let c = &stored.conference;
     let role = caller.role_in(c.id());
     let session = c.sessions().iter().find(|s| s.chart_id == chart_id);

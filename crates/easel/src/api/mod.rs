@@ -63,7 +63,7 @@ pub fn client_ip(parts: &Parts) -> IpAddr {
 /// Checks the token presented with a request (header or `?token=`):
 /// `Ok(None)` if none, `Ok(Some)` if valid, else 401 (counted against the
 /// address's failed-attempt budget) or 429 once that budget is spent.
-pub fn check_token(
+pub async fn check_token(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
@@ -75,7 +75,7 @@ pub fn check_token(
     if state.limits.auth_failures.exhausted(ip) {
         return Err(ApiError::rate_limited("failed token attempts"));
     }
-    match state.conferences.authenticate(&secret)? {
+    match state.conferences.authenticate(&secret).await? {
         Some(record) => Ok(Some(record)),
         None => {
             state.limits.auth_failures.try_take(ip);
@@ -90,7 +90,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
         let ip = client_ip(parts);
-        let token = check_token(state, &parts.headers, parts.uri.query(), ip)?;
+        let token = check_token(state, &parts.headers, parts.uri.query(), ip).await?;
         Ok(Caller { token, ip })
     }
 }
