@@ -147,6 +147,44 @@ fn documents_round_trip() {
     });
 }
 
+/// The conditional write is the fence of conference edits: it writes only
+/// over the value the caller read, creates only what is absent, and a
+/// written value survives a reopen.
+#[test]
+fn conditional_document_writes() {
+    use crate::meta::MetaStore;
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.put_if("conf/a", None, b"v1").await.unwrap());
+        assert!(
+            !store.put_if("conf/a", None, b"again").await.unwrap(),
+            "created twice"
+        );
+        assert!(!store.put_if("conf/a", Some(b"stale"), b"v2").await.unwrap());
+        assert_eq!(
+            store.get("conf/a").await.unwrap().as_deref(),
+            Some(&b"v1"[..])
+        );
+        assert!(store.put_if("conf/a", Some(b"v1"), b"v2").await.unwrap());
+        assert!(!store
+            .put_if("conf/missing", Some(b"v1"), b"x")
+            .await
+            .unwrap());
+        assert_eq!(store.scan("conf/").await.unwrap().len(), 1);
+        // One process: the lock is the caller's mutex, nobody to announce to.
+        let _lock = store.lock("conf/a").await.unwrap();
+        store.announce(b"nobody listens").await.unwrap();
+        assert!(store.announcements().is_none());
+    });
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.get_document("conf/a").unwrap().as_deref(),
+        Some(&b"v2"[..])
+    );
+    assert!(store.get_document("conf/missing").unwrap().is_none());
+}
+
 #[test]
 fn bad_chart_ids_are_refused() {
     for bad in ["", "a/b", "../x", "é", &"x".repeat(200)] {
