@@ -1052,3 +1052,55 @@ async fn deleting_on_one_node_closes_charts_everywhere_and_empties_redis() {
         "{index}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announcements_reach_other_nodes_after_a_redis_restart() {
+    let Some(mut cluster) = Cluster::start(2, &["restart"], &[]) else {
+        return;
+    };
+    let f = cluster.fixture.clone();
+    let chart = cluster.charts["restart"].clone();
+    let (a, b) = (cluster.nodes[0].addr.clone(), cluster.nodes[1].addr.clone());
+    let r = crate::api_support::api(
+        &a,
+        "POST",
+        &conf_path(&f.conference_id, "/links"),
+        Some(&f.organizer),
+        Some(serde_json::json!({"role": "read", "label": "to revoke"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let token = r.body["token"].as_str().unwrap().to_owned();
+    let link = r.body["id"].as_str().unwrap().to_owned();
+    let on_b = connect_synced(
+        &format!("ws://{b}/sync/{chart}?token={token}"),
+        yrs::Doc::new(),
+    )
+    .await;
+    // Node B's announcement follower loses its connection and comes back;
+    // the reader's connection stays open (nobody writes).
+    cluster.redis.restart();
+    let revoke = || {
+        crate::api_support::api(
+            &a,
+            "DELETE",
+            &conf_path(&f.conference_id, &format!("/links/{link}")),
+            Some(&f.organizer),
+            None,
+        )
+    };
+    // Node A answers 503 until its own connection is back.
+    let deadline = Instant::now() + WAIT;
+    let mut r = revoke();
+    while r.status != 200 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        r = revoke();
+    }
+    assert_eq!(r.status, 200, "{}", r.raw);
+    wait_for("B's reader closed", WAIT, || on_b.closed().is_some()).await;
+    assert_eq!(
+        on_b.closed().unwrap().0,
+        4401,
+        "closed, but not by the revocation\n{}",
+        cluster.logs()
+    );
+}

@@ -399,9 +399,10 @@ impl Hub {
 
     /// Deletes a chart for good: a loaded chart closes its connections with
     /// 4410 and unloads first, then its snapshot and log leave the store
-    /// (durably), and the shared log in a cluster. Callers make sure no new connection can reach the chart
-    /// before calling this (the binary removes the chart's index entry
-    /// first); otherwise a joiner could load it again in between.
+    /// (durably), and from the shared log in a cluster. Callers make sure
+    /// no new connection can reach the chart before calling this (the
+    /// binary removes the chart's index entry first); otherwise a joiner
+    /// could load it again in between.
     pub async fn delete_chart(&self, chart_id: &str) -> Result<(), HubError> {
         easel_store::validate_chart_id(chart_id)
             .map_err(|e| HubError::InvalidChart(e.to_string()))?;
