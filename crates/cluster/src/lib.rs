@@ -23,8 +23,12 @@
 //! Connections: one multiplexed connection for commands (appends of every
 //! chart are pipelined on it, so Redis fsyncs many of them at once, a group
 //! commit across charts and nodes), one pub/sub connection per node for
-//! presence ([`presence`]), and one connection per followed chart, blocked
-//! in `XREAD` ([`follow`]).
+//! presence ([`presence`]), one connection per followed chart, blocked in
+//! `XREAD` ([`follow`]), and one more following the metadata announcements.
+//!
+//! Conferences, tokens and the chart index live here too: [`RedisMeta`]
+//! (`meta.rs`) implements the store's `MetaStore` for the binary, with a
+//! lock per conference and a stream of announcements between nodes.
 
 mod follow;
 mod meta;

@@ -25,7 +25,7 @@
 //! on the conference's broadcast channel, which feeds the live agenda
 //! (server-sent events, see `api::events`). What other nodes must act on
 //! (a change, a revocation, a chart turning read-only, a deletion) is also
-//! an [`Effect`] announced through the metadata store; each node applies
+//! an `Effect` announced through the metadata store; each node applies
 //! the others' effects to its own hub and channels ([`Conferences::follow_cluster`]).
 
 use std::collections::HashMap;
