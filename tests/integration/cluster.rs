@@ -1104,3 +1104,62 @@ async fn announcements_reach_other_nodes_after_a_redis_restart() {
         cluster.logs()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_through_one_node_holds_the_whole_cluster() {
+    let Some(cluster) = Cluster::start(2, &["kept"], &[]) else {
+        return;
+    };
+    let f = cluster.fixture.clone();
+    let chart = cluster.charts["kept"].clone();
+    // Written through node 1; a second conference created on node 1 too.
+    let writer = connect_synced(&cluster.url(1, "kept"), yrs::Doc::new()).await;
+    writer.push_text("t", "in redis;");
+    wait_for("stored", WAIT, || {
+        writer.seen.lock().unwrap().updates_received >= 2
+    })
+    .await;
+    let other = crate::api_support::create_conference(&cluster.nodes[1].addr, "Other", 1);
+    // Backed up through node 0's admin socket.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("cluster.backup");
+    let run = |args: Vec<&std::ffi::OsStr>| {
+        let out = Command::new(env!("CARGO_BIN_EXE_easel"))
+            .args(args)
+            .env("EASEL_LOG", "warn")
+            .output()
+            .expect("run easel");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = run(vec![
+        "backup".as_ref(),
+        "--data-dir".as_ref(),
+        cluster.nodes[0].data_dir.as_os_str(),
+        "-o".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert!(said.contains("2 conferences"), "{said}");
+    // Restored, it is a single node holding both conferences and the chart.
+    let dir = tmp.path().join("restored");
+    run(vec![
+        "restore".as_ref(),
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+        file.as_os_str(),
+    ]);
+    let single = TestServer::spawn(&dir, &[]);
+    for (conf, token) in [
+        (&f.conference_id, &f.read),
+        (&other.conference_id, &other.read),
+    ] {
+        let r = single.api("GET", &conf_path(conf, ""), Some(token), None);
+        assert_eq!(r.status, 200, "{}", r.raw);
+    }
+    let reader = TestClient::connect(&single.ws_url_with(&chart, Some(&f.read))).await;
+    wait_for("restored chart", WAIT, || reader.text("t") == "in redis;").await;
+}
