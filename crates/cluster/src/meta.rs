@@ -52,6 +52,8 @@ const EVENTS: &str = "easel:{meta}:events";
 /// Announcements received but not yet taken by the node; past this the
 /// follower waits (it resumes from its position, so nothing is lost).
 const ANNOUNCEMENT_QUEUE: usize = 1024;
+/// Shortest lock lifetime accepted from `--redis-lock-ms`.
+const MIN_LOCK_TTL: Duration = Duration::from_millis(100);
 /// Shortest and longest pause between attempts to take a busy lock.
 const LOCK_RETRY_MIN: Duration = Duration::from_millis(5);
 const LOCK_RETRY_MAX: Duration = Duration::from_millis(100);
@@ -192,7 +194,8 @@ impl RedisMeta {
         Ok(RedisMeta {
             conn,
             node,
-            lock_ttl: config.meta_lock,
+            // Renewed every third of it: a tiny value would spin on Redis.
+            lock_ttl: config.meta_lock.max(MIN_LOCK_TTL),
             events_max: config.meta_events_max,
             announcements: std::sync::Mutex::new(Some(rx)),
             _follow: cancel.drop_guard(),
