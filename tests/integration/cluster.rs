@@ -1163,3 +1163,68 @@ async fn a_backup_through_one_node_holds_the_whole_cluster() {
     let reader = TestClient::connect(&single.ws_url_with(&chart, Some(&f.read))).await;
     wait_for("restored chart", WAIT, || reader.text("t") == "in redis;").await;
 }
+
+/// Reads `presence` events until `chart` has `want` people.
+async fn until_present(events: &mut crate::api::EventStream, chart: &str, want: u64) {
+    let mut last = serde_json::Value::Null;
+    let got = tokio::time::timeout(WAIT, async {
+        loop {
+            let ev = events.next_event("presence").await.expect("stream open");
+            if ev["charts"][chart] == want {
+                return;
+            }
+            last = ev;
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "{chart} never had {want} people; last {last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_per_chart_are_counted_across_nodes() {
+    let Some(mut cluster) = Cluster::start(3, &["counted"], &["--awareness-timeout-secs", "2"])
+    else {
+        return;
+    };
+    let f = cluster.fixture.clone();
+    let chart = cluster.charts["counted"].clone();
+    let (status, mut events) = crate::api::EventStream::open(
+        &cluster.nodes[0].addr,
+        &conf_path(&f.conference_id, &format!("/events?token={}", f.read)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    events.next_agenda().await.expect("agenda");
+    until_present(&mut events, &chart, 0).await;
+    // One person on each node; node 0's board counts all of them.
+    let on_1 = connect_synced(&cluster.url(1, "counted"), yrs::Doc::new()).await;
+    until_present(&mut events, &chart, 1).await;
+    let _on_2 = connect_synced(&cluster.url(2, "counted"), yrs::Doc::new()).await;
+    until_present(&mut events, &chart, 2).await;
+    let _on_0 = connect_synced(&cluster.url(0, "counted"), yrs::Doc::new()).await;
+    until_present(&mut events, &chart, 3).await;
+    // Node 2's answer too, once node 0's table reached it.
+    let node2 = cluster.nodes[2].addr.clone();
+    wait_for("node 2 counts 3", WAIT, || {
+        let r = crate::api_support::api(
+            &node2,
+            "GET",
+            &conf_path(&f.conference_id, "/presence"),
+            Some(&f.read),
+            None,
+        );
+        r.body["charts"][&chart] == 3
+    })
+    .await;
+    // Leaving on node 1 counts at once; a node that dies stops counting
+    // after the awareness timeout.
+    on_1.close().await;
+    until_present(&mut events, &chart, 2).await;
+    cluster.nodes[2].kill9();
+    let started = Instant::now();
+    until_present(&mut events, &chart, 1).await;
+    eprintln!(
+        "a killed node's people stopped counting after {:?}",
+        started.elapsed()
+    );
+}

@@ -32,6 +32,7 @@
 
 mod follow;
 mod meta;
+mod occupancy;
 mod presence;
 
 pub use meta::RedisMeta;
@@ -161,6 +162,13 @@ impl RedisLog {
     /// This process's id in the cluster.
     pub fn node_id(&self) -> &str {
         &self.node
+    }
+
+    /// Shares this node's connections per chart with the other nodes and
+    /// feeds theirs into `hub` ([`easel_hub::Hub::present`] becomes cluster-wide)
+    /// until `shutdown` (module `occupancy`).
+    pub fn share_connection_counts(&self, hub: easel_hub::Hub, shutdown: CancellationToken) {
+        occupancy::spawn(self.presence.clone(), hub, self.node.clone(), shutdown);
     }
 
     /// The node's metadata store (conferences, tokens, the chart index) in

@@ -61,7 +61,8 @@ enum Command {
     },
 }
 
-/// The node's presence fan-out. Dropping it stops both tasks.
+/// The node's presence fan-out. Dropping every clone stops both tasks.
+#[derive(Clone)]
 pub(crate) struct Presence {
     commands: mpsc::Sender<Command>,
     publish: mpsc::Sender<(String, Vec<u8>)>,

@@ -129,7 +129,8 @@ pub async fn run_with_notice(
             // Conferences, tokens and the chart index live in Redis too, so
             // any node answers for every conference.
             let meta = log.metadata().await?;
-            let hub = Hub::with_shared_log(store.clone(), config.hub_config(), log);
+            let hub = Hub::with_shared_log(store.clone(), config.hub_config(), log.clone());
+            log.share_connection_counts(hub.clone(), shutdown.clone());
             (hub.clone(), Conferences::with_meta(meta, hub))
         }
     };

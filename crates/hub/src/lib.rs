@@ -164,9 +164,14 @@ struct HubInner {
     /// published them (after a batch, never mid-batch). A chart absent here
     /// has nobody in it. Read by the agenda board's presence counts.
     occupancy: Mutex<HashMap<String, usize>>,
-    /// Bumped after every change to `occupancy`, so live views (the agenda
-    /// event stream) wake once per burst instead of polling.
+    /// Bumped after every change to `occupancy` (or `elsewhere`), so live
+    /// views (the agenda event stream) wake once per burst instead of
+    /// polling.
     occupancy_changed: watch::Sender<u64>,
+    /// Open connections per chart that other processes reported (a
+    /// cluster's other nodes, keyed by whatever names them); added to
+    /// this hub's own counts by [`Hub::present`].
+    elsewhere: Mutex<HashMap<String, HashMap<String, usize>>>,
     /// Set in a cluster: charts live in this shared log instead of `store`
     /// (which then keeps only the metadata documents).
     shared: Option<Arc<dyn SharedLog>>,
@@ -195,6 +200,7 @@ impl Hub {
                 connections: TaskTracker::new(),
                 occupancy: Mutex::new(HashMap::new()),
                 occupancy_changed: watch::channel(0).0,
+                elsewhere: Mutex::new(HashMap::new()),
                 shared,
             }),
         }
@@ -296,8 +302,48 @@ impl Hub {
 
     /// Open connections (browser tabs and other clients, read-only ones
     /// included) to `chart_id` right now; 0 if the chart is not loaded.
+    /// In a cluster, the other nodes' counts are included once they
+    /// reported them ([`Hub::set_present_elsewhere`]).
     pub fn present(&self, chart_id: &str) -> usize {
-        self.occupancy().get(chart_id).copied().unwrap_or(0)
+        let here = self.occupancy().get(chart_id).copied().unwrap_or(0);
+        let elsewhere: usize = self
+            .elsewhere()
+            .values()
+            .filter_map(|counts| counts.get(chart_id))
+            .sum();
+        here + elsewhere
+    }
+
+    /// This hub's own open connections per chart (charts with none are
+    /// absent), for reporting them to other processes.
+    pub fn present_here(&self) -> HashMap<String, usize> {
+        self.occupancy().clone()
+    }
+
+    /// Replaces what `source` (another process) reports as its open
+    /// connections per chart; `None` forgets the source.
+    pub fn set_present_elsewhere(&self, source: &str, counts: Option<HashMap<String, usize>>) {
+        {
+            let mut all = self.elsewhere();
+            let changed = match counts {
+                Some(counts) => all.insert(source.to_owned(), counts.clone()) != Some(counts),
+                None => all.remove(source).is_some(),
+            };
+            if !changed {
+                return;
+            }
+        }
+        self.inner
+            .occupancy_changed
+            .send_modify(|g| *g = g.wrapping_add(1));
+    }
+
+    /// Same poisoning argument as [`Hub::charts`]: single map operations.
+    fn elsewhere(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<String, usize>>> {
+        self.inner
+            .elsewhere
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Changes whenever any chart's [`Hub::present`] count changes. The value
