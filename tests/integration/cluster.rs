@@ -1054,7 +1054,7 @@ async fn deleting_on_one_node_closes_charts_everywhere_and_empties_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn announcements_reach_other_nodes_after_a_redis_restart() {
+async fn links_survive_a_redis_restart_and_announcements_still_arrive() {
     let Some(mut cluster) = Cluster::start(2, &["restart"], &[]) else {
         return;
     };
@@ -1079,6 +1079,16 @@ async fn announcements_reach_other_nodes_after_a_redis_restart() {
     // Node B's announcement follower loses its connection and comes back;
     // the reader's connection stays open (nobody writes).
     cluster.redis.restart();
+    // The link was acknowledged before Redis was killed (SIGKILL): it
+    // survived, so node B still accepts it once Redis is back.
+    let conference = conf_path(&f.conference_id, "");
+    let deadline = Instant::now() + WAIT;
+    let mut r = crate::api_support::api(&b, "GET", &conference, Some(&token), None);
+    while r.status == 503 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        r = crate::api_support::api(&b, "GET", &conference, Some(&token), None);
+    }
+    assert_eq!(r.status, 200, "the minted link was lost: {}", r.raw);
     let revoke = || {
         crate::api_support::api(
             &a,
