@@ -259,8 +259,18 @@ impl Conferences {
         self.sender(id).subscribe()
     }
 
+    /// Tells the conference's live streams, if it has any: a channel is
+    /// made by the first subscriber, not by every conference a cluster's
+    /// other nodes announce.
     fn notify(&self, id: &str, event: Event) {
-        let _ = self.sender(id).send(event);
+        let channels = self
+            .inner
+            .channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = channels.get(id) {
+            let _ = tx.send(event);
+        }
     }
 
     /// Applies `effect` here, then announces it to the other nodes. An
