@@ -791,6 +791,13 @@ async fn revoking_on_one_node_closes_the_token_everywhere() {
     assert_eq!(status, 200);
     stream.next_agenda().await.expect("first agenda");
 
+    // An announcement no node can read (no payload) silences nobody: the
+    // nodes skip it and follow on.
+    let bogus = cluster
+        .redis
+        .cli(&["XADD", "easel:{meta}:events", "*", "n", "someone"]);
+    assert!(!bogus.is_empty(), "XADD failed");
+
     // Revoked on C.
     let r = crate::api_support::api(
         &c,

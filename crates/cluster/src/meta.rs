@@ -35,7 +35,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use easel_hub::shared::Feed;
+use easel_hub::shared::{Feed, LogPos};
 use easel_store::meta::{BoxFuture, Documents, MetaError, MetaLock, MetaStore};
 use redis::aio::ConnectionManager;
 use redis::Value;
@@ -52,6 +52,8 @@ const EVENTS: &str = "easel:{meta}:events";
 /// Announcements received but not yet taken by the node; past this the
 /// follower waits (it resumes from its position, so nothing is lost).
 const ANNOUNCEMENT_QUEUE: usize = 1024;
+/// Pause before following the announcements again after a failure.
+const RESTART_PAUSE: Duration = Duration::from_millis(200);
 /// Shortest lock lifetime accepted from `--redis-lock-ms`.
 const MIN_LOCK_TTL: Duration = Duration::from_millis(100);
 /// Shortest and longest pause between attempts to take a busy lock.
@@ -147,50 +149,18 @@ impl RedisMeta {
     ) -> Result<RedisMeta, redis::RedisError> {
         // Announcements from now on: what happened before this node
         // started is already in the documents it reads.
-        let newest: Value = redis::cmd("XREVRANGE")
-            .arg(EVENTS)
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
-            .query_async(&mut conn.clone())
-            .await?;
-        let after = crate::entries(newest, &node)
-            .ok()
-            .and_then(|e| e.first().map(|e| e.pos))
-            .unwrap_or_default();
-        let (feed_tx, mut feed_rx) = mpsc::channel::<Feed>(16);
+        let after = newest_announcement(&mut conn.clone()).await?;
         let (tx, rx) = mpsc::channel(ANNOUNCEMENT_QUEUE);
         let cancel = CancellationToken::new();
-        follow::spawn(
-            follow::Follower {
-                client,
-                node: node.clone(),
-                log: EVENTS.to_owned(),
-                snap: None,
-                timeout: config.timeout,
-                feed: feed_tx,
-                cancel: cancel.clone(),
-            },
+        tokio::spawn(forward_announcements(
+            client,
+            conn.clone(),
+            node.clone(),
+            config.timeout,
             after,
-        );
-        tokio::spawn(async move {
-            while let Some(feed) = feed_rx.recv().await {
-                match feed {
-                    Feed::Entries(entries) => {
-                        for entry in entries.into_iter().filter(|e| !e.own) {
-                            if tx.send(entry.update.to_vec()).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Feed::Broken(reason) => {
-                        tracing::error!(%reason, "unreadable metadata announcement; skipped");
-                    }
-                    Feed::Presence(_) | Feed::PresenceQuery | Feed::Behind => {}
-                }
-            }
-        });
+            tx,
+            cancel.clone(),
+        ));
         Ok(RedisMeta {
             conn,
             node,
@@ -220,6 +190,139 @@ impl RedisMeta {
             .await
             .map_err(unavailable)
     }
+}
+
+/// The id of the newest announcement (`0-0` if there is none).
+async fn newest_announcement(conn: &mut ConnectionManager) -> Result<LogPos, redis::RedisError> {
+    let newest: Value = redis::cmd("XREVRANGE")
+        .arg(EVENTS)
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(conn)
+        .await?;
+    // Only the id: the newest entry may be an unreadable one.
+    Ok(first_id(&newest).unwrap_or_default())
+}
+
+/// Follows the announcement stream after `after` and hands the other
+/// nodes' announcements to `tx`, until `cancel` or until nobody takes them.
+/// An entry this build cannot read stops a follower (as it stops a chart);
+/// here that would silence every later announcement, so the entries after
+/// the last delivered one are stepped through one by one up to the
+/// unreadable one, which alone is skipped, and a new follower starts after
+/// it.
+async fn forward_announcements(
+    client: redis::Client,
+    mut conn: ConnectionManager,
+    node: Arc<str>,
+    timeout: Duration,
+    mut after: LogPos,
+    tx: mpsc::Sender<Vec<u8>>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let (feed_tx, mut feed_rx) = mpsc::channel::<Feed>(16);
+        follow::spawn(
+            follow::Follower {
+                client: client.clone(),
+                node: node.clone(),
+                log: EVENTS.to_owned(),
+                snap: None,
+                timeout,
+                feed: feed_tx,
+                cancel: cancel.child_token(),
+            },
+            after,
+        );
+        while let Some(feed) = feed_rx.recv().await {
+            match feed {
+                Feed::Entries(entries) => {
+                    for entry in entries {
+                        after = entry.pos;
+                        if !entry.own && tx.send(entry.update.to_vec()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Feed::Broken(reason) => {
+                    tracing::error!(%reason, "unreadable metadata announcement; skipping it");
+                }
+                Feed::Presence(_) | Feed::PresenceQuery | Feed::Behind => {}
+            }
+        }
+        // The follower stopped: cancelled, or it met an unreadable entry.
+        // Paused, so that nothing unforeseen can turn this into a busy loop.
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(RESTART_PAUSE) => {}
+        }
+        loop {
+            if cancel.is_cancelled() || tx.is_closed() {
+                return;
+            }
+            match step_past_unreadable(&mut conn, &node, after, &tx).await {
+                Ok(past) => {
+                    after = past;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot step past an unreadable announcement; retrying");
+                    tokio::time::sleep(RESTART_PAUSE).await;
+                }
+            }
+        }
+    }
+}
+
+/// Reads the announcements after `after` one at a time, handing the
+/// readable ones to `tx`, up to and including the first unreadable one;
+/// returns the position to follow on from.
+async fn step_past_unreadable(
+    conn: &mut ConnectionManager,
+    node: &str,
+    mut after: LogPos,
+    tx: &mpsc::Sender<Vec<u8>>,
+) -> Result<LogPos, redis::RedisError> {
+    loop {
+        let reply: Value = redis::cmd("XRANGE")
+            .arg(EVENTS)
+            .arg(format!("({after}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(conn)
+            .await?;
+        let Some(pos) = first_id(&reply) else {
+            return Ok(after);
+        };
+        match crate::entries(reply, node) {
+            Ok(entries) => {
+                for entry in entries.into_iter().filter(|e| !e.own) {
+                    let _ = tx.send(entry.update.to_vec()).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(%pos, error = %e, "skipped an unreadable metadata announcement");
+                return Ok(pos);
+            }
+        }
+        after = pos;
+    }
+}
+
+/// The id of the first entry of an `XRANGE`/`XREVRANGE` reply, read on its
+/// own (the entry's fields may be what is unreadable).
+fn first_id(reply: &Value) -> Option<LogPos> {
+    let Value::Array(entries) = reply else {
+        return None;
+    };
+    let Some(Value::Array(parts)) = entries.first() else {
+        return None;
+    };
+    let id = crate::bytes(parts.first()?.clone()).ok()?;
+    String::from_utf8(id).ok()?.parse().ok()
 }
 
 /// Keeps a lock alive until dropped, then releases it.
@@ -424,6 +527,22 @@ fn lex_range(prefix: &str) -> (Vec<u8>, Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_id_is_read_without_the_fields() {
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let unreadable = Value::Array(vec![Value::Array(vec![
+            bulk("17-3"),
+            Value::Array(vec![bulk("n"), bulk("x")]),
+        ])]);
+        assert_eq!(first_id(&unreadable), Some(LogPos { ms: 17, seq: 3 }));
+        assert_eq!(first_id(&Value::Array(vec![])), None);
+        assert_eq!(first_id(&Value::Nil), None);
+        assert_eq!(
+            first_id(&Value::Array(vec![Value::Array(vec![bulk("nope")])])),
+            None
+        );
+    }
 
     #[test]
     fn lex_range_covers_exactly_the_prefix() {
