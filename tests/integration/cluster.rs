@@ -1252,3 +1252,45 @@ async fn people_per_chart_are_counted_across_nodes() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_on_every_node_deletes_a_published_conference_once() {
+    let Some(cluster) = Cluster::start(2, &[], &["--delete-published-after", "1s"]) else {
+        return;
+    };
+    let a = cluster.nodes[0].addr.clone();
+    let mut conf = crate::api_support::create_conference(&a, "Published", 2);
+    let chart = cluster.nodes[1].propose(&mut conf, "kept briefly");
+    let path = conf_path(&conf.conference_id, "");
+    let r = crate::api_support::api(
+        &a,
+        "PATCH",
+        &path,
+        Some(&conf.organizer),
+        Some(serde_json::json!({"proceedings_public": true})),
+    );
+    assert_eq!(r.status, 200, "{}", r.raw);
+    // Both nodes run retention passes; one deletes, the other finds it gone.
+    wait_for("deleted", WAIT, || {
+        cluster.nodes.iter().all(|n| {
+            crate::api_support::api(&n.addr, "GET", &path, Some(&conf.organizer), None).status
+                == 401
+        })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let logs = cluster.logs();
+    assert_eq!(
+        logs.matches("retention: conference deleted").count(),
+        1,
+        "deleted once, by one node\n{logs}"
+    );
+    assert!(
+        !logs.contains("retention pass failed"),
+        "a node's pass failed\n{logs}"
+    );
+    let left = cluster.redis.cli(&["KEYS", "*"]);
+    for gone in [conf.conference_id.as_str(), chart.as_str()] {
+        assert!(!left.contains(gone), "{gone} still in Redis:\n{left}");
+    }
+}
