@@ -29,6 +29,8 @@ pub async fn startup_notice(
     base: &str,
     create_demo: bool,
 ) -> anyhow::Result<Vec<String>> {
+    // Nodes of a cluster starting together: one of them creates the demo.
+    let _only_one = conferences.meta().lock("demo").await?;
     let existing = conferences.list_ids().await?;
     if existing.is_empty() && create_demo {
         return demo(conferences, base).await;
