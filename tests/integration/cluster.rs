@@ -1294,3 +1294,74 @@ async fn retention_on_every_node_deletes_a_published_conference_once() {
         assert!(!left.contains(gone), "{gone} still in Redis:\n{left}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conference_commands_work_on_a_running_cluster() {
+    let Some(cluster) = Cluster::start(2, &[], &[]) else {
+        return;
+    };
+    let url = cluster.redis.url();
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_easel"))
+            .arg("conference")
+            .args(args)
+            .args(["--redis", &url, "--data-dir", "/nonexistent/easel-data"])
+            .env("EASEL_LOG", "warn")
+            .output()
+            .expect("run easel");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let value_after = |text: &str, label: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(label))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {label:?} in {text}"))
+    };
+    let created = cli(&["create", "--name", "From the CLI", "--tz", "UTC"]);
+    let organizer = value_after(&created, "Organizer token (shown only now):");
+    let id = created
+        .split("(id ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .expect("conference id")
+        .to_owned();
+    // Both running nodes know it at once, with the printed token.
+    for node in &cluster.nodes {
+        let r = crate::api_support::api(
+            &node.addr,
+            "GET",
+            &conf_path(&id, ""),
+            Some(&organizer),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.raw);
+        assert_eq!(r.body["name"], "From the CLI");
+    }
+    let minted = cli(&["link", "--conference", &id, "--role", "read"]);
+    let read = value_after(&minted, "Token:");
+    let r = crate::api_support::api(
+        &cluster.nodes[1].addr,
+        "GET",
+        &conf_path(&id, ""),
+        Some(&read),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert!(cli(&["list"]).contains(&id));
+    cli(&["delete", "--conference", &id]);
+    let r = crate::api_support::api(
+        &cluster.nodes[0].addr,
+        "GET",
+        &conf_path(&id, ""),
+        Some(&organizer),
+        None,
+    );
+    assert_eq!(r.status, 401, "{}", r.raw);
+    assert!(!cli(&["list"]).contains(&id));
+}

@@ -202,6 +202,17 @@ impl ServeConfig {
         c
     }
 
+    /// How to join the cluster, if `--redis` is set.
+    pub fn cluster_config(&self) -> Option<easel_cluster::ClusterConfig> {
+        Some(easel_cluster::ClusterConfig {
+            url: self.redis.clone()?,
+            timeout: Duration::from_millis(self.redis_timeout_ms.max(1)),
+            lease: Duration::from_secs(self.redis_lease_secs.max(1)),
+            meta_lock: Duration::from_millis(self.redis_lock_ms.max(1)),
+            meta_events_max: self.redis_events_max,
+        })
+    }
+
     pub fn hub_config(&self) -> HubConfig {
         HubConfig {
             max_frame_bytes: self.max_frame_bytes,

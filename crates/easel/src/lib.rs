@@ -112,20 +112,13 @@ pub async fn run_with_notice(
         fsync: config.fsync,
     };
     let store = open_store_with(&config.data_dir, options).await?;
-    let (hub, conferences) = match &config.redis {
+    let (hub, conferences) = match config.cluster_config() {
         None => {
             let hub = Hub::new(store.clone(), config.hub_config());
             (hub.clone(), Conferences::new(store.clone(), hub))
         }
-        Some(url) => {
-            let log = easel_cluster::RedisLog::connect(easel_cluster::ClusterConfig {
-                url: url.clone(),
-                timeout: std::time::Duration::from_millis(config.redis_timeout_ms.max(1)),
-                lease: std::time::Duration::from_secs(config.redis_lease_secs.max(1)),
-                meta_lock: std::time::Duration::from_millis(config.redis_lock_ms.max(1)),
-                meta_events_max: config.redis_events_max,
-            })
-            .await?;
+        Some(cluster) => {
+            let log = easel_cluster::RedisLog::connect(cluster).await?;
             // Conferences, tokens and the chart index live in Redis too, so
             // any node answers for every conference.
             let meta = log.metadata().await?;

@@ -68,6 +68,10 @@ struct DataDirArgs {
     /// Data dir of the server (must not be in use by a running server).
     #[arg(long, env = "EASEL_DATA_DIR", default_value = "./easel-data")]
     data_dir: std::path::PathBuf,
+    /// A cluster's Redis (`redis://HOST:PORT`): work on the conferences
+    /// every node serves, while they run; `--data-dir` is not used.
+    #[arg(long, env = "EASEL_REDIS")]
+    redis: Option<String>,
     /// Base URL for printed links.
     #[arg(
         long,
@@ -292,9 +296,34 @@ async fn conference(cmd: ConferenceCommand) -> anyhow::Result<Vec<String>> {
         | ConferenceCommand::List { dir }
         | ConferenceCommand::Delete { dir, .. } => dir,
     };
-    let store = easel::open_store(&dir.data_dir).await?;
-    let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
-    let conferences = easel::conferences::Conferences::new(store, hub.clone());
+    let (conferences, hub, scratch) = match &dir.redis {
+        None => {
+            let store = easel::open_store(&dir.data_dir).await?;
+            let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
+            (
+                easel::conferences::Conferences::new(store, hub.clone()),
+                hub,
+                None,
+            )
+        }
+        Some(url) => {
+            let mut config = ServeConfig::for_data_dir(&dir.data_dir);
+            config.redis = Some(url.clone());
+            let cluster = config.cluster_config().context("--redis is set")?;
+            let log = easel_cluster::RedisLog::connect(cluster).await?;
+            let meta = log.metadata().await?;
+            // The hub needs a store for what a node keeps locally; this
+            // process keeps nothing, so a scratch dir serves and goes.
+            let scratch = std::env::temp_dir().join(format!("easel-cli-{}", std::process::id()));
+            let store = easel::open_store(&scratch).await?;
+            let hub = easel_hub::Hub::with_shared_log(store, config.hub_config(), log);
+            (
+                easel::conferences::Conferences::with_meta(meta, hub.clone()),
+                hub,
+                Some(scratch),
+            )
+        }
+    };
     let base = dir.public_url.trim_end_matches('/').to_owned();
     let result = match &cmd {
         ConferenceCommand::Create {
@@ -353,6 +382,9 @@ async fn conference(cmd: ConferenceCommand) -> anyhow::Result<Vec<String>> {
         }
     };
     hub.shutdown().await;
+    if let Some(scratch) = scratch {
+        let _ = std::fs::remove_dir_all(scratch);
+    }
     result
 }
 
