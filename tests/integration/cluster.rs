@@ -1354,6 +1354,26 @@ async fn the_conference_commands_work_on_a_running_cluster() {
     );
     assert_eq!(r.status, 200, "{}", r.raw);
     assert!(cli(&["list"]).contains(&id));
+    // The proceedings of a running cluster's conference, with a session
+    // proposed through node 1 (its chart read from Redis).
+    let mut f = cluster.fixture.clone();
+    cluster.nodes[1].propose(&mut f, "Proposed for the proceedings");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("proceedings.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_easel"))
+        .args(["proceedings", &f.conference_id, "--format", "json", "-o"])
+        .arg(&file)
+        .args(["--redis", &url, "--data-dir", "/nonexistent/easel-data"])
+        .env("EASEL_LOG", "warn")
+        .output()
+        .expect("run easel");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = std::fs::read_to_string(&file).expect("proceedings written");
+    assert!(json.contains("Proposed for the proceedings"), "{json}");
     cli(&["delete", "--conference", &id]);
     let r = crate::api_support::api(
         &cluster.nodes[0].addr,

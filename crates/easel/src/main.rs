@@ -38,6 +38,10 @@ enum Command {
         /// Data dir of the server (must not be in use by a running server).
         #[arg(long, env = "EASEL_DATA_DIR", default_value = "./easel-data")]
         data_dir: std::path::PathBuf,
+        /// A cluster's Redis (`redis://HOST:PORT`): read its conference
+        /// while the nodes run; `--data-dir` is not used.
+        #[arg(long, env = "EASEL_REDIS")]
+        redis: Option<String>,
     },
     /// Write a consistent backup of a data dir: every chart and all metadata,
     /// with checksums. Works while the server runs (through its admin socket
@@ -199,6 +203,7 @@ fn main() -> anyhow::Result<()> {
             format,
             output,
             data_dir,
+            redis,
         } => {
             init_tracing(false);
             let format = easel::exports::parse_format(&format)
@@ -206,7 +211,12 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let bytes = runtime.block_on(proceedings(&data_dir, &conference, format))?;
+            let bytes = runtime.block_on(proceedings(
+                &data_dir,
+                redis.as_deref(),
+                &conference,
+                format,
+            ))?;
             std::fs::write(&output, &bytes)
                 .with_context(|| format!("writing {}", output.display()))?;
             #[allow(clippy::print_stderr)]
@@ -278,15 +288,63 @@ async fn backup(
 /// Renders a conference's proceedings from a data dir (server stopped).
 async fn proceedings(
     data_dir: &std::path::Path,
+    redis: Option<&str>,
     conference: &str,
     format: easel_proceedings::Format,
 ) -> anyhow::Result<Vec<u8>> {
-    let store = easel::open_store(data_dir).await?;
-    let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
-    let conferences = easel::conferences::Conferences::new(store, hub.clone());
-    let result = easel::exports::render_proceedings(&conferences, conference, format).await;
-    hub.shutdown().await;
+    let opened = open_conferences(data_dir, redis).await?;
+    let result = easel::exports::render_proceedings(&opened.conferences, conference, format).await;
+    opened.close().await;
     Ok(result?.1)
+}
+
+/// Conferences for a command that runs beside (or instead of) a server.
+struct Opened {
+    conferences: easel::conferences::Conferences,
+    hub: easel_hub::Hub,
+    /// The store a `--redis` command opened for itself; removed on close.
+    scratch: Option<std::path::PathBuf>,
+}
+
+impl Opened {
+    async fn close(self) {
+        self.hub.shutdown().await;
+        if let Some(scratch) = self.scratch {
+            let _ = std::fs::remove_dir_all(scratch);
+        }
+    }
+}
+
+/// A stopped server's data dir, or with `redis` a running cluster's
+/// conferences and charts.
+async fn open_conferences(
+    data_dir: &std::path::Path,
+    redis: Option<&str>,
+) -> anyhow::Result<Opened> {
+    let Some(url) = redis else {
+        let store = easel::open_store(data_dir).await?;
+        let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
+        return Ok(Opened {
+            conferences: easel::conferences::Conferences::new(store, hub.clone()),
+            hub,
+            scratch: None,
+        });
+    };
+    let mut config = ServeConfig::for_data_dir(data_dir);
+    config.redis = Some(url.to_owned());
+    let cluster = config.cluster_config().context("--redis is set")?;
+    let log = easel_cluster::RedisLog::connect(cluster).await?;
+    let meta = log.metadata().await?;
+    // The hub needs a store for what a node keeps locally; this process
+    // keeps nothing, so a scratch dir serves and goes.
+    let scratch = std::env::temp_dir().join(format!("easel-cli-{}", std::process::id()));
+    let store = easel::open_store(&scratch).await?;
+    let hub = easel_hub::Hub::with_shared_log(store, config.hub_config(), log);
+    Ok(Opened {
+        conferences: easel::conferences::Conferences::with_meta(meta, hub.clone()),
+        hub,
+        scratch: Some(scratch),
+    })
 }
 
 async fn conference(cmd: ConferenceCommand) -> anyhow::Result<Vec<String>> {
@@ -296,95 +354,70 @@ async fn conference(cmd: ConferenceCommand) -> anyhow::Result<Vec<String>> {
         | ConferenceCommand::List { dir }
         | ConferenceCommand::Delete { dir, .. } => dir,
     };
-    let (conferences, hub, scratch) = match &dir.redis {
-        None => {
-            let store = easel::open_store(&dir.data_dir).await?;
-            let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
-            (
-                easel::conferences::Conferences::new(store, hub.clone()),
-                hub,
-                None,
-            )
-        }
-        Some(url) => {
-            let mut config = ServeConfig::for_data_dir(&dir.data_dir);
-            config.redis = Some(url.clone());
-            let cluster = config.cluster_config().context("--redis is set")?;
-            let log = easel_cluster::RedisLog::connect(cluster).await?;
-            let meta = log.metadata().await?;
-            // The hub needs a store for what a node keeps locally; this
-            // process keeps nothing, so a scratch dir serves and goes.
-            let scratch = std::env::temp_dir().join(format!("easel-cli-{}", std::process::id()));
-            let store = easel::open_store(&scratch).await?;
-            let hub = easel_hub::Hub::with_shared_log(store, config.hub_config(), log);
-            (
-                easel::conferences::Conferences::with_meta(meta, hub.clone()),
-                hub,
-                Some(scratch),
-            )
-        }
-    };
+    let opened = open_conferences(&dir.data_dir, dir.redis.as_deref()).await?;
+    let conferences = &opened.conferences;
     let base = dir.public_url.trim_end_matches('/').to_owned();
-    let result = match &cmd {
-        ConferenceCommand::Create {
-            name,
-            tz,
-            start,
-            end,
-            ..
-        } => {
-            let zone = easel_agenda::Zone::parse(tz)?;
-            let start = start.unwrap_or_else(|| {
-                jiff::Timestamp::now()
-                    .to_zoned(zone.time_zone().clone())
-                    .date()
-            });
-            let conf = easel_agenda::Conference::new(
-                easel::access::new_id("conf-"),
+    // Every way out closes the hub and removes a scratch store.
+    let result = async {
+        match &cmd {
+            ConferenceCommand::Create {
                 name,
-                zone.name(),
+                tz,
                 start,
-                end.unwrap_or(start),
-            )?;
-            easel::demo::create_conference(&conferences, &base, conf).await
-        }
-        ConferenceCommand::Link {
-            conference,
-            role,
-            label,
-            ..
-        } => {
-            let role = match role.as_str() {
-                "organizer" => easel::access::Role::Organizer,
-                "edit" => easel::access::Role::Edit,
-                "read" => easel::access::Role::Read,
-                other => anyhow::bail!("unknown role {other:?}: use organizer, edit or read"),
-            };
-            easel::demo::mint_link(&conferences, &base, conference, role, label).await
-        }
-        ConferenceCommand::Delete { conference, .. } => conferences
-            .delete(conference)
-            .await
-            .map(|d| {
-                vec![format!(
-                    "deleted conference {conference}: {} charts, {} links",
-                    d.charts, d.links
-                )]
-            })
-            .with_context(|| format!("deleting conference {conference}")),
-        ConferenceCommand::List { .. } => {
-            let mut lines = Vec::new();
-            for id in conferences.list_ids().await? {
-                let c = conferences.load(&id).await?;
-                lines.push(format!("{id}\t{}", c.conference.name()));
+                end,
+                ..
+            } => {
+                let zone = easel_agenda::Zone::parse(tz)?;
+                let start = start.unwrap_or_else(|| {
+                    jiff::Timestamp::now()
+                        .to_zoned(zone.time_zone().clone())
+                        .date()
+                });
+                let conf = easel_agenda::Conference::new(
+                    easel::access::new_id("conf-"),
+                    name,
+                    zone.name(),
+                    start,
+                    end.unwrap_or(start),
+                )?;
+                easel::demo::create_conference(conferences, &base, conf).await
             }
-            Ok(lines)
+            ConferenceCommand::Link {
+                conference,
+                role,
+                label,
+                ..
+            } => {
+                let role = match role.as_str() {
+                    "organizer" => easel::access::Role::Organizer,
+                    "edit" => easel::access::Role::Edit,
+                    "read" => easel::access::Role::Read,
+                    other => anyhow::bail!("unknown role {other:?}: use organizer, edit or read"),
+                };
+                easel::demo::mint_link(conferences, &base, conference, role, label).await
+            }
+            ConferenceCommand::Delete { conference, .. } => conferences
+                .delete(conference)
+                .await
+                .map(|d| {
+                    vec![format!(
+                        "deleted conference {conference}: {} charts, {} links",
+                        d.charts, d.links
+                    )]
+                })
+                .with_context(|| format!("deleting conference {conference}")),
+            ConferenceCommand::List { .. } => {
+                let mut lines = Vec::new();
+                for id in conferences.list_ids().await? {
+                    let c = conferences.load(&id).await?;
+                    lines.push(format!("{id}\t{}", c.conference.name()));
+                }
+                Ok(lines)
+            }
         }
-    };
-    hub.shutdown().await;
-    if let Some(scratch) = scratch {
-        let _ = std::fs::remove_dir_all(scratch);
     }
+    .await;
+    opened.close().await;
     result
 }
 
