@@ -41,7 +41,7 @@ pub async fn startup_notice(
         ]);
     }
     Ok(vec![format!(
-        "{} conference(s) in this data dir. Tokens are stored hashed and cannot be shown again: use the links you saved, or stop the server and run `easel conference link --conference ID --role edit` (`easel conference list` shows the ids).",
+        "{} conference(s) in this data dir. Tokens are stored hashed and cannot be shown again: use the links you saved, or stop the server and run `easel conference link --conference ID --role edit` (`easel conference list` shows the ids; in a cluster, add `--redis URL` and keep the nodes running).",
         existing.len()
     )])
 }
