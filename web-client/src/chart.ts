@@ -16,9 +16,26 @@ import { TaskItem, TaskList } from '@tiptap/extension-list'
 import { api, ApiError, describeError, EXPORT_FORMATS, tokenUrl, type ChartInfo } from './api'
 import { askName, identity, storedName } from './identity'
 import { SavedTracker } from './saved'
+import { CaretInStep } from './selection'
 import { appLink, clear, formatTime, h, setTitle, viewerZone, wsBase } from './util'
 
 type Status = { text: string; kind: 'ok' | 'busy' | 'warn' | 'error' }
+
+// Another person's caret, drawn inside the text. Its label is positioned
+// out of the line, which leaves the widget empty as far as Chromium's line
+// layout goes, and Chromium's End key cannot move past an empty
+// non-editable element at the start of a line: with a colleague's caret at
+// the start of a heading, End did nothing and Enter then split the heading
+// at its start. A word joiner (zero width, no break) gives the widget a
+// character in the line.
+function caret(user: { name?: string; color?: string }): HTMLElement {
+  const el = h('span', { class: 'collaboration-carets__caret' })
+  el.style.borderColor = user.color ?? '#666666'
+  const label = h('span', { class: 'collaboration-carets__label' }, user.name ?? '')
+  label.style.backgroundColor = user.color ?? '#666666'
+  el.append('\u2060', label)
+  return el
+}
 
 export function chartPage(root: HTMLElement, chartId: string, token: string | null): () => void {
   clear(root)
@@ -138,7 +155,8 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
       TaskList,
       TaskItem.configure({ nested: true }),
       Collaboration.configure({ document: doc, field: 'notes' }),
-      CollaborationCaret.configure({ provider, user: me }),
+      CollaborationCaret.configure({ provider, user: me, render: caret }),
+      CaretInStep.configure({ document: doc }),
     ],
     editorProps: {
       attributes: {
