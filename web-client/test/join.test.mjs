@@ -38,25 +38,34 @@ function recordTransactions() {
   window.easelLog = log
   for (const type of ['mousedown', 'keydown']) {
     document.addEventListener(type, (e) => {
-      const ed = window.easelChart?.editor
+      watchEditor()
+      const ed = chart?.editor
       log.push({ t: Math.round(performance.now()), [type]: e.key ?? e.button, sel: ed?.state.selection.from, pm: ed?.state.doc.toString() })
     }, true)
   }
   let chart
+  let editorWatched = false
+  // The editor appears after the first sync: watch it once it is there.
+  const watchEditor = () => {
+    const ed = chart?.editor
+    if (editorWatched || !ed) return
+    editorWatched = true
+    ed.on('transaction', ({ transaction: t }) => {
+      const metas = Object.keys(t.meta ?? {}).join(',')
+      log.push({ t: Math.round(performance.now()), pmtr: metas, docChanged: t.docChanged, selSet: t.selectionSet, sel: t.selection.from })
+    })
+  }
+  document.addEventListener('selectionchange', () => {
+    const s = document.getSelection()
+    watchEditor()
+    log.push({ t: Math.round(performance.now()), selectionchange: `${s?.anchorNode?.nodeName}:${(s?.anchorNode?.textContent ?? '').slice(0, 12)}@${s?.anchorOffset}`, sel: chart?.editor?.state.selection.from })
+  })
   Object.defineProperty(window, 'easelChart', {
     configurable: true,
     get: () => chart,
     set: (v) => {
       chart = v
       const notes = v.doc.getXmlFragment('notes')
-      v.editor.on('transaction', ({ transaction: t }) => {
-        const metas = Object.keys(t.meta ?? {}).join(',')
-        log.push({ t: Math.round(performance.now()), pmtr: metas, docChanged: t.docChanged, selSet: t.selectionSet, sel: t.selection.from })
-      })
-      document.addEventListener('selectionchange', () => {
-        const s = document.getSelection()
-        log.push({ t: Math.round(performance.now()), selectionchange: `${s?.anchorNode?.nodeName}:${(s?.anchorNode?.textContent ?? '').slice(0, 12)}@${s?.anchorOffset}`, sel: v.editor.state.selection.from })
-      })
       v.doc.on('afterTransaction', (tr) => {
         const deleted = []
         tr.deleteSet.clients.forEach((ranges, client) => {
@@ -67,6 +76,7 @@ function recordTransactions() {
           const before = tr.beforeState.get(client) ?? 0
           if (clock > before) inserted.push(`${client}:${before}+${clock - before}`)
         })
+        watchEditor()
         if (deleted.length === 0 && inserted.length === 0) return
         let origin = 'local'
         if (tr.origin === v.provider) origin = 'provider'
@@ -75,6 +85,18 @@ function recordTransactions() {
         log.push({ t: Math.round(performance.now()), local: tr.local, origin, inserted, deleted, synced: v.provider.synced, sel: v.editor?.state.selection.from, notes: notes.toString() })
       })
     },
+  })
+}
+
+// Grace is on a slow link: what the server sends her arrives this late, so
+// she can start typing before the chart's notes have reached her.
+const SLOW_LINK_MS = 700
+
+async function slowLink(page) {
+  await page.routeWebSocket(/\/sync\//, (ws) => {
+    const server = ws.connectToServer()
+    ws.onMessage((m) => server.send(m))
+    server.onMessage((m) => setTimeout(() => ws.send(m), SLOW_LINK_MS))
   })
 }
 
@@ -164,6 +186,7 @@ describe('typing right after joining a fresh chart', () => {
           const p = await openPage(browser, { name })
           contexts.push(p.context)
           await p.context.addInitScript(recordTransactions)
+          if (name === 'Grace') await slowLink(p.page)
           return { name, ...p }
         }),
       )
