@@ -16,9 +16,9 @@
 //   back into the DOM, undoing the keypress.
 //
 // So the browser's selection is read into the editor state, when it differs,
-// before a key is handled, before any transaction is applied, and before a
-// remote Yjs change is rendered (y-prosemirror keeps the caret across it by
-// the selection it saw when the Yjs transaction began).
+// before a key is handled, before a caret or focus update is rendered, and
+// before a remote Yjs change is rendered (y-prosemirror keeps the caret
+// across it by the selection it saw when the Yjs transaction began).
 //
 // After a remote change the caret goes where Yjs says it is. y-tiptap 3.0.9
 // second-guesses Yjs with a content match ("the Nth empty paragraph"), which
@@ -29,7 +29,8 @@
 // which Yjs sees as delete and insert).
 
 import { Extension } from '@tiptap/core'
-import { Plugin, PluginKey, type Transaction, TextSelection } from '@tiptap/pm/state'
+import type { Node } from '@tiptap/pm/model'
+import { Plugin, PluginKey, type Selection, type Transaction, TextSelection } from '@tiptap/pm/state'
 import type { EditorView } from '@tiptap/pm/view'
 import { absolutePositionToRelativePosition, relativePositionToAbsolutePosition, ySyncPluginKey } from '@tiptap/y-tiptap'
 import * as Y from 'yjs'
@@ -58,8 +59,6 @@ function movedCaret(view: EditorView): { anchor: number; head: number } | null {
     return null
   }
   if (anchor === current.anchor && head === current.head) return null
-  const doc = view.state.doc
-  if (Math.min(anchor, head) < 0 || Math.max(anchor, head) > doc.content.size) return null
   return { anchor, head }
 }
 
@@ -69,15 +68,21 @@ export function takeDomSelection(view: EditorView): void {
   if (moved) select(view, moved.anchor, moved.head)
 }
 
-/** Puts a text selection at `anchor`/`head` if they are caret positions and differ. */
+/** A text selection from `anchor` to `head` in `doc`, if both are caret positions. */
+function caretAt(doc: Node, anchor: number, head: number): Selection | null {
+  if (Math.min(anchor, head) < 0 || Math.max(anchor, head) > doc.content.size) return null
+  const $anchor = doc.resolve(anchor)
+  const $head = doc.resolve(head)
+  if (!$anchor.parent.inlineContent || !$head.parent.inlineContent) return null
+  return TextSelection.between($anchor, $head)
+}
+
+/** Moves the editor's selection to `anchor`/`head` if they differ and are caret positions. */
 function select(view: EditorView, anchor: number, head: number): void {
   const { doc, selection } = view.state
   if (anchor === selection.anchor && head === selection.head) return
-  if (Math.min(anchor, head) < 0 || Math.max(anchor, head) > doc.content.size) return
-  const $anchor = doc.resolve(anchor)
-  const $head = doc.resolve(head)
-  if (!$anchor.parent.inlineContent || !$head.parent.inlineContent) return
-  view.dispatch(view.state.tr.setSelection(TextSelection.between($anchor, $head)))
+  const next = caretAt(doc, anchor, head)
+  if (next) view.dispatch(view.state.tr.setSelection(next))
 }
 
 type Binding = { type: Y.XmlFragment; mapping: Map<unknown, unknown> }
@@ -108,15 +113,17 @@ function placeable(doc: Y.Doc, rel: Y.RelativePosition): boolean {
   return true
 }
 
-/** A transaction that leaves the selection alone carries the browser's, mapped through its steps. */
+/**
+ * A transaction that changes neither the document nor the selection (a
+ * colleague's caret moving, focus) carries the browser's selection instead
+ * of ProseMirror's stale one, so rendering it does not undo a native caret
+ * move. Edits set their own selection or come from a key handled above.
+ */
 function withDomSelection(view: EditorView, tr: Transaction): Transaction {
-  if (tr.selectionSet || tr.before !== view.state.doc) return tr
+  if (tr.selectionSet || tr.docChanged || tr.before !== view.state.doc) return tr
   const moved = movedCaret(view)
-  if (!moved) return tr
-  const anchor = tr.doc.resolve(tr.mapping.map(moved.anchor))
-  const head = tr.doc.resolve(tr.mapping.map(moved.head))
-  if (!anchor.parent.inlineContent || !head.parent.inlineContent) return tr
-  return tr.setSelection(TextSelection.between(anchor, head))
+  const next = moved && caretAt(tr.doc, moved.anchor, moved.head)
+  return next ? tr.setSelection(next) : tr
 }
 
 /**
