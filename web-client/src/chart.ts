@@ -258,6 +258,9 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
     notice.hidden = false
     notice.className = `notice notice-${kind}`
     notice.textContent = text
+    // Refused before the first sync: the notes are not coming (a later
+    // sync, after a reconnect, still replaces this with the editor).
+    if (kind === 'error' && !editor) editorLoading.textContent = 'The notes could not be loaded.'
   }
 
   // The server answers an update it refuses with a y-websocket "permission

@@ -231,4 +231,15 @@ describe('typing right after joining a fresh chart', () => {
     }
     assert.deepEqual(failures, [])
   })
+
+  it('a link the server refuses says why and shows no editor to type into', async () => {
+    c = await makeConference(base)
+    const session = await proposeSession(base, c, 'Refused link')
+    const p = await openPage(browser, { name: 'Mallory' })
+    contexts.push(p.context)
+    await p.page.goto(`${base}/#/chart/${session.chart_id}?token=not-a-token`)
+    await p.page.locator('#chart-notice', { hasText: 'not valid' }).waitFor()
+    await p.page.locator('#editor', { hasText: 'The notes could not be loaded.' }).waitFor()
+    assert.equal(await p.page.locator('#editor .tiptap').count(), 0)
+  })
 })
