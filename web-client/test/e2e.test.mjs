@@ -417,15 +417,23 @@ describe('easel web client in a real browser', () => {
     await waitSaved(a.page)
     await server.stop()
     await a.page.locator('#save-status', { hasText: 'Offline' }).waitFor()
+    // The editor stays usable offline; the edit waits in the tab.
+    await typeInEditor(a.page, 'Written while the server was down')
+    await a.page.locator('#save-status', { hasText: 'unsaved changes kept in this tab' }).waitFor()
     server = await startServer(bin, dataDir, `127.0.0.1:${port}`)
-    // The open page reconnects by itself...
+    // The open page reconnects by itself and sends the offline edit...
     await waitSaved(a.page)
     // ...and a reload (and a new reader) shows everything.
     await a.page.reload()
     for (const page of [a.page]) {
       await eventually(async () => {
         const t = await editorText(page)
-        return t.includes('Ada says') && t.includes('Grace says') && t.includes('Written just before the restart')
+        return (
+          t.includes('Ada says') &&
+          t.includes('Grace says') &&
+          t.includes('Written just before the restart') &&
+          t.includes('Written while the server was down')
+        )
       }, { message: 'content after restart' })
     }
     const board = await open({ timezoneId: 'Europe/Lisbon' })
