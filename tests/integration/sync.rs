@@ -211,3 +211,59 @@ async fn newcomer_syncs_a_chart_larger_than_one_frame() {
     let b = TestClient::connect(&server.ws_url("large")).await;
     wait_for("large sync", WAIT, || b.text("t").len() == 4 * chunk.len()).await;
 }
+
+/// Two clients write into a fresh chart's notes before the server's
+/// template has reached them (their paragraph is in the doc they connect
+/// with): with yrs clients, which have no editor binding that rewrites the
+/// fragment, the template survives and both paragraphs follow it, in both
+/// clients and in what a newcomer gets. The browser version of this race is
+/// web-client/test/join.test.mjs.
+#[tokio::test]
+async fn writing_before_first_sync_keeps_the_template() {
+    use easel_chart::{read_chart, template_update, Block};
+    use yrs::updates::decoder::Decode;
+    use yrs::{XmlElementPrelim, XmlFragment, XmlTextPrelim};
+
+    let server = TestServer::start();
+    let url = server.ws_url("join-race");
+    let written = |text: &str| {
+        let doc = Doc::new();
+        let notes = doc.get_or_insert_xml_fragment("notes");
+        let mut txn = doc.transact_mut();
+        let p = notes.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+        p.push_back(&mut txn, XmlTextPrelim::new(text));
+        drop(txn);
+        doc
+    };
+    let (a, b) = tokio::join!(
+        TestClient::connect_with_doc(&url, written("from a")),
+        TestClient::connect_with_doc(&url, written("from b"))
+    );
+
+    let template = Doc::new();
+    template
+        .transact_mut()
+        .apply_update(yrs::Update::decode_v1(&template_update()).unwrap())
+        .unwrap();
+    let expected = read_chart(&template).blocks;
+    let check = |c: &TestClient| {
+        let blocks = read_chart(&c.doc).blocks;
+        let paragraph = |t: &str| {
+            blocks[expected.len().min(blocks.len())..].iter().any(
+                |b| matches!(b, Block::Paragraph { inlines } if format!("{inlines:?}").contains(t)),
+            )
+        };
+        blocks.len() == expected.len() + 2
+            && blocks[..expected.len()] == expected[..]
+            && paragraph("from a")
+            && paragraph("from b")
+    };
+    wait_for(
+        "template, then both paragraphs, in both clients",
+        WAIT,
+        || check(&a) && check(&b),
+    )
+    .await;
+    let fresh = TestClient::connect(&url).await;
+    wait_for("a newcomer gets the same", WAIT, || check(&fresh)).await;
+}

@@ -16,9 +16,26 @@ import { TaskItem, TaskList } from '@tiptap/extension-list'
 import { api, ApiError, describeError, EXPORT_FORMATS, tokenUrl, type ChartInfo } from './api'
 import { askName, identity, storedName } from './identity'
 import { SavedTracker } from './saved'
+import { CaretInStep } from './selection'
 import { appLink, clear, formatTime, h, setTitle, viewerZone, wsBase } from './util'
 
 type Status = { text: string; kind: 'ok' | 'busy' | 'warn' | 'error' }
+
+// Another person's caret, drawn inside the text. Its label is positioned
+// out of the line, which leaves the widget empty as far as Chromium's line
+// layout goes, and Chromium's End key cannot move past an empty
+// non-editable element at the start of a line: with a colleague's caret at
+// the start of a heading, End did nothing and Enter then split the heading
+// at its start. A word joiner (zero width, no break) gives the widget a
+// character in the line.
+function caret(user: { name?: string; color?: string }): HTMLElement {
+  const el = h('span', { class: 'collaboration-carets__caret' })
+  el.style.borderColor = user.color ?? '#666666'
+  const label = h('span', { class: 'collaboration-carets__label' }, user.name ?? '')
+  label.style.backgroundColor = user.color ?? '#666666'
+  el.append('\u2060', label)
+  return el
+}
 
 export function chartPage(root: HTMLElement, chartId: string, token: string | null): () => void {
   clear(root)
@@ -125,56 +142,80 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
   )
 
   // ---- editor ---------------------------------------------------------------
-  const editor = new Editor({
-    element: editorHost,
-    extensions: [
-      StarterKit.configure({
-        undoRedo: false, // Collaboration brings its own (per-user) undo
-        underline: false, // not in the chart schema
-        trailingNode: false, // would write to the chart just by opening it
-        link: { openOnClick: false, autolink: true, protocols: ['http', 'https', 'mailto'] },
-      }),
-      Highlight,
-      TaskList,
-      TaskItem.configure({ nested: true }),
-      Collaboration.configure({ document: doc, field: 'notes' }),
-      CollaborationCaret.configure({ provider, user: me }),
-    ],
-    editorProps: {
-      attributes: {
-        class: 'prose',
-        'aria-label': 'Notes',
-        'aria-multiline': 'true',
-        role: 'textbox',
+  // The editor is made once the chart's notes are known: after the
+  // provider's first sync. Made earlier, it shows an empty page that can be
+  // typed into, and what is typed there lands wherever the merge puts it
+  // once the template arrives (after the task list), not where it was typed.
+  // Reconnects keep the editor: the doc is already here and offline edits
+  // merge on reconnect. (A future local store, e.g. IndexedDB, that loads
+  // the notes before the network would make it here too.)
+  let editor: Editor | null = null
+  const editorLoading = h('p', { class: 'editor-loading muted', role: 'status' }, 'Loading the notes…')
+  editorHost.appendChild(editorLoading)
+  function createEditor(): void {
+    if (editor || disposed) return
+    editorLoading.remove()
+    editor = new Editor({
+      element: editorHost,
+      editable: !readOnly,
+      extensions: [
+        StarterKit.configure({
+          undoRedo: false, // Collaboration brings its own (per-user) undo
+          underline: false, // not in the chart schema
+          trailingNode: false, // would write to the chart just by opening it
+          link: { openOnClick: false, autolink: true, protocols: ['http', 'https', 'mailto'] },
+        }),
+        Highlight,
+        TaskList,
+        TaskItem.configure({ nested: true }),
+        Collaboration.configure({ document: doc, field: 'notes' }),
+        CollaborationCaret.configure({ provider, user: me, render: caret }),
+        CaretInStep.configure({ document: doc }),
+      ],
+      editorProps: {
+        attributes: {
+          class: 'prose',
+          'aria-label': 'Notes',
+          'aria-multiline': 'true',
+          role: 'textbox',
+        },
       },
-    },
-  })
+    })
+    editor.on('selectionUpdate', refreshToolbar)
+    editor.on('transaction', refreshToolbar)
+    refreshToolbar()
+  }
+  const onSync = (synced: boolean) => {
+    if (!synced) return
+    provider.off('sync', onSync)
+    createEditor()
+  }
 
-  type Btn = { label: string; icon: string; run: () => void; active?: () => boolean; key?: string }
+  type Btn = { label: string; icon: string; run: (e: Editor) => void; active?: (e: Editor) => boolean; key?: string }
   const buttons: Btn[] = [
-    { label: 'Bold', icon: 'B', key: 'Ctrl+B', run: () => editor.chain().focus().toggleBold().run(), active: () => editor.isActive('bold') },
-    { label: 'Italic', icon: 'I', key: 'Ctrl+I', run: () => editor.chain().focus().toggleItalic().run(), active: () => editor.isActive('italic') },
-    { label: 'Strikethrough', icon: 'S', run: () => editor.chain().focus().toggleStrike().run(), active: () => editor.isActive('strike') },
-    { label: 'Highlight', icon: 'A', run: () => editor.chain().focus().toggleHighlight().run(), active: () => editor.isActive('highlight') },
-    { label: 'Heading', icon: 'H', run: () => editor.chain().focus().toggleHeading({ level: 2 }).run(), active: () => editor.isActive('heading') },
-    { label: 'Bullet list', icon: '•', run: () => editor.chain().focus().toggleBulletList().run(), active: () => editor.isActive('bulletList') },
-    { label: 'Numbered list', icon: '1.', run: () => editor.chain().focus().toggleOrderedList().run(), active: () => editor.isActive('orderedList') },
-    { label: 'Action items', icon: '☑', run: () => editor.chain().focus().toggleTaskList().run(), active: () => editor.isActive('taskList') },
-    { label: 'Quote', icon: '❝', run: () => editor.chain().focus().toggleBlockquote().run(), active: () => editor.isActive('blockquote') },
+    { label: 'Bold', icon: 'B', key: 'Ctrl+B', run: (editor) => editor.chain().focus().toggleBold().run(), active: (editor) => editor.isActive('bold') },
+    { label: 'Italic', icon: 'I', key: 'Ctrl+I', run: (editor) => editor.chain().focus().toggleItalic().run(), active: (editor) => editor.isActive('italic') },
+    { label: 'Strikethrough', icon: 'S', run: (editor) => editor.chain().focus().toggleStrike().run(), active: (editor) => editor.isActive('strike') },
+    { label: 'Highlight', icon: 'A', run: (editor) => editor.chain().focus().toggleHighlight().run(), active: (editor) => editor.isActive('highlight') },
+    { label: 'Heading', icon: 'H', run: (editor) => editor.chain().focus().toggleHeading({ level: 2 }).run(), active: (editor) => editor.isActive('heading') },
+    { label: 'Bullet list', icon: '•', run: (editor) => editor.chain().focus().toggleBulletList().run(), active: (editor) => editor.isActive('bulletList') },
+    { label: 'Numbered list', icon: '1.', run: (editor) => editor.chain().focus().toggleOrderedList().run(), active: (editor) => editor.isActive('orderedList') },
+    { label: 'Action items', icon: '☑', run: (editor) => editor.chain().focus().toggleTaskList().run(), active: (editor) => editor.isActive('taskList') },
+    { label: 'Quote', icon: '❝', run: (editor) => editor.chain().focus().toggleBlockquote().run(), active: (editor) => editor.isActive('blockquote') },
     {
       label: 'Link',
       icon: 'Link',
-      run: () => {
+      run: (editor) => {
         const prev = editor.getAttributes('link').href as string | undefined
         const href = window.prompt('Link address (https://…)', prev ?? 'https://')
         if (href === null) return
         if (href.trim() === '') editor.chain().focus().unsetLink().run()
         else editor.chain().focus().extendMarkRange('link').setLink({ href: href.trim() }).run()
       },
-      active: () => editor.isActive('link'),
+      active: (editor) => editor.isActive('link'),
     },
-    { label: 'Undo', icon: '↶', key: 'Ctrl+Z', run: () => editor.chain().focus().undo().run() },
-    { label: 'Redo', icon: '↷', key: 'Ctrl+Shift+Z', run: () => editor.chain().focus().redo().run() },
+    { label: 'Undo', icon: '↶', key: 'Ctrl+Z', run: (editor) => editor.chain().focus().undo().run() },
+    { label: 'Redo', icon: '↷', key: 'Ctrl+Shift+Z', run: (editor) => editor.chain().focus().redo().run() },
   ]
   const buttonEls = buttons.map((b) => {
     const el = h(
@@ -185,24 +226,25 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
         title: b.key ? `${b.label} (${b.key})` : b.label,
         'aria-label': b.label,
         'aria-pressed': b.active ? 'false' : null,
-        onclick: () => b.run(),
+        onclick: () => {
+          if (editor) b.run(editor)
+        },
       },
       b.icon,
     )
     toolbar.appendChild(el)
     return el
   })
-  const refreshToolbar = () =>
+  function refreshToolbar(): void {
     buttons.forEach((b, i) => {
-      if (b.active) buttonEls[i].setAttribute('aria-pressed', String(b.active()))
+      if (b.active) buttonEls[i].setAttribute('aria-pressed', String(editor ? b.active(editor) : false))
     })
-  editor.on('selectionUpdate', refreshToolbar)
-  editor.on('transaction', refreshToolbar)
+  }
 
   // ---- read-only --------------------------------------------------------------
   function setReadOnly(reason: string | null): void {
     readOnly = true
-    editor.setEditable(false)
+    editor?.setEditable(false)
     toolbar.hidden = true
     participantForm.hidden = true
     addMe.hidden = true
@@ -216,6 +258,9 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
     notice.hidden = false
     notice.className = `notice notice-${kind}`
     notice.textContent = text
+    // Refused before the first sync: the notes are not coming (a later
+    // sync, after a reconnect, still replaces this with the editor).
+    if (kind === 'error' && !editor) editorLoading.textContent = 'The notes could not be loaded.'
   }
 
   // The server answers an update it refuses with a y-websocket "permission
@@ -297,7 +342,8 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
     me = identity(name)
     meButton.textContent = `You: ${name}`
     meButton.setAttribute('aria-label', `You appear as ${name}. Change your name`)
-    editor.commands.updateUser(me)
+    // What CollaborationCaret's updateUser does, without needing the editor.
+    provider.awareness.setLocalStateField('user', me)
   }
   meButton.addEventListener('click', async () => {
     const n = await askName(storedName(), 'Others see this name next to your cursor.')
@@ -436,15 +482,25 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
   })()
 
   renderStatus()
+  if (provider.synced) createEditor()
+  else provider.on('sync', onSync)
   // Expose for the browser tests (read-only inspection, no behaviour).
-  ;(window as unknown as { easelChart?: unknown }).easelChart = { doc, provider, saved, editor }
+  ;(window as unknown as { easelChart?: unknown }).easelChart = {
+    doc,
+    provider,
+    saved,
+    get editor() {
+      return editor
+    },
+  }
 
   return () => {
     disposed = true
     window.removeEventListener('beforeunload', onBeforeUnload)
     document.body.classList.remove('is-readonly')
     provider.awareness.off('change', renderPresence)
-    editor.destroy()
+    provider.off('sync', onSync)
+    editor?.destroy()
     provider.destroy()
     saved.destroy()
     doc.destroy()

@@ -29,9 +29,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Bytes tungstenite buffers before writing to the socket (as Easel).
-pub const WRITE_BUFFER: usize = 8 * 1024;
+pub const WRITE_BUFFER: usize = 2 * 1024;
 /// Initial read buffer per socket (as Easel).
-pub const READ_BUFFER: usize = 4 * 1024;
+pub const READ_BUFFER: usize = 2 * 1024;
 /// Largest inbound message (Easel's `--max-frame-bytes` default).
 pub const MAX_FRAME: usize = 1024 * 1024;
 /// Messages queued for one connection before it is closed as too slow

@@ -31,17 +31,19 @@ use crate::api::{self, ApiError};
 use crate::conferences::ChartDenied;
 use crate::AppState;
 
-/// Bytes tungstenite buffers before writing to the socket.
-const WRITE_BUFFER: usize = 8 * 1024;
-/// Initial read buffer per socket.
+/// Bytes tungstenite buffers before writing to the socket. The buffer keeps
+/// its grown capacity for the connection's life, so this bounds what an idle
+/// connection holds (2 KiB read + 2 KiB write: 14.3 KB per idle connection
+/// measured, against 20.9 KB with 4 + 8 KiB; BENCHMARKS.md, memory).
 ///
-/// Smaller buffers (2 KiB read and write) measured 14.3 KB per idle
-/// connection instead of 20.9 KB, but made an open web-client bug show up
-/// nearly every time: when two browsers type right after joining, the template's
-/// empty task list is sometimes gone from the merged notes (the editor
-/// binds to the document before the first sync). Buffer sizes only change
-/// the timing; shrink them once that bug is fixed.
-const READ_BUFFER: usize = 4 * 1024;
+/// These were 4 and 8 KiB for a while: with 2 KiB the browser test of two
+/// people typing right after joining lost the template's task list nearly
+/// every run. The buffers only changed the timing; the bug was the web
+/// client's (ProseMirror acting on a stale caret, web-client/src/selection.ts)
+/// and web-client/test/join.test.mjs now guards it.
+const WRITE_BUFFER: usize = 2 * 1024;
+/// Initial read buffer per socket; a larger frame grows it.
+const READ_BUFFER: usize = 2 * 1024;
 
 pub async fn upgrade(
     State(state): State<AppState>,
