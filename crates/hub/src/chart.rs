@@ -912,7 +912,7 @@ impl Chart {
     }
 
     /// Appends the batch's applied updates to the local log, merged into
-    /// as few entries as [`merge_limit`] allows. Returns false when an
+    /// as few entries as [`STORED_MERGE_LIMIT`] allows. Returns false when an
     /// append failed: the Doc was then rebuilt from the store (memory never
     /// runs ahead of disk), the unstored updates are not broadcast, and the
     /// batch's writers are closed to resync.
@@ -924,7 +924,7 @@ impl Chart {
             .updates
             .split_off(self.updates.len() - self.unstored.min(self.updates.len()));
         self.unstored = 0;
-        for entry in merge_groups(fresh, merge_limit(self.hub.config().max_frame_bytes)) {
+        for entry in merge_groups(fresh, STORED_MERGE_LIMIT) {
             match self.store.append(&self.id, self.next_seq, &entry) {
                 Ok(ticket) => {
                     self.next_seq += 1;
@@ -1114,9 +1114,11 @@ impl Chart {
     }
 
     fn send_out(&mut self) {
-        // Locally the batch was merged when it was stored: these groups
-        // come back unchanged (each is at the limit already).
-        let limit = merge_limit(self.hub.config().max_frame_bytes);
+        // Merged into messages of at most half a frame, so a big burst never
+        // becomes one message larger than clients accept. Locally the batch
+        // was merged when it was stored; a batch of one entry (nearly all)
+        // comes back unchanged.
+        let limit = (self.hub.config().max_frame_bytes / 2).max(1);
         for update in merge_groups(std::mem::take(&mut self.updates), limit) {
             self.out
                 .push(Out::All(protocol::encode_update(update.to_vec())));
@@ -1325,13 +1327,10 @@ impl Chart {
     }
 }
 
-/// Largest merged update, in bytes: below sled's blob threshold when
-/// stored (as snapshot parts are; see `easel_store`), and at most half a
-/// frame when broadcast, so a burst never becomes a message larger than
-/// clients accept. A single larger update stays as it is.
-fn merge_limit(max_frame_bytes: usize) -> usize {
-    (max_frame_bytes / 2).clamp(1, 16 * 1024)
-}
+/// Largest merged log entry, in bytes: well below sled's blob threshold
+/// (as snapshot parts are; see `easel_store`). A single larger update is
+/// stored as it is, as before.
+const STORED_MERGE_LIMIT: usize = 16 * 1024;
 
 /// Merges consecutive updates into groups of about `limit` bytes (a group
 /// ends at the update that reaches it). An update alone, or a group yrs
