@@ -146,6 +146,11 @@ struct Inner {
     /// an append, so "flushed up to N" covers every append with ticket <= N.
     written: Arc<AtomicU64>,
     flusher: Flusher,
+    /// Held while a compaction trims its log: one trim at a time. Charts
+    /// written in step reach their thresholds together, and dozens of
+    /// blocking threads removing keys at once would take nearly all of the
+    /// CPU from the async workers (the scheduler shares it per thread).
+    trimming: std::sync::Mutex<()>,
 }
 
 impl Store {
@@ -278,6 +283,7 @@ impl Store {
                 documents,
                 written,
                 flusher,
+                trimming: std::sync::Mutex::new(()),
             }),
         })
     }
@@ -433,6 +439,11 @@ impl Store {
         old: Option<sled::IVec>,
         covers_upto: u64,
     ) -> Result<(), StoreError> {
+        let _one_at_a_time = self
+            .inner
+            .trimming
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(old) = old.filter(|o| o.len() >= 8) {
             let old_seq = u64::from_be_bytes(old[..8].try_into().expect("8 bytes"));
             if old_seq != covers_upto {
