@@ -129,10 +129,15 @@ struct Chart {
     unflushed: Option<Ticket>,
     writers: Vec<ConnId>,
     server_acks: Vec<oneshot::Sender<Result<(), HubError>>>,
-    /// This batch's stored updates, broadcast as one merged update: one
-    /// message per batch per connection, however many edits it held, so a
-    /// burst neither floods healthy clients' queues nor costs a syscall each.
+    /// This batch's updates, broadcast as one merged update: one message
+    /// per batch per connection, however many edits it held, so a burst
+    /// neither floods healthy clients' queues nor costs a syscall each.
     updates: Vec<Bytes>,
+    /// How many of the last `updates` are applied but not yet in the local
+    /// log: [`Chart::store_batch`] appends them merged, as one log entry per
+    /// batch instead of one per edit (each sled insert, and its removal at
+    /// compaction, costs about as much as applying the edit).
+    unstored: usize,
     /// The connection count last handed to [`Hub::publish_present`].
     published_present: usize,
     /// Set by [`Command::Delete`]: later joiners are refused, and the sender
@@ -143,6 +148,27 @@ struct Chart {
     /// Set when the chart must stop (cluster only): after this batch every
     /// connection is closed with this reason and the actor ends.
     failed: Option<CloseReason>,
+    /// Log entries after which this chart compacts: the configured count
+    /// plus up to a quarter more, fixed per chart id, so charts that were
+    /// written in step (a benchmark, a conference round) do not all compact
+    /// in the same second.
+    compact_after: u64,
+    /// The local compaction running beside the actor, if any. Awaited
+    /// before the actor ends, so a deleted chart is never written back.
+    compaction: Option<Compaction>,
+}
+
+/// A compaction's store work (snapshot writes, two flushes, the log trim)
+/// runs in its own task: the actor keeps applying and delivering batches
+/// meanwhile. Entries appended after `covers` are never touched by it.
+struct Compaction {
+    task: tokio::task::JoinHandle<Result<(), easel_store::StoreError>>,
+    covers: u64,
+    /// Log entries and stored bytes when it started: what the snapshot
+    /// replaces once it is done.
+    log_len: u64,
+    stored_bytes: usize,
+    snapshot_bytes: usize,
 }
 
 /// A chart's place in the shared log (cluster mode).
@@ -350,6 +376,9 @@ async fn run(hub: Hub, id: String, mut rx: mpsc::Receiver<Command>, me: mpsc::We
         };
     }
     // Whatever path ended the loop, the batch above was made durable.
+    // A compaction still writing must end before the chart is deleted or
+    // loaded again.
+    chart.finish_compaction(true).await;
     // An unloaded chart has nobody in it, whatever was counted last.
     if chart.published_present != 0 {
         hub.publish_present(&chart.id, 0);
@@ -387,12 +416,23 @@ impl Chart {
             server_acks: Vec::new(),
             unflushed: None,
             updates: Vec::new(),
+            unstored: 0,
             published_present: 0,
             deleting: None,
             shared,
             failed: None,
+            compact_after: compact_threshold(id, hub.config().compact_after_updates),
+            compaction: None,
         }
     }
+}
+
+/// `configured` plus a spread of up to a quarter of it, fixed per chart id.
+fn compact_threshold(id: &str, configured: u64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut hasher);
+    configured.saturating_add(hasher.finish() % (configured / 4 + 1))
 }
 
 /// Loads a chart from the local store.
@@ -550,6 +590,10 @@ impl Chart {
                 }
             },
             Command::Snapshot(ack) => {
+                // A backup must not hold an edit the log does not: store
+                // what this batch applied so far (the backup's own flush
+                // then covers it).
+                self.store_batch();
                 let doc = &self.doc;
                 let state = catch_unwind(AssertUnwindSafe(|| encode_full(doc)))
                     .map_err(|_| HubError::Load("yrs panicked encoding the chart".into()));
@@ -852,45 +896,54 @@ impl Chart {
                 Bytes::from(partial)
             }
         };
-        let appended = match &mut self.shared {
+        match &mut self.shared {
             // Counted in `log_len` when the feed returns it.
-            Some(shared) => {
-                shared.appends.push(stored.clone());
-                Ok(())
-            }
-            None => self
-                .store
-                .append(&self.id, self.next_seq, &stored)
-                .map(|ticket| {
+            Some(shared) => shared.appends.push(stored.clone()),
+            // Appended with the rest of the batch (`store_batch`).
+            None => self.unstored += 1,
+        }
+        self.stored_bytes += stored.len();
+        if let Some(conn) = conn {
+            self.writers.push(conn);
+        }
+        Metrics::inc(&self.hub.metrics().updates_in);
+        self.updates.push(stored);
+        Ok(())
+    }
+
+    /// Appends the batch's applied updates to the local log, merged into
+    /// as few entries as [`STORED_MERGE_LIMIT`] allows. Returns false when an
+    /// append failed: the Doc was then rebuilt from the store (memory never
+    /// runs ahead of disk), the unstored updates are not broadcast, and the
+    /// batch's writers are closed to resync.
+    fn store_batch(&mut self) -> bool {
+        if self.shared.is_some() || self.unstored == 0 {
+            return true;
+        }
+        let fresh = self
+            .updates
+            .split_off(self.updates.len() - self.unstored.min(self.updates.len()));
+        self.unstored = 0;
+        for entry in merge_groups(fresh, STORED_MERGE_LIMIT) {
+            match self.store.append(&self.id, self.next_seq, &entry) {
+                Ok(ticket) => {
                     self.next_seq += 1;
                     self.log_len += 1;
                     self.last_ticket = Some(ticket);
-                }),
-        };
-        match appended {
-            Ok(()) => {
-                self.stored_bytes += stored.len();
-                if let Some(conn) = conn {
-                    self.writers.push(conn);
+                    self.updates.push(entry);
                 }
-                Metrics::inc(&self.hub.metrics().updates_in);
-                self.updates.push(stored);
-                Ok(())
-            }
-            Err(e) => {
-                // The Doc now holds an update the store does not: rebuild it
-                // from the store so memory never runs ahead of disk.
-                tracing::error!(error = %e, "append failed");
-                self.reload();
-                if let Some(conn) = conn {
-                    self.kill(
-                        conn,
-                        CloseReason::new(close::TRY_AGAIN, "storage unavailable"),
-                    );
+                Err(e) => {
+                    tracing::error!(error = %e, "append failed");
+                    self.reload_doc();
+                    let why = e.to_string();
+                    self.reject_writers(|| {
+                        HubError::Store(easel_store::StoreError::Flush(why.clone()))
+                    });
+                    return false;
                 }
-                Err(HubError::Store(e))
             }
         }
+        true
     }
 
     /// After an update left something pending, ask its sender for what we
@@ -928,6 +981,15 @@ impl Chart {
             });
             return;
         }
+        // What this batch applied before the reload integrated cleanly: store
+        // it first, so the reloaded Doc has it and its broadcast stays queued
+        // behind the batch's flush.
+        if self.store_batch() {
+            self.reload_doc();
+        }
+    }
+
+    fn reload_doc(&mut self) {
         match load_doc(&self.store, &self.id) {
             Ok((doc, stored)) => {
                 self.doc = doc;
@@ -939,8 +1001,6 @@ impl Chart {
                 self.close_all(CloseReason::new(close::INTERNAL, "chart failed to reload"));
             }
         }
-        // Appends of this batch that were made before the reload are still in
-        // the store; their broadcast stays queued behind the flush.
     }
 
     /// Makes the batch durable, then hands its messages to the connections.
@@ -980,6 +1040,7 @@ impl Chart {
                 }
             }
         } else {
+            self.store_batch();
             let ticket = match (self.last_ticket.take(), self.unflushed) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
@@ -1028,6 +1089,7 @@ impl Chart {
     fn drop_batch(&mut self, error: impl Fn() -> HubError) {
         self.out.clear();
         self.updates.clear();
+        self.unstored = 0;
         if let Some(shared) = &mut self.shared {
             shared.appends.clear();
         }
@@ -1052,42 +1114,14 @@ impl Chart {
     }
 
     fn send_out(&mut self) {
-        match self.updates.len() {
-            0 => {}
-            1 => {
-                let u = self.updates.pop().expect("one update");
-                self.out.push(Out::All(protocol::encode_update(u.to_vec())));
-            }
-            _ => {
-                // Merge into messages of at most half a frame, so a big burst
-                // never becomes one message larger than clients accept.
-                let limit = (self.hub.config().max_frame_bytes / 2).max(1);
-                let updates = std::mem::take(&mut self.updates);
-                let mut group: Vec<&[u8]> = Vec::new();
-                let mut size = 0;
-                for (i, u) in updates.iter().enumerate() {
-                    group.push(u.as_ref());
-                    size += u.len();
-                    if size >= limit || i + 1 == updates.len() {
-                        let msg = if group.len() == 1 {
-                            Ok(group[0].to_vec())
-                        } else {
-                            yrs::merge_updates_v1(&group)
-                        };
-                        match msg {
-                            Ok(merged) => self.out.push(Out::All(protocol::encode_update(merged))),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "merging a batch failed; sending updates one by one");
-                                for u in &group {
-                                    self.out.push(Out::All(protocol::encode_update(u.to_vec())));
-                                }
-                            }
-                        }
-                        group.clear();
-                        size = 0;
-                    }
-                }
-            }
+        // Merged into messages of at most half a frame, so a big burst never
+        // becomes one message larger than clients accept. Locally the batch
+        // was merged when it was stored; a batch of one entry (nearly all)
+        // comes back unchanged.
+        let limit = (self.hub.config().max_frame_bytes / 2).max(1);
+        for update in merge_groups(std::mem::take(&mut self.updates), limit) {
+            self.out
+                .push(Out::All(protocol::encode_update(update.to_vec())));
         }
         let metrics = self.hub.metrics().clone();
         let mut too_slow = Vec::new();
@@ -1186,7 +1220,8 @@ impl Chart {
     }
 
     async fn maybe_compact(&mut self) {
-        if self.log_len < self.hub.config().compact_after_updates {
+        self.finish_compaction(false).await;
+        if self.compaction.is_some() || self.log_len < self.compact_after {
             return;
         }
         if self.shared.is_some() {
@@ -1237,8 +1272,8 @@ impl Chart {
         }
     }
 
-    /// Replaces the log with a snapshot of the Doc (durably, in two steps;
-    /// see `Store::compact`).
+    /// Starts replacing the log with a snapshot of the Doc (durably, in two
+    /// steps; see `Store::compact`) beside the actor.
     async fn compact_now(&mut self) {
         if self.next_seq == 0 {
             return;
@@ -1250,16 +1285,88 @@ impl Chart {
             return;
         };
         let covers = self.next_seq - 1;
-        match self.store.compact(&self.id, &snapshot, covers).await {
-            Ok(()) => {
+        let (store, id) = (self.store.clone(), self.id.clone());
+        let snapshot_bytes = snapshot.len();
+        let task = tokio::spawn(
+            async move { store.compact(&id, &snapshot, covers).await }.in_current_span(),
+        );
+        self.compaction = Some(Compaction {
+            task,
+            covers,
+            log_len: self.log_len,
+            stored_bytes: self.stored_bytes,
+            snapshot_bytes,
+        });
+    }
+
+    /// Takes the result of the background compaction once it is done, or
+    /// waits for it when `wait`.
+    async fn finish_compaction(&mut self, wait: bool) {
+        if !self
+            .compaction
+            .as_ref()
+            .is_some_and(|c| wait || c.task.is_finished())
+        {
+            return;
+        }
+        let Some(c) = self.compaction.take() else {
+            return;
+        };
+        match c.task.await {
+            Ok(Ok(())) => {
                 Metrics::inc(&self.hub.metrics().compactions);
-                tracing::debug!(covers, bytes = snapshot.len(), "compacted");
-                self.log_len = 0;
-                self.stored_bytes = snapshot.len();
+                tracing::debug!(covers = c.covers, bytes = c.snapshot_bytes, "compacted");
+                // What was appended while it ran stays in the log.
+                self.log_len = self.log_len.saturating_sub(c.log_len);
+                self.stored_bytes =
+                    c.snapshot_bytes + self.stored_bytes.saturating_sub(c.stored_bytes);
             }
-            Err(e) => tracing::error!(error = %e, "compaction failed; log kept"),
+            Ok(Err(e)) => tracing::error!(error = %e, "compaction failed; log kept"),
+            Err(e) => tracing::error!(error = %e, "compaction task failed; log kept"),
         }
     }
+}
+
+/// Largest merged log entry, in bytes: well below sled's blob threshold
+/// (as snapshot parts are; see `easel_store`). A single larger update is
+/// stored as it is, as before.
+const STORED_MERGE_LIMIT: usize = 16 * 1024;
+
+/// Merges consecutive updates into groups of about `limit` bytes (a group
+/// ends at the update that reaches it). An update alone, or a group yrs
+/// cannot merge, is kept as it is.
+fn merge_groups(updates: Vec<Bytes>, limit: usize) -> Vec<Bytes> {
+    if updates.len() < 2 {
+        return updates;
+    }
+    let mut merged = Vec::new();
+    let mut group: Vec<Bytes> = Vec::new();
+    let mut size = 0;
+    let last = updates.len() - 1;
+    for (i, update) in updates.into_iter().enumerate() {
+        size += update.len();
+        group.push(update);
+        if size < limit && i < last {
+            continue;
+        }
+        if group.len() == 1 {
+            merged.append(&mut group);
+        } else {
+            let parts: Vec<&[u8]> = group.iter().map(|u| u.as_ref()).collect();
+            match yrs::merge_updates_v1(&parts) {
+                Ok(bytes) => {
+                    merged.push(Bytes::from(bytes));
+                    group.clear();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "merging a batch failed; keeping its updates apart");
+                    merged.append(&mut group);
+                }
+            }
+        }
+        size = 0;
+    }
+    merged
 }
 
 /// What applying one client update did to a Doc.
@@ -1319,5 +1426,23 @@ fn is_empty_update(bytes: &[u8]) -> bool {
     match Update::decode_v1(bytes) {
         Ok(update) => update.is_empty(),
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compaction_thresholds_spread_over_a_quarter_and_stay_put() {
+        let thresholds: Vec<u64> = (0..200)
+            .map(|i| compact_threshold(&format!("chart-{i}"), 2000))
+            .collect();
+        assert!(thresholds.iter().all(|t| (2000..=2500).contains(t)));
+        let distinct: std::collections::HashSet<_> = thresholds.iter().collect();
+        assert!(distinct.len() > 100, "charts compact in step: {distinct:?}");
+        assert_eq!(compact_threshold("chart-7", 2000), thresholds[7]);
+        assert_eq!(compact_threshold("x", 0), 0);
+        assert_eq!(compact_threshold("x", u64::MAX), u64::MAX);
     }
 }

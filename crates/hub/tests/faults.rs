@@ -302,3 +302,51 @@ async fn slow_flush_delays_every_delivery_and_batches_edits() {
     faults.set_delay(Duration::ZERO);
     hub.shutdown().await;
 }
+
+/// Edits queued behind one flush are stored as one merged log entry, not
+/// one entry each (every sled insert, and its removal at compaction, costs
+/// about as much as applying the edit), and the log still replays to
+/// exactly what the clients have.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_stored_as_merged_log_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(FlushFaults::default());
+    let store = Store::open_with_faults(dir.path(), faults.clone()).unwrap();
+    let hub = Hub::new(store.clone(), HubConfig::default());
+    let writer = Peer::connect(&hub, "merged", Doc::new()).await;
+    let mut reader = Peer::connect(&hub, "merged", Doc::new()).await;
+    writer.type_text("warm;").await;
+    reader
+        .pump_until("warm-up", WAIT, |p| p.text() == "warm;")
+        .await;
+    let entries_before = store.load_chart("merged").unwrap().updates.len();
+
+    // A slow disk: the edits typed while one flush runs form the next batch.
+    faults.set_delay(Duration::from_millis(300));
+    let edits = 40;
+    for i in 0..edits {
+        writer.type_text(&format!("e{i};")).await;
+    }
+    let want = writer.text();
+    reader
+        .pump_until("edits arrive", WAIT, |p| p.text() == want)
+        .await;
+    faults.set_delay(Duration::ZERO);
+
+    let stored = store.load_chart("merged").unwrap();
+    let entries = stored.updates.len() - entries_before;
+    assert!(
+        entries < edits / 4,
+        "{entries} log entries for {edits} edits: batches are not merged"
+    );
+    let replayed = easel_hub::chart::replay(&stored).unwrap();
+    assert_eq!(
+        replayed
+            .get_or_insert_text("t")
+            .get_string(&replayed.transact()),
+        want
+    );
+    assert_eq!(state(&replayed), state(&reader.doc));
+    eprintln!("{edits} edits stored as {entries} log entries");
+    hub.shutdown().await;
+}

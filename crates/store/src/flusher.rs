@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::faults::FlushFaults;
-use crate::watermark::{Watermark, GENERATION_KEY};
+use crate::watermark::{Watermark, GENERATION_KEY, INTERVAL};
 use crate::StoreError;
 
 /// The flush generation counter (see [`crate::watermark`]): bumped inside
@@ -165,9 +165,15 @@ fn run(
     requests: Arc<(Mutex<Requests>, Condvar)>,
     reports: watch::Sender<Report>,
     faults: Option<Arc<FlushFaults>>,
-    mut generation: Generation,
+    generation: Generation,
     db_file: Option<std::fs::File>,
 ) {
+    let Generation {
+        meta,
+        value: mut generation,
+        mark,
+    } = generation;
+    let marker = Marker::start(mark);
     let (lock, cvar) = &*requests;
     let mut flushed = 0u64;
     // The highest ticket a failed attempt tried to cover: waiters up to it
@@ -190,30 +196,35 @@ fn run(
         // Everything appended before this load is covered by the flush below.
         let target = written.load(Ordering::SeqCst);
         let started = std::time::Instant::now();
-        let next = generation.value + 1;
+        let next = generation + 1;
+        let mut synced = started;
         let result = match faults.as_deref().map(FlushFaults::before_flush) {
             Some(Err(injected)) => Err(injected),
-            _ => generation
-                .meta
+            _ => meta
                 .insert(GENERATION_KEY, &next.to_be_bytes())
                 .and_then(|_| db.flush())
                 .map_err(|e| e.to_string())
-                .and_then(|_| sync_file(db_file.as_ref())),
+                .and_then(|_| {
+                    synced = std::time::Instant::now();
+                    sync_file(db_file.as_ref())
+                }),
         };
         match result {
             Ok(_) => {
-                generation.value = next;
-                generation.mark.record(next, false);
+                generation = next;
                 if let Some(f) = &faults {
                     f.after_flush();
                 }
                 flushed = target;
+                let done = std::time::Instant::now();
+                reports.send_modify(|r| r.flushed = target);
+                marker.confirmed(next);
                 tracing::trace!(
                     flushed,
-                    elapsed_us = started.elapsed().as_micros() as u64,
+                    sled_us = (synced - started).as_micros() as u64,
+                    sync_us = (done - synced).as_micros() as u64,
                     "flush"
                 );
-                reports.send_modify(|r| r.flushed = target);
             }
             Err(e) => {
                 failed_upto = target;
@@ -228,22 +239,105 @@ fn run(
     }
     // Final flush on shutdown: a clean stop loses nothing even if a waiter
     // was dropped before its flush ran.
-    let next = generation.value + 1;
-    match generation
-        .meta
+    let mark = marker.stop();
+    let next = generation + 1;
+    match meta
         .insert(GENERATION_KEY, &next.to_be_bytes())
         .and_then(|_| db.flush())
     {
-        Ok(_) => generation.mark.record(next, true),
+        Ok(_) => match mark {
+            Some(mut mark) => mark.record(next, true),
+            None => tracing::error!("the watermark thread died; easel.watermark not updated"),
+        },
         Err(e) => tracing::error!(error = %e, "final flush failed"),
+    }
+}
+
+/// Writes the watermark file on a thread of its own, at most once per
+/// [`INTERVAL`]. The file only has to trail what is on disk; written by the
+/// flusher itself, its two fsyncs and a rename (up to hundreds of ms on a
+/// busy shared disk) held up every flush behind it once a second.
+struct Marker {
+    state: Arc<(Mutex<MarkState>, Condvar)>,
+    thread: std::thread::JoinHandle<Watermark>,
+}
+
+#[derive(Default)]
+struct MarkState {
+    /// The newest flushed generation not yet written to the file.
+    latest: Option<u64>,
+    /// Set by [`Marker::stop`]: the thread returns the watermark.
+    stop: bool,
+}
+
+impl Marker {
+    fn start(mut mark: Watermark) -> Marker {
+        let state = Arc::new((Mutex::new(MarkState::default()), Condvar::new()));
+        let shared = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("easel-watermark".into())
+            .spawn(move || {
+                let (lock, cvar) = &*shared;
+                loop {
+                    let generation = {
+                        let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        loop {
+                            if st.stop {
+                                return mark;
+                            }
+                            if let Some(g) = st.latest.take() {
+                                break g;
+                            }
+                            st = cvar.wait(st).unwrap_or_else(|e| e.into_inner());
+                        }
+                    };
+                    mark.record(generation, true);
+                    let next_write = std::time::Instant::now() + INTERVAL;
+                    let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    while !st.stop {
+                        let now = std::time::Instant::now();
+                        if now >= next_write {
+                            break;
+                        }
+                        st = cvar
+                            .wait_timeout(st, next_write - now)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                    }
+                }
+            })
+            .expect("spawn watermark thread");
+        Marker { state, thread }
+    }
+
+    /// `generation` is flushed: record it (soon, or with a later one).
+    fn confirmed(&self, generation: u64) {
+        let (lock, cvar) = &*self.state;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).latest = Some(generation);
+        cvar.notify_one();
+    }
+
+    /// Stops the thread and hands the watermark back for the final record.
+    fn stop(self) -> Option<Watermark> {
+        {
+            let (lock, cvar) = &*self.state;
+            lock.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+            cvar.notify_one();
+        }
+        self.thread.join().ok()
     }
 }
 
 /// fsyncs sled's log file after sled's own flush, when the store was
 /// opened with [`crate::StoreOptions::fsync`]; see there for why.
+///
+/// `fdatasync`, not `fsync`: it persists the data and the file size (all a
+/// reader of the log needs) but skips a journal commit when only the
+/// modification time changed, which on a shared ext4 disk waits for other
+/// programs' writes too (the flush tail under load).
 fn sync_file(file: Option<&std::fs::File>) -> Result<(), String> {
     match file {
-        Some(f) => f.sync_all().map_err(|e| format!("fsync: {e}")),
+        Some(f) => f.sync_data().map_err(|e| format!("fdatasync: {e}")),
         None => Ok(()),
     }
 }

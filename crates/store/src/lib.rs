@@ -80,6 +80,8 @@ pub enum StoreError {
     Busy(String),
     #[error("flush to disk failed: {0}")]
     Flush(String),
+    #[error("trimming the log after a compaction failed: {0}")]
+    Trim(String),
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
 }
@@ -145,6 +147,11 @@ struct Inner {
     /// an append, so "flushed up to N" covers every append with ticket <= N.
     written: Arc<AtomicU64>,
     flusher: Flusher,
+    /// Held while a compaction trims its log: one trim at a time. Charts
+    /// written in step reach their thresholds together, and dozens of
+    /// blocking threads removing keys at once would take nearly all of the
+    /// CPU from the async workers (the scheduler shares it per thread).
+    trimming: std::sync::Mutex<()>,
 }
 
 impl Store {
@@ -277,6 +284,7 @@ impl Store {
                 documents,
                 written,
                 flusher,
+                trimming: std::sync::Mutex::new(()),
             }),
         })
     }
@@ -413,7 +421,30 @@ impl Store {
         self.inner.snapshots.insert(chart, header)?;
         let ticket = self.ticket_after_write();
         self.durable(ticket).await?;
-        // 3. then what it replaces: the old parts and the covered log.
+        // 3. then what it replaces: the old parts and the covered log. A
+        //    removal costs sled about what an insert did, thousands per
+        //    compaction: on a blocking thread, so the async workers (every
+        //    connection's socket) never stall behind it.
+        let store = self.clone();
+        let chart = chart.to_owned();
+        tokio::task::spawn_blocking(move || store.remove_compacted(&chart, old, covers_upto))
+            .await
+            .map_err(|e| StoreError::Trim(e.to_string()))?
+    }
+
+    /// Step 3 of [`Store::compact`]: removes the replaced snapshot's parts
+    /// and the log entries the new snapshot covers. Blocking.
+    fn remove_compacted(
+        &self,
+        chart: &str,
+        old: Option<sled::IVec>,
+        covers_upto: u64,
+    ) -> Result<(), StoreError> {
+        let _one_at_a_time = self
+            .inner
+            .trimming
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(old) = old.filter(|o| o.len() >= 8) {
             let old_seq = u64::from_be_bytes(old[..8].try_into().expect("8 bytes"));
             if old_seq != covers_upto {
@@ -434,9 +465,9 @@ impl Store {
             .inner
             .updates
             .range(log_key(chart, 0)..=log_key(chart, covers_upto))
+            .keys()
         {
-            let (key, _) = key?;
-            batch.remove(key);
+            batch.remove(key?);
         }
         self.inner.updates.apply_batch(batch)?;
         Ok(())
