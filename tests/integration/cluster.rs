@@ -768,16 +768,7 @@ async fn revoking_on_one_node_closes_the_token_everywhere() {
     let chart = &cluster.charts["revoke"];
     let [a, b, c] = [0, 1, 2].map(|n| cluster.nodes[n].addr.clone());
     // Minted on B.
-    let r = crate::api_support::api(
-        &b,
-        "POST",
-        &conf_path(&f.conference_id, "/links"),
-        Some(&f.organizer),
-        Some(serde_json::json!({"role": "edit", "label": "to revoke"})),
-    );
-    assert_eq!(r.status, 201, "{}", r.raw);
-    let token = r.body["token"].as_str().unwrap().to_owned();
-    let link = r.body["id"].as_str().unwrap().to_owned();
+    let (token, link) = mint_link(&b, f, "edit");
     let url = |addr: &str| format!("ws://{addr}/sync/{chart}?token={token}");
     // Open on A and on B; a bystander with another link on A.
     let on_a = connect_synced(&url(&a), yrs::Doc::new()).await;
@@ -1075,16 +1066,7 @@ async fn links_survive_a_redis_restart_and_announcements_still_arrive() {
     let f = cluster.fixture.clone();
     let chart = cluster.charts["restart"].clone();
     let (a, b) = (cluster.nodes[0].addr.clone(), cluster.nodes[1].addr.clone());
-    let r = crate::api_support::api(
-        &a,
-        "POST",
-        &conf_path(&f.conference_id, "/links"),
-        Some(&f.organizer),
-        Some(serde_json::json!({"role": "read", "label": "to revoke"})),
-    );
-    assert_eq!(r.status, 201, "{}", r.raw);
-    let token = r.body["token"].as_str().unwrap().to_owned();
-    let link = r.body["id"].as_str().unwrap().to_owned();
+    let (token, link) = mint_link(&a, &f, "read");
     let on_b = connect_synced(
         &format!("ws://{b}/sync/{chart}?token={token}"),
         yrs::Doc::new(),
@@ -1384,4 +1366,20 @@ async fn the_conference_commands_work_on_a_running_cluster() {
     );
     assert_eq!(r.status, 401, "{}", r.raw);
     assert!(!cli(&["list"]).contains(&id));
+}
+
+/// Mints a link of `role` ("to revoke") on the node at `addr`; returns its
+/// token and its id.
+fn mint_link(addr: &str, f: &crate::api_support::Fixture, role: &str) -> (String, String) {
+    let r = crate::api_support::api(
+        addr,
+        "POST",
+        &conf_path(&f.conference_id, "/links"),
+        Some(&f.organizer),
+        Some(serde_json::json!({"role": role, "label": "to revoke"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let token = r.body["token"].as_str().unwrap().to_owned();
+    let link = r.body["id"].as_str().unwrap().to_owned();
+    (token, link)
 }
