@@ -207,7 +207,9 @@ async fn newcomer_syncs_a_chart_larger_than_one_frame() {
         a.seen.lock().unwrap().updates_received >= 1
     })
     .await;
-    // The full state (1.6 MB) is one sync step 2, larger than --max-frame-bytes.
+    // The full state (1.6 MB) is one sync step 2, larger than
+    // --max-frame-bytes; it travels as ~100 WebSocket fragments of 16 KiB
+    // (src/ws.rs), which the client's library reassembles.
     let b = TestClient::connect(&server.ws_url("large")).await;
     wait_for("large sync", WAIT, || b.text("t").len() == 4 * chunk.len()).await;
 }
