@@ -138,6 +138,13 @@ struct Chart {
     /// batch instead of one per edit (each sled insert, and its removal at
     /// compaction, costs about as much as applying the edit).
     unstored: usize,
+    /// The last sync step 2 answer and the state vector it answered, for
+    /// this batch only: in a join storm the joiners of one batch mostly
+    /// send the same (empty) state vector, and they share one encoded
+    /// answer instead of each getting its own copy of the whole chart (300
+    /// joiners of a 1 MB chart held 300 MB until their answers were out).
+    /// Dropped whenever the Doc changes and at the end of every batch.
+    step2: Option<(StateVector, Bytes)>,
     /// The connection count last handed to [`Hub::publish_present`].
     published_present: usize,
     /// Set by [`Command::Delete`]: later joiners are refused, and the sender
@@ -417,6 +424,7 @@ impl Chart {
             unflushed: None,
             updates: Vec::new(),
             unstored: 0,
+            step2: None,
             published_present: 0,
             deleting: None,
             shared,
@@ -635,6 +643,7 @@ impl Chart {
                         continue;
                     }
                     self.stored_bytes += entry.update.len();
+                    self.step2 = None;
                     match integrate(&self.doc, &entry.update) {
                         Integrated::All => {
                             Metrics::inc(&self.hub.metrics().remote_updates_in);
@@ -806,13 +815,21 @@ impl Chart {
             };
             match message {
                 Message::SyncStep1(sv) => {
+                    if let Some((known, answer)) = &self.step2 {
+                        if *known == sv {
+                            self.out.push(Out::To(conn, answer.clone()));
+                            continue;
+                        }
+                    }
                     let doc = &self.doc;
                     match catch_unwind(AssertUnwindSafe(|| {
                         doc.transact().encode_state_as_update_v1(&sv)
                     })) {
-                        Ok(diff) => self
-                            .out
-                            .push(Out::To(conn, protocol::encode_sync_step2(diff))),
+                        Ok(diff) => {
+                            let answer = protocol::encode_sync_step2(diff);
+                            self.out.push(Out::To(conn, answer.clone()));
+                            self.step2 = Some((sv, answer));
+                        }
                         Err(_) => self.panicked(conn),
                     }
                 }
@@ -875,6 +892,7 @@ impl Chart {
                 "chart is full (limit {max} bytes)"
             )));
         }
+        self.step2 = None;
         let stored: Bytes = match integrate(&self.doc, &bytes) {
             Integrated::Panicked => {
                 if let Some(conn) = conn {
@@ -990,6 +1008,7 @@ impl Chart {
     }
 
     fn reload_doc(&mut self) {
+        self.step2 = None;
         match load_doc(&self.store, &self.id) {
             Ok((doc, stored)) => {
                 self.doc = doc;
@@ -1114,6 +1133,7 @@ impl Chart {
     }
 
     fn send_out(&mut self) {
+        self.step2 = None;
         // Merged into messages of at most half a frame, so a big burst never
         // becomes one message larger than clients accept. Locally the batch
         // was merged when it was stored; a batch of one entry (nearly all)
@@ -1194,6 +1214,7 @@ impl Chart {
         );
         let mut clean = true;
         for update in updates {
+            self.step2 = None;
             match integrate(&self.doc, update) {
                 Integrated::All | Integrated::Nothing => {}
                 _ => clean = false,
