@@ -177,7 +177,16 @@ struct Inner {
     hub: Hub,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     channels: Mutex<HashMap<String, broadcast::Sender<Event>>>,
+    /// Conferences as last parsed, with the bytes they were parsed from
+    /// (see [`Conferences::load_shared`]).
+    parsed: Mutex<HashMap<String, Parsed>>,
 }
+
+/// A conference's stored bytes and what they parse to.
+type Parsed = (Vec<u8>, Arc<StoredConference>);
+
+/// Conferences kept parsed for connects; past this the cache starts over.
+const PARSED_CACHE: usize = 256;
 
 /// Held while one conference is edited; dropping it lets the next edit in.
 pub struct EditGuard {
@@ -213,6 +222,7 @@ impl Conferences {
                 hub,
                 locks: Mutex::new(HashMap::new()),
                 channels: Mutex::new(HashMap::new()),
+                parsed: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -401,6 +411,35 @@ impl Conferences {
 
     pub async fn load(&self, id: &str) -> Result<StoredConference> {
         Ok(self.load_raw(id).await?.0)
+    }
+
+    /// The conference, read-only, for hot paths: every WebSocket connect
+    /// checks its session's state, and parsing a conference of hundreds of
+    /// sessions was most of a connect's cost in a join storm. The stored
+    /// bytes are still read every time, so a change made by any node is
+    /// seen at once; only the parse is skipped while they are unchanged.
+    async fn load_shared(&self, id: &str) -> Result<Arc<StoredConference>> {
+        let bytes = self
+            .inner
+            .meta
+            .get(&conf_key(id))
+            .await?
+            .ok_or_else(|| Error::ConferenceNotFound(id.to_owned()))?;
+        let cache = || self.inner.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((raw, parsed)) = cache().get(id) {
+            if *raw == bytes {
+                return Ok(parsed.clone());
+            }
+        }
+        let stored: StoredConference = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Corrupt(format!("conference {id}: {e}")))?;
+        let stored = Arc::new(stored);
+        let mut cache = cache();
+        if cache.len() >= PARSED_CACHE {
+            cache.clear();
+        }
+        cache.insert(id.to_owned(), (bytes, stored.clone()));
+        Ok(stored)
     }
 
     /// The conference and its stored bytes (what a conditional save
@@ -670,6 +709,11 @@ impl Conferences {
         })
         .await?;
         self.inner.meta.remove(&conf_key(id)).await?;
+        self.inner
+            .parsed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
         tracing::info!(
             conference_id = id,
             charts = charts.len(),
@@ -855,7 +899,7 @@ impl Conferences {
         if token.role == Role::Read || entry.merged_into.is_some() {
             return Ok(Ok(Access::Read));
         }
-        let stored = self.load(&entry.conference_id).await?;
+        let stored = self.load_shared(&entry.conference_id).await?;
         let writable = stored
             .conference
             .sessions()
