@@ -61,7 +61,7 @@ if [ "$MODE" = quick ]; then
   COLD=60
   FIXTURE_CHARTS=64  # durable: 64 rooms
 else
-  SAT="--clients 1000 --rates 0.5,1,2,4,6,8,12,16,24,32 --warmup-secs 2 --step-secs 5"
+  SAT="--clients 1000 --rates 0.5,1,2,4,6,8,12,16,20,24,28,32 --warmup-secs 2 --step-secs 5"
   BURST="--clients 3000 --warmup-secs 5 --step-secs 20"
   MEM="--charts 300 --clients 3000 --settle-secs 3"
   DUR="--rates 100,200,400,800,1200,1600,2400 --warmup-secs 2 --step-secs 5"
@@ -156,7 +156,7 @@ for rep in $(seq 1 "$REPS"); do
           start_server "$server"
           # shellcheck disable=SC2086
           loadgen "$server" "$scenario" "$rep" traffic --room-size 10 --writers-per-room 10 \
-            --awareness-hz 1 --stop-p99-ms 100 $SAT
+            --awareness-hz 1 --stop-p99-ms 100 --retries 1 $SAT
           ;;
         burst)
           start_server "$server"
@@ -173,7 +173,7 @@ for rep in $(seq 1 "$REPS"); do
           start_server "$server"
           # shellcheck disable=SC2086
           loadgen "$server" "$scenario" "$rep" traffic --clients 128 --room-size 2 \
-            --writers-per-room 1 --awareness-hz 0 --stop-p99-ms 100 $DUR
+            --writers-per-room 1 --awareness-hz 0 --stop-p99-ms 100 --retries 1 $DUR
           ;;
         join)
           # The baseline has no document: a joiner's SyncStep1 would be
@@ -214,10 +214,11 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 def p99_at(report, rate):
-    for s in report["steps"]:
-        if s["rate_per_writer"] == rate:
-            return s["latency"]["p99_ms"]
-    return None
+    # A step measured twice (it failed once, see --retries) counts with
+    # the measurement that passed.
+    at = [s for s in report["steps"] if s["rate_per_writer"] == rate]
+    passed = [s for s in at if s["passed"]]
+    return (passed or at or [{"latency": {"p99_ms": None}}])[-1]["latency"]["p99_ms"]
 
 # Saturation p99 is compared at one load: per repetition, the highest rate
 # every server passed.
@@ -238,6 +239,7 @@ metrics = [
     ("saturation", "p99 ms at common rate", lambda rep, r: p99_at(r, common.get(rep))),
     ("saturation", "server CPU % at peak", lambda rep, r: max([s for s in r["steps"] if s["passed"]] or [{"server_cpu_pct": None}], key=lambda s: s.get("delivered_per_s", 0))["server_cpu_pct"]),
     ("saturation", "generator-limited steps", lambda rep, r: sum(1 for s in r["steps"] if s["gen_limited"])),
+    ("saturation", "steps measured again (--retries)", lambda rep, r: sum(1 for s in r["steps"] if s.get("attempt", 1) > 1)),
     ("burst", "delivered/s", lambda rep, r: last_step(r)["delivered_per_s"]),
     ("burst", "p50 ms", lambda rep, r: last_step(r)["latency"]["p50_ms"]),
     ("burst", "p99 ms", lambda rep, r: last_step(r)["latency"]["p99_ms"]),
@@ -250,8 +252,11 @@ metrics = [
     ("memory", "RSS MB, all clients + charts", lambda rep, r: r["rss_total_mb"]),
     ("durable", "peak updates/s (64 charts, p99<=100ms)", lambda rep, r: r["peak_delivered_per_s"]),
     ("durable", "generator-limited steps", lambda rep, r: sum(1 for s in r["steps"] if s["gen_limited"])),
+    ("durable", "steps measured again (--retries)", lambda rep, r: sum(1 for s in r["steps"] if s.get("attempt", 1) > 1)),
     ("join", "all synced ms", lambda rep, r: r["all_synced_ms"]),
     ("join", "p99 join ms", lambda rep, r: r["sync"]["p99_ms"] if r["synced"] else None),
+    ("join", "server RSS MB when all synced", lambda rep, r: r["server_rss_mb"]),
+    ("join", "server RSS MB 2 s later (joiners idle)", lambda rep, r: r.get("server_rss_after_mb")),
     ("coldload", "first load p99 ms", lambda rep, r: r["first_load"]["p99_ms"]),
     ("coldload", "serving after launch ms", lambda rep, r: r["serving_ms"]),
 ]

@@ -181,6 +181,9 @@ pub struct TrafficConfig {
     pub awareness_hz: f64,
     /// Stop after the first step whose p99 exceeds this (ms).
     pub stop_p99_ms: Option<f64>,
+    /// How many times a failing step is measured again before the ramp
+    /// stops (0: the first failure stops it).
+    pub retries: u32,
     /// Filler bytes typed after each marker.
     pub pad: usize,
     /// Time allowed, after the last step, for in-flight deliveries.
@@ -216,6 +219,9 @@ pub struct StepReport {
     /// not the server.
     pub gen_limited: bool,
     pub passed: bool,
+    /// 1 for a step's first measurement, 2 for its retry (see
+    /// [`TrafficConfig::retries`]).
+    pub attempt: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -268,38 +274,59 @@ pub async fn traffic(common: &Common, cfg: &TrafficConfig, gen_threads: usize) -
     conns.sync = Percentiles::of(shared.take_sync_times());
 
     let mut steps = Vec::new();
-    let mut pending: Option<(usize, f64, Window)> = None;
-    let mut stop = false;
-    for (n, &rate) in cfg.rates.iter().enumerate() {
-        let warm = 1 + 2 * n;
-        let measured = warm + 1;
-        if measured >= stats::MAX_PHASES - 1 {
+    // The step measured last, reported after the next warmup (or the final
+    // drain), so its late deliveries count: (phase, rate index, attempt,
+    // window).
+    let mut pending: Option<(usize, usize, u32, Window)> = None;
+    let mut phase = 0usize;
+    let mut next = 0usize;
+    let mut attempt = 1u32;
+    loop {
+        let rate = cfg.rates.get(next).copied();
+        if pending.is_none() && (rate.is_none() || phase + 2 >= stats::MAX_PHASES - 1) {
             break;
         }
-        shared.phase.store(warm as u64, Relaxed);
-        ctl.rate_milli.store((rate * 1000.0) as u64, Relaxed);
-        tokio::time::sleep(cfg.warmup).await;
-        // The previous step's late deliveries had this warmup to arrive.
-        if let Some((p, r, w)) = pending.take() {
-            let s = step_report(&shared, p, r, writers, &w, gen_threads);
-            stop = cfg.stop_p99_ms.is_some_and(|t| s.p99_with_missing_ms > t);
+        // Warm up at the next rate, or drain when the ramp is done.
+        phase += 1;
+        shared.phase.store(phase as u64, Relaxed);
+        ctl.rate_milli
+            .store((rate.unwrap_or(0.0) * 1000.0) as u64, Relaxed);
+        tokio::time::sleep(if rate.is_some() {
+            cfg.warmup
+        } else {
+            cfg.drain
+        })
+        .await;
+        if let Some((p, i, tries, w)) = pending.take() {
+            let mut s = step_report(&shared, p, cfg.rates[i], writers, &w, gen_threads);
+            s.attempt = tries;
+            let failed = cfg.stop_p99_ms.is_some_and(|t| s.p99_with_missing_ms > t);
             steps.push(s);
+            if failed && tries > cfg.retries {
+                break;
+            }
+            if failed {
+                // One slow disk sync on a shared machine can fail a step on
+                // its own: measure the same rate again before stopping.
+                next = i;
+                attempt = tries + 1;
+                continue;
+            }
         }
-        if stop {
+        if rate.is_none() || phase + 1 >= stats::MAX_PHASES - 1 {
             break;
         }
         let w = Window::open(common.server_pid);
-        shared.phase.store(measured as u64, Relaxed);
+        phase += 1;
+        shared.phase.store(phase as u64, Relaxed);
         tokio::time::sleep(cfg.step).await;
         let w = w.close(common.server_pid);
-        pending = Some((measured, rate, w));
+        pending = Some((phase, next, attempt, w));
+        next += 1;
+        attempt = 1;
     }
     ctl.rate_milli.store(0, Relaxed);
     shared.phase.store((stats::MAX_PHASES - 1) as u64, Relaxed);
-    if let Some((p, r, w)) = pending.take() {
-        tokio::time::sleep(cfg.drain).await;
-        steps.push(step_report(&shared, p, r, writers, &w, gen_threads));
-    }
     conns.disconnects = shared.disconnects.load(Relaxed);
     shutdown(&ctl, tasks).await;
     let peak = steps
@@ -400,6 +427,7 @@ fn step_report(
         gen_cpu_pct: gen_cpu,
         gen_limited: gen_cpu >= 90.0 * gen_threads as f64,
         passed,
+        attempt: 1,
     }
 }
 
@@ -501,7 +529,11 @@ pub struct JoinReport {
     pub disconnects: u64,
     pub connect_failures: u64,
     pub server_cpu_pct: Option<f64>,
+    /// Server RSS when the last joiner synced.
     pub server_rss_mb: Option<f64>,
+    /// Server RSS two seconds later, the joiners idle: what the storm left
+    /// behind (per-socket buffers that kept their grown capacity show here).
+    pub server_rss_after_mb: Option<f64>,
 }
 
 /// One client types `bytes` into a chart (a second one watches until all of
@@ -574,6 +606,11 @@ pub async fn join_storm(
     let all = t0.elapsed();
     let w = w.close(common.server_pid);
     let synced = shared.synced.load(Relaxed) - base_synced;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = common
+        .server_pid
+        .and_then(|p| ProcSample::take(Some(p)))
+        .map(|s| s.rss_bytes as f64 / 1e6);
     let report = JoinReport {
         scenario: "join",
         chart_bytes: u64::from(updates) * (pad as u64 + 24),
@@ -585,6 +622,7 @@ pub async fn join_storm(
         connect_failures: shared.connect_failures.load(Relaxed),
         server_cpu_pct: Window::cpu(&w.server),
         server_rss_mb: w.server.1.map(|s| s.rss_bytes as f64 / 1e6),
+        server_rss_after_mb: after,
     };
     shutdown(&ctl, tasks).await;
     report

@@ -88,6 +88,9 @@ enum Scenario {
         /// Stop after the first step whose p99 (missing = infinite) is above this.
         #[arg(long)]
         stop_p99_ms: Option<f64>,
+        /// Measure a failing step again this many times before stopping.
+        #[arg(long, default_value_t = 0)]
+        retries: u32,
         #[arg(long, default_value_t = 0)]
         pad: usize,
         #[arg(long, default_value_t = 2.0)]
@@ -185,6 +188,7 @@ fn main() -> anyhow::Result<()> {
                 step_secs,
                 awareness_hz,
                 stop_p99_ms,
+                retries,
                 pad,
                 drain_secs,
             } => {
@@ -197,6 +201,7 @@ fn main() -> anyhow::Result<()> {
                     step: Duration::from_secs_f64(step_secs),
                     awareness_hz,
                     stop_p99_ms,
+                    retries,
                     pad,
                     drain: Duration::from_secs_f64(drain_secs),
                 };
@@ -331,7 +336,7 @@ fn print_traffic(r: &easel_loadgen::TrafficReport) {
     );
     for s in &r.steps {
         println!(
-            "{:>8.1} {:>9.0} {:>9.0} {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>8} {:>8} {:>6.0}% {:>7.0} {:>6.0}%{} {:>5}",
+            "{:>8.1} {:>9.0} {:>9.0} {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>8} {:>8} {:>6.0}% {:>7.0} {:>6.0}%{} {:>5}{}",
             s.rate_per_writer,
             s.offered_per_s,
             s.sent_per_s,
@@ -345,7 +350,8 @@ fn print_traffic(r: &easel_loadgen::TrafficReport) {
             s.server_rss_mb.unwrap_or(f64::NAN),
             s.gen_cpu_pct,
             if s.gen_limited { "!" } else { " " },
-            if s.passed { "yes" } else { "no" }
+            if s.passed { "yes" } else { "no" },
+            if s.attempt > 1 { " (again)" } else { "" }
         );
     }
     println!(

@@ -42,6 +42,7 @@ async fn traffic_counts_add_up_against_the_baseline() {
         step: Duration::from_millis(700),
         awareness_hz: 2.0,
         stop_p99_ms: None,
+        retries: 0,
         pad: 10,
         drain: Duration::from_millis(1500),
     };
@@ -82,4 +83,33 @@ async fn join_and_populate_run_against_the_baseline() {
     let j = easel_loadgen::join_storm(&c, 20_000, 5, Duration::from_millis(500)).await;
     assert_eq!(j.connect_failures, 0);
     assert_eq!(j.joiners, 5);
+}
+
+/// A failing step is measured once more before the ramp stops; a limit no
+/// step can meet (p99 <= 0 ms) makes every step fail, so the ramp must stop
+/// after the first rate's two attempts and never reach the second rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_step_is_measured_again_then_the_ramp_stops() {
+    let port = baseline().await;
+    let cfg = TrafficConfig {
+        clients: 10,
+        room_size: 5,
+        writers_per_room: 2,
+        rates: vec![10.0, 20.0],
+        warmup: Duration::from_millis(200),
+        step: Duration::from_millis(400),
+        awareness_hz: 0.0,
+        stop_p99_ms: Some(0.0),
+        retries: 1,
+        pad: 0,
+        drain: Duration::from_millis(500),
+    };
+    let r = easel_loadgen::traffic(&common(port), &cfg, 2).await;
+    let seen: Vec<(f64, u32)> = r
+        .steps
+        .iter()
+        .map(|s| (s.rate_per_writer, s.attempt))
+        .collect();
+    assert_eq!(seen, vec![(10.0, 1), (10.0, 2)], "{:?}", r.steps);
+    assert!(r.steps.iter().all(|s| s.sent > 0 && s.delivered > 0));
 }
