@@ -37,6 +37,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri, Versio
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use easel_hub::{CloseReason, ConnInfo, Frame};
+use futures_util::future::{self, Either};
 use futures_util::{stream, SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -246,8 +247,14 @@ async fn authorize(
 
 async fn serve(state: AppState, chart_id: String, info: ConnInfo, socket: Socket) {
     let socket = socket
-        .filter_map(|r| std::future::ready(to_frame(r).transpose()))
-        .with_flat_map(|f: Frame| stream::iter(from_frame(f).into_iter().map(Ok)));
+        .filter_map(|r| future::ready(to_frame(r).transpose()))
+        .with_flat_map(|f: Frame| match f {
+            Frame::Binary(b) if b.len() > FRAGMENT => {
+                Either::Right(stream::iter(fragments(b).into_iter().map(Ok)))
+            }
+            // Nearly every message: no allocation on the way out.
+            f => Either::Left(stream::once(future::ready(Ok(from_frame(f))))),
+        });
     state.hub.serve(&chart_id, info, Box::pin(socket)).await;
 }
 
@@ -268,22 +275,23 @@ fn to_frame(m: WsResult<Message>) -> WsResult<Option<Frame>> {
     }))
 }
 
-/// One hub frame as WebSocket messages: a binary message above
-/// [`FRAGMENT`] bytes becomes a first fragment and continuations.
-fn from_frame(f: Frame) -> Vec<Message> {
+/// One hub frame as one WebSocket message (binary messages above
+/// [`FRAGMENT`] bytes go through [`fragments`] instead).
+fn from_frame(f: Frame) -> Message {
     match f {
-        Frame::Binary(b) if b.len() > FRAGMENT => fragments(b),
-        Frame::Binary(b) => vec![Message::Binary(b)],
-        Frame::Text(t) => vec![Message::Text(t.into())],
-        Frame::Ping(b) => vec![Message::Ping(b)],
-        Frame::Pong(b) => vec![Message::Pong(b)],
-        Frame::Close(c) => vec![Message::Close(c.map(|c| CloseFrame {
+        Frame::Binary(b) => Message::Binary(b),
+        Frame::Text(t) => Message::Text(t.into()),
+        Frame::Ping(b) => Message::Ping(b),
+        Frame::Pong(b) => Message::Pong(b),
+        Frame::Close(c) => Message::Close(c.map(|c| CloseFrame {
             code: CloseCode::from(c.code),
             reason: c.reason.into(),
-        }))],
+        })),
     }
 }
 
+/// A binary message as a first fragment and continuations of at most
+/// [`FRAGMENT`] bytes.
 fn fragments(b: Bytes) -> Vec<Message> {
     let count = b.len().div_ceil(FRAGMENT);
     (0..count)
@@ -306,7 +314,7 @@ mod tests {
     #[test]
     fn large_binary_messages_become_fragments_that_add_up() {
         let data: Vec<u8> = (0..(2 * FRAGMENT + 5)).map(|i| i as u8).collect();
-        let out = from_frame(Frame::Binary(Bytes::from(data.clone())));
+        let out = fragments(Bytes::from(data.clone()));
         assert_eq!(out.len(), 3);
         let mut joined = Vec::new();
         for (i, m) in out.into_iter().enumerate() {
@@ -319,7 +327,5 @@ mod tests {
             joined.extend_from_slice(f.payload());
         }
         assert_eq!(joined, data);
-        let small = from_frame(Frame::Binary(Bytes::from_static(b"small")));
-        assert!(matches!(&small[..], [Message::Binary(b)] if b.as_ref() == b"small"));
     }
 }
