@@ -166,6 +166,24 @@ async fn invalid_chart_id_is_rejected_before_upgrade() {
     assert!(err.contains("400"), "{err}");
 }
 
+/// A plain GET to a chart's sync URL (no WebSocket handshake) gets a clear
+/// JSON refusal, and the server keeps serving WebSocket clients.
+#[tokio::test]
+async fn plain_http_to_sync_is_told_to_use_a_websocket() {
+    let server = TestServer::start();
+    let url = server.ws_url("plain");
+    let path = &url[url.find("/sync/").expect("sync path")..];
+    let (status, body) = crate::ops::get(&server.addr, path);
+    assert_eq!(status, 426, "{body}");
+    assert!(body.contains("websocket_required"), "{body}");
+    let c = TestClient::connect(&url).await;
+    c.push_text("t", "still here");
+    wait_for("served", WAIT, || {
+        c.seen.lock().unwrap().updates_received >= 1
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn slow_consumer_is_closed_and_others_keep_going() {
     let server =
