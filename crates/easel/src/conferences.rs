@@ -185,6 +185,10 @@ struct Inner {
 /// A conference's stored bytes and what they parse to.
 type Parsed = (Vec<u8>, Arc<StoredConference>);
 
+fn parse_conference(id: &str, bytes: &[u8]) -> Result<StoredConference> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("conference {id}: {e}")))
+}
+
 /// Conferences kept parsed for connects; past this the cache starts over.
 const PARSED_CACHE: usize = 256;
 
@@ -419,21 +423,14 @@ impl Conferences {
     /// bytes are still read every time, so a change made by any node is
     /// seen at once; only the parse is skipped while they are unchanged.
     async fn load_shared(&self, id: &str) -> Result<Arc<StoredConference>> {
-        let bytes = self
-            .inner
-            .meta
-            .get(&conf_key(id))
-            .await?
-            .ok_or_else(|| Error::ConferenceNotFound(id.to_owned()))?;
+        let bytes = self.read_conference(id).await?;
         let cache = || self.inner.parsed.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((raw, parsed)) = cache().get(id) {
             if *raw == bytes {
                 return Ok(parsed.clone());
             }
         }
-        let stored: StoredConference = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Corrupt(format!("conference {id}: {e}")))?;
-        let stored = Arc::new(stored);
+        let stored = Arc::new(parse_conference(id, &bytes)?);
         let mut cache = cache();
         if cache.len() >= PARSED_CACHE {
             cache.clear();
@@ -445,15 +442,17 @@ impl Conferences {
     /// The conference and its stored bytes (what a conditional save
     /// compares against).
     async fn load_raw(&self, id: &str) -> Result<(StoredConference, Vec<u8>)> {
-        let bytes = self
-            .inner
+        let bytes = self.read_conference(id).await?;
+        Ok((parse_conference(id, &bytes)?, bytes))
+    }
+
+    /// A conference's stored bytes.
+    async fn read_conference(&self, id: &str) -> Result<Vec<u8>> {
+        self.inner
             .meta
             .get(&conf_key(id))
             .await?
-            .ok_or_else(|| Error::ConferenceNotFound(id.to_owned()))?;
-        let stored = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Corrupt(format!("conference {id}: {e}")))?;
-        Ok((stored, bytes))
+            .ok_or_else(|| Error::ConferenceNotFound(id.to_owned()))
     }
 
     /// Stores an edited conference, only over the version it was read as.
