@@ -106,10 +106,10 @@ pub struct ServeConfig {
     #[arg(long, env = "EASEL_NO_DEMO", default_value_t = false)]
     pub no_demo: bool,
 
-    /// fsync sled's log file after each group-commit flush, so edits
-    /// clients were shown survive a power loss too, not only a process
-    /// crash (sled's own flush only calls sync_file_range). `--fsync false`
-    /// saves 1-4 ms per flush; see docs/durability.md.
+    /// fdatasync the commit journal after each group commit (and sled's log
+    /// file after each checkpoint), so edits clients were shown survive a
+    /// power loss too, not only a process crash. `--fsync false` makes a
+    /// commit a plain write; see docs/durability.md.
     #[arg(long, env = "EASEL_FSYNC", default_value_t = true, action = clap::ArgAction::Set)]
     pub fsync: bool,
 

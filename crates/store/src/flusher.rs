@@ -1,4 +1,9 @@
-//! Group commit: one thread flushes sled for everyone.
+//! Group commit: one thread makes writes durable for everyone.
+//!
+//! Log appends become durable through the commit journal ([`crate::journal`]):
+//! a group commit is one write (and `fdatasync`) of the journal file. Every
+//! other write, and every [`crate::journal::CHECKPOINT_EVERY`], waits for a
+//! *checkpoint*: a sled flush, after which the journal is emptied.
 //!
 //! Why a thread of our own: sled 0.34's `flush_async` deadlocks when several
 //! tasks call it at once (sled #1308), and a blocking `flush` per update would
@@ -10,11 +15,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 use crate::faults::FlushFaults;
+use crate::journal::{self, Journal, CHECKPOINT_EVERY};
 use crate::watermark::{Watermark, GENERATION_KEY, INTERVAL};
 use crate::StoreError;
 
@@ -34,8 +40,11 @@ pub struct Ticket(pub(crate) u64);
 /// What the flusher thread last did, published to every waiter.
 #[derive(Debug, Clone, Default)]
 struct Report {
-    /// Every append with a ticket <= this is on disk.
+    /// Every log append with a ticket <= this is on disk (in the journal or
+    /// in sled).
     flushed: u64,
+    /// Every write with a ticket <= this is in sled's file (checkpointed).
+    checkpointed: u64,
     /// The latest failed attempt: the ticket it tried to cover and why it
     /// failed. A waiter whose ticket it covered is told the flush failed.
     failed: Option<(u64, String)>,
@@ -47,8 +56,10 @@ struct Report {
 
 #[derive(Default)]
 struct Requests {
-    /// Highest ticket anyone is waiting for.
+    /// Highest append ticket anyone is waiting for.
     wanted: u64,
+    /// Highest ticket anyone waits to see checkpointed.
+    wanted_checkpoint: u64,
     /// Someone waits for a ticket an earlier attempt failed to cover: try
     /// again even though `wanted` did not grow.
     retry: bool,
@@ -77,6 +88,7 @@ impl Flusher {
         faults: Option<Arc<FlushFaults>>,
         generation: Generation,
         db_file: Option<std::fs::File>,
+        journal: (Arc<Journal>, std::fs::File),
     ) -> Flusher {
         let requests = Arc::new((Mutex::new(Requests::default()), Condvar::new()));
         let (tx, rx) = watch::channel(Report::default());
@@ -92,6 +104,7 @@ impl Flusher {
                     faults,
                     generation,
                     db_file,
+                    journal,
                 )
             })
             .expect("spawn flusher thread");
@@ -112,11 +125,20 @@ impl Flusher {
             .map(|(_, why)| why.clone())
     }
 
-    pub(crate) async fn wait(&self, ticket: Ticket) -> Result<(), StoreError> {
+    /// Waits until `ticket` is durable: a log append's ticket through the
+    /// journal (`checkpoint` false), any other write's through a checkpoint.
+    pub(crate) async fn wait(&self, ticket: Ticket, checkpoint: bool) -> Result<(), StoreError> {
+        let done = |r: &Report| {
+            if checkpoint {
+                r.checkpointed
+            } else {
+                r.flushed
+            }
+        };
         let mut reports = self.reports.clone();
         let failures_before = {
             let report = reports.borrow_and_update();
-            if report.flushed >= ticket.0 {
+            if done(&report) >= ticket.0 {
                 return Ok(());
             }
             report.failures
@@ -124,8 +146,13 @@ impl Flusher {
         {
             let (lock, cvar) = &*self.requests;
             let mut req = lock.lock().unwrap_or_else(|e| e.into_inner());
-            if req.wanted < ticket.0 {
-                req.wanted = ticket.0;
+            let wanted = if checkpoint {
+                &mut req.wanted_checkpoint
+            } else {
+                &mut req.wanted
+            };
+            if *wanted < ticket.0 {
+                *wanted = ticket.0;
             } else {
                 req.retry = true;
             }
@@ -136,7 +163,7 @@ impl Flusher {
         loop {
             {
                 let report = reports.borrow_and_update();
-                if report.flushed >= ticket.0 {
+                if done(&report) >= ticket.0 {
                     return Ok(());
                 }
                 if let Some((covered, why)) = &report.failed {
@@ -166,6 +193,7 @@ impl Drop for Flusher {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     db: sled::Db,
     written: Arc<AtomicU64>,
@@ -174,64 +202,120 @@ fn run(
     faults: Option<Arc<FlushFaults>>,
     generation: Generation,
     db_file: Option<std::fs::File>,
+    journal: (Arc<Journal>, std::fs::File),
 ) {
     let Generation {
         meta,
         value: mut generation,
         mark,
     } = generation;
+    let (journal, mut journal_file) = journal;
     let marker = Marker::start(mark);
     let (lock, cvar) = &*requests;
     let mut flushed = 0u64;
+    let mut checkpointed = 0u64;
+    let mut last_checkpoint = Instant::now();
+    // After a failed or partial journal write the file may end in a torn
+    // record that would hide every later one from a replay: only a
+    // checkpoint (which empties the file) may follow. If emptying it fails,
+    // the journal is out of use and every commit is a checkpoint.
+    let mut need_checkpoint = false;
+    let mut journal_usable = true;
     // The highest ticket a failed attempt tried to cover: waiters up to it
     // were told; only a newer request triggers another attempt.
     let mut failed_upto = 0u64;
     loop {
-        {
+        let checkpoint = {
             let mut req = lock.lock().unwrap_or_else(|e| e.into_inner());
-            while !req.shutdown
-                && req.wanted <= flushed.max(failed_upto)
-                && !(req.retry && req.wanted > flushed)
-            {
+            loop {
+                if req.shutdown {
+                    break;
+                }
+                let append_due =
+                    req.wanted > flushed.max(failed_upto) || (req.retry && req.wanted > flushed);
+                let checkpoint_due = req.wanted_checkpoint > checkpointed.max(failed_upto)
+                    || (req.retry && req.wanted_checkpoint > checkpointed);
+                let behind = written.load(Ordering::SeqCst) > checkpointed;
+                let periodic = behind && last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
+                if append_due || checkpoint_due || periodic {
+                    break;
+                }
                 req.idle = true;
-                req = cvar.wait(req).unwrap_or_else(|e| e.into_inner());
+                req = if behind {
+                    let left = CHECKPOINT_EVERY.saturating_sub(last_checkpoint.elapsed());
+                    cvar.wait_timeout(req, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                } else {
+                    cvar.wait(req).unwrap_or_else(|e| e.into_inner())
+                };
                 req.idle = false;
             }
             if req.shutdown {
                 break;
             }
+            let checkpoint = req.wanted_checkpoint > checkpointed
+                || req.retry
+                || need_checkpoint
+                || !journal_usable
+                || last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
             req.retry = false;
-        }
-        // Everything appended before this load is covered by the flush below.
-        let target = written.load(Ordering::SeqCst);
-        let started = std::time::Instant::now();
-        let next = generation + 1;
-        let mut synced = started;
-        let result = match faults.as_deref().map(FlushFaults::before_flush) {
-            Some(Err(injected)) => Err(injected),
-            _ => meta
-                .insert(GENERATION_KEY, &next.to_be_bytes())
-                .and_then(|_| db.flush())
-                .map_err(|e| e.to_string())
-                .and_then(|_| {
-                    synced = std::time::Instant::now();
-                    sync_file(db_file.as_ref())
-                }),
+            checkpoint
+        };
+        let started = Instant::now();
+        let injected = faults.as_deref().map(FlushFaults::before_flush);
+        let (target, result) = if checkpoint {
+            // Records taken here are in sled already: the flush covers them.
+            let (_, target) = journal.take();
+            let next = generation + 1;
+            let result = match injected {
+                Some(Err(injected)) => Err(injected),
+                _ => meta
+                    .insert(GENERATION_KEY, &next.to_be_bytes())
+                    .and_then(|_| db.flush())
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| sync_file(db_file.as_ref())),
+            };
+            if result.is_ok() {
+                generation = next;
+                marker.confirmed(next);
+                checkpointed = target;
+                last_checkpoint = Instant::now();
+                need_checkpoint = false;
+                if journal_usable {
+                    if let Err(e) = journal::clear(&journal_file) {
+                        tracing::error!(error = %e, "cannot empty the commit journal; every commit now flushes sled");
+                        journal_usable = false;
+                    }
+                }
+            }
+            (target, result)
+        } else {
+            let (records, target) = journal.take();
+            let result = match injected {
+                Some(Err(injected)) => Err(injected),
+                _ => journal::write(&mut journal_file, &records, db_file.is_some())
+                    .map_err(|e| format!("commit journal: {e}")),
+            };
+            if result.is_err() {
+                need_checkpoint = true;
+            }
+            (target, result)
         };
         match result {
-            Ok(_) => {
-                generation = next;
+            Ok(()) => {
                 if let Some(f) = &faults {
                     f.after_flush();
                 }
-                flushed = target;
-                let done = std::time::Instant::now();
-                reports.send_modify(|r| r.flushed = target);
-                marker.confirmed(next);
+                flushed = flushed.max(target);
+                reports.send_modify(|r| {
+                    r.flushed = flushed;
+                    r.checkpointed = checkpointed;
+                });
                 tracing::trace!(
                     flushed,
-                    sled_us = (synced - started).as_micros() as u64,
-                    sync_us = (done - synced).as_micros() as u64,
+                    checkpoint,
+                    us = started.elapsed().as_micros() as u64,
                     "flush"
                 );
             }
@@ -254,10 +338,17 @@ fn run(
         .insert(GENERATION_KEY, &next.to_be_bytes())
         .and_then(|_| db.flush())
     {
-        Ok(_) => match mark {
-            Some(mut mark) => mark.record(next, true),
-            None => tracing::error!("the watermark thread died; easel.watermark not updated"),
-        },
+        Ok(_) => {
+            if journal_usable {
+                if let Err(e) = journal::clear(&journal_file) {
+                    tracing::warn!(error = %e, "commit journal not emptied at shutdown; the next start replays it");
+                }
+            }
+            match mark {
+                Some(mut mark) => mark.record(next, true),
+                None => tracing::error!("the watermark thread died; easel.watermark not updated"),
+            }
+        }
         Err(e) => tracing::error!(error = %e, "final flush failed"),
     }
 }

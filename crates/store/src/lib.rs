@@ -9,6 +9,9 @@
 //! > produced the ticket, and every append before it, survives a crash of the
 //! > process.
 //!
+//! Every other write (snapshots, deletions, documents) is durable when its
+//! method returns.
+//!
 //! Flushes are group commits: see [`flusher`]. Layout on disk:
 //!
 //! | tree        | key                          | value                          |
@@ -18,16 +21,20 @@
 //! | `snapshot_parts` | `{chart_id}/` + covered seq + part (u32 BE) | ≤ 16 KiB of the v1 state |
 //! | `documents` | caller-defined               | caller-defined (JSON metadata) |
 //! | `meta`      | `schema_version`             | u32 BE                         |
-//! | `meta`      | `flush_generation`           | u64 BE, bumped by every flush ([`watermark`]) |
+//! | `meta`      | `flush_generation`           | u64 BE, bumped by every sled flush (checkpoint, [`watermark`]) |
 //!
 //! Beside sled's files, `easel.watermark` holds a flush generation known to
-//! be on disk; a database behind it has lost confirmed writes.
+//! be on disk; a database behind it has lost confirmed writes; and
+//! `easel.journal` holds log entries confirmed since sled's last flush
+//! ([`journal`]: appends are made durable there, sled is flushed by
+//! periodic checkpoints).
 //!
 //! Chart ids never contain `/` (see [`validate_chart_id`]), so one chart's key
 //! prefix can never be a prefix of another's.
 
 mod faults;
 mod flusher;
+mod journal;
 pub mod meta;
 mod watermark;
 
@@ -146,6 +153,8 @@ struct Inner {
     /// Count of appends so far; a ticket is this counter's value right after
     /// an append, so "flushed up to N" covers every append with ticket <= N.
     written: Arc<AtomicU64>,
+    /// Log appends waiting for the next group commit ([`journal`]).
+    journal: Arc<journal::Journal>,
     flusher: Flusher,
     /// Held while a compaction trims its log: one trim at a time. Charts
     /// written in step reach their thresholds together, and dozens of
@@ -254,7 +263,35 @@ impl Store {
                     .map_err(|e| StoreError::Flush(format!("fsync after recovery: {e}")))?;
             }
         }
+        // Log entries confirmed through the journal since the last
+        // checkpoint before a crash: back into sled, and into its file,
+        // before anyone reads a chart.
+        let mut journal_file = journal::open(&path)
+            .map_err(|e| StoreError::Flush(format!("cannot open the commit journal: {e}")))?;
+        let bytes = journal::read(&mut journal_file)
+            .map_err(|e| StoreError::Flush(format!("cannot read the commit journal: {e}")))?;
+        if !bytes.is_empty() {
+            let records = journal::decode(&bytes);
+            let mut replayed = 0usize;
+            for (key, value) in &records {
+                if covered_by_snapshot(&snapshots, key)? {
+                    continue;
+                }
+                updates.insert(*key, *value)?;
+                replayed += 1;
+            }
+            db.flush()?;
+            if options.fsync {
+                std::fs::File::open(path.join("db"))
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| StoreError::Flush(format!("fsync after replay: {e}")))?;
+            }
+            journal::clear(&journal_file)
+                .map_err(|e| StoreError::Flush(format!("cannot empty the commit journal: {e}")))?;
+            tracing::info!(records = records.len(), replayed, "commit journal replayed");
+        }
         let written = Arc::new(AtomicU64::new(0));
+        let journal = Arc::new(journal::Journal::new(written.clone()));
         mark.record(generation, true);
         let db_file = if options.fsync {
             Some(std::fs::File::open(path.join("db")).map_err(|e| {
@@ -273,6 +310,7 @@ impl Store {
                 mark,
             },
             db_file,
+            (journal.clone(), journal_file),
         );
         Ok(Store {
             inner: Arc::new(Inner {
@@ -283,6 +321,7 @@ impl Store {
                 snapshot_parts,
                 documents,
                 written,
+                journal,
                 flusher,
                 trimming: std::sync::Mutex::new(()),
             }),
@@ -380,14 +419,21 @@ impl Store {
     /// when this returns; it is durable once [`Store::durable`] says so.
     pub fn append(&self, chart: &str, seq: u64, update: &[u8]) -> Result<Ticket, StoreError> {
         let key = log_key(chart, seq);
-        self.inner.updates.insert(key, update)?;
-        Ok(self.ticket_after_write())
+        self.inner.updates.insert(&key, update)?;
+        Ok(self.inner.journal.push(&key, update))
     }
 
     /// Waits until everything up to `ticket` is flushed to disk. Many callers
     /// share one flush (group commit).
     pub async fn durable(&self, ticket: Ticket) -> Result<(), StoreError> {
-        self.inner.flusher.wait(ticket).await
+        self.inner.flusher.wait(ticket, false).await
+    }
+
+    /// Waits until every write up to `ticket` is in sled's own file (a
+    /// checkpoint), which every write other than a log append needs: the
+    /// commit journal only carries log entries.
+    async fn checkpointed(&self, ticket: Ticket) -> Result<(), StoreError> {
+        self.inner.flusher.wait(ticket, true).await
     }
 
     /// Replaces the first part of a chart's log with a snapshot that covers
@@ -413,14 +459,14 @@ impl Store {
         }
         self.inner.snapshot_parts.apply_batch(parts)?;
         let ticket = self.ticket_after_write();
-        self.durable(ticket).await?;
+        self.checkpointed(ticket).await?;
         // 2. the header that makes them the snapshot in force;
         let mut header = Vec::with_capacity(12);
         header.extend_from_slice(&covers_upto.to_be_bytes());
         header.extend_from_slice(&count.to_be_bytes());
         self.inner.snapshots.insert(chart, header)?;
         let ticket = self.ticket_after_write();
-        self.durable(ticket).await?;
+        self.checkpointed(ticket).await?;
         // 3. then what it replaces: the old parts and the covered log. A
         //    removal costs sled about what an insert did, thousands per
         //    compaction: on a blocking thread, so the async workers (every
@@ -476,6 +522,9 @@ impl Store {
     /// Removes a chart entirely (retention, tests). Durable before returning.
     pub async fn delete_chart(&self, chart: &str) -> Result<(), StoreError> {
         validate_chart_id(chart)?;
+        // Checkpoint first, so the commit journal holds none of this chart's
+        // entries: a replay after a crash must not bring them back.
+        self.flush().await?;
         let mut batch = sled::Batch::default();
         for key in self.inner.updates.scan_prefix(log_prefix(chart)).keys() {
             batch.remove(key?);
@@ -493,7 +542,7 @@ impl Store {
         }
         self.inner.snapshot_parts.apply_batch(batch)?;
         let ticket = self.ticket_after_write();
-        self.durable(ticket).await
+        self.checkpointed(ticket).await
     }
 
     /// Every chart id that has anything stored.
@@ -525,7 +574,7 @@ impl Store {
     pub async fn put_document(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.inner.documents.insert(key, value)?;
         let ticket = self.ticket_after_write();
-        self.durable(ticket).await
+        self.checkpointed(ticket).await
     }
 
     /// Writes a metadata document without waiting for it to be durable; the
@@ -554,7 +603,7 @@ impl Store {
             return Ok(false);
         }
         let ticket = self.ticket_after_write();
-        self.durable(ticket).await?;
+        self.checkpointed(ticket).await?;
         Ok(true)
     }
 
@@ -562,7 +611,7 @@ impl Store {
     pub async fn remove_document(&self, key: &str) -> Result<(), StoreError> {
         self.inner.documents.remove(key)?;
         let ticket = self.ticket_after_write();
-        self.durable(ticket).await
+        self.checkpointed(ticket).await
     }
 
     /// All metadata documents whose key starts with `prefix`, in key order.
@@ -593,8 +642,29 @@ impl Store {
     /// Forces a flush of everything written so far and waits for it.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let ticket = Ticket(self.inner.written.load(Ordering::SeqCst));
-        self.durable(ticket).await
+        self.checkpointed(ticket).await
     }
+}
+
+/// Whether a journal record's log entry is inside its chart's snapshot
+/// (the compaction that wrote the snapshot may have trimmed it since).
+fn covered_by_snapshot(snapshots: &sled::Tree, key: &[u8]) -> Result<bool, StoreError> {
+    let Some(slash) = key.iter().position(|&b| b == b'/') else {
+        return Ok(false);
+    };
+    let Some(seq) = key
+        .get(slash + 1..)
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map(u64::from_be_bytes)
+    else {
+        return Ok(false);
+    };
+    Ok(match snapshots.get(&key[..slash])? {
+        Some(header) if header.len() >= 8 => {
+            u64::from_be_bytes(header[..8].try_into().expect("8 bytes")) >= seq
+        }
+        _ => false,
+    })
 }
 
 fn log_prefix(chart: &str) -> Vec<u8> {

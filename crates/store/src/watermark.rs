@@ -6,7 +6,8 @@
 //! database, and a server would serve empty charts (and even create a new
 //! demo conference) as if nothing were wrong.
 //!
-//! So every flush also stores a generation counter in sled (`meta` tree,
+//! So every sled flush (a checkpoint, see [`crate::journal`]) also stores a
+//! generation counter in sled (`meta` tree,
 //! `flush_generation`), and a small file next to sled's, `easel.watermark`,
 //! records a generation that a flush has confirmed, rewritten at most once
 //! per [`INTERVAL`] and at shutdown. On open, a database whose generation is
