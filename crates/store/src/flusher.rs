@@ -297,9 +297,6 @@ fn run(
                 _ => journal::write(&mut journal_file, &records, db_file.is_some())
                     .map_err(|e| format!("commit journal: {e}")),
             };
-            if result.is_err() {
-                need_checkpoint = true;
-            }
             (target, result)
         };
         match result {
@@ -321,6 +318,10 @@ fn run(
             }
             Err(e) => {
                 failed_upto = target;
+                // A failed checkpoint took the journal's records (sled holds
+                // them) and a failed journal write may have left a torn
+                // record: either way only a checkpoint may confirm them.
+                need_checkpoint = true;
                 tracing::error!(error = %e, "flush failed");
                 reports.send_modify(|r| {
                     r.failed = Some((target, e));

@@ -326,3 +326,32 @@ fn a_deleted_chart_leaves_nothing_in_the_journal() {
         "journal still holds entries of a deleted chart"
     );
 }
+
+/// A failed checkpoint has taken the journal's pending records (sled holds
+/// them in memory): the commit that later confirms them must be a
+/// checkpoint, or a crash would lose an entry the hub then broadcast.
+#[test]
+fn after_a_failed_checkpoint_only_a_checkpoint_confirms() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(FlushFaults::default());
+    let store = Store::open_with_faults(dir.path(), faults.clone()).unwrap();
+    rt().block_on(async {
+        faults.set_failing(true);
+        let a = store.append("c", 0, b"a").unwrap();
+        assert!(store.flush().await.is_err());
+        faults.set_failing(false);
+        let b = store.append("c", 1, b"b").unwrap();
+        store.durable(b).await.unwrap();
+        // The hub waits again for the batch whose flush failed.
+        store.durable(a).await.unwrap();
+    });
+    let bytes = std::fs::read(dir.path().join(journal::FILE)).unwrap();
+    let keys: Vec<Vec<u8>> = journal::decode(&bytes)
+        .iter()
+        .map(|(k, _)| k.to_vec())
+        .collect();
+    assert!(
+        keys.is_empty() || keys.contains(&log_key("c", 0)),
+        "entry 0 was confirmed but is neither checkpointed nor in the journal"
+    );
+}
