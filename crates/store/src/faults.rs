@@ -2,7 +2,8 @@
 //! rule when the disk is slow or failing without needing a broken disk.
 //!
 //! A [`FlushFaults`] handle is passed to [`crate::Store::open_with_faults`];
-//! the flusher thread consults it before every `sled::Db::flush`. The binary
+//! the flusher thread consults it before every journal commit and every
+//! checkpoint (`sled::Db::flush`). The binary
 //! never constructs one (no flag reaches it), so production stores always
 //! run with no faults. Settings change while the store runs: a test turns a
 //! failure on, watches what clients see, and turns it off again to see the

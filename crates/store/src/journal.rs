@@ -66,7 +66,10 @@ impl Journal {
     /// below.
     pub(crate) fn take(&self) -> (Vec<u8>, u64) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let records = std::mem::take(&mut *pending);
+        // The next group is likely about this size: one allocation for it
+        // rather than a run of doublings under the appenders' lock.
+        let next = Vec::with_capacity(pending.len());
+        let records = std::mem::replace(&mut *pending, next);
         (records, self.written.load(Ordering::SeqCst))
     }
 }
@@ -119,8 +122,7 @@ pub(crate) fn open(data_dir: &Path) -> std::io::Result<File> {
 /// Reads the whole journal file.
 pub(crate) fn read(file: &mut File) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    let mut reader: &File = file;
-    reader.read_to_end(&mut bytes)?;
+    file.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
