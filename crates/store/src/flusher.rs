@@ -136,12 +136,16 @@ impl Flusher {
             }
         };
         let mut reports = self.reports.clone();
-        let failures_before = {
+        let (failures_before, failed_before) = {
             let report = reports.borrow_and_update();
             if done(&report) >= ticket.0 {
                 return Ok(());
             }
-            report.failures
+            let failed = report
+                .failed
+                .as_ref()
+                .is_some_and(|(covered, _)| *covered >= ticket.0);
+            (report.failures, failed)
         };
         {
             let (lock, cvar) = &*self.requests;
@@ -151,9 +155,12 @@ impl Flusher {
             } else {
                 &mut req.wanted
             };
-            if *wanted < ticket.0 {
-                *wanted = ticket.0;
-            } else {
+            *wanted = (*wanted).max(ticket.0);
+            // Only a ticket an attempt already failed to cover asks for
+            // another attempt. Charts wait in any order: one waiting below
+            // another's request is not a retry, and a retry is a
+            // checkpoint (a sled flush instead of a journal write).
+            if failed_before {
                 req.retry = true;
             }
             if req.idle {

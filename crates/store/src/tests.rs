@@ -355,3 +355,40 @@ fn after_a_failed_checkpoint_only_a_checkpoint_confirms() {
         "entry 0 was confirmed but is neither checkpointed nor in the journal"
     );
 }
+
+/// A chart that waits for a ticket below one another chart already asked
+/// for must not turn the next commit into a checkpoint: that is what a
+/// retry after a failure asks for, and under load charts wait in any order
+/// (each checkpoint a sled flush instead of one journal write).
+#[test]
+fn waiting_below_another_request_is_not_a_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(FlushFaults::default());
+    let store = Store::open_with_faults(dir.path(), faults.clone()).unwrap();
+    rt().block_on(async {
+        let a = store.append("c", 0, b"a").unwrap();
+        let b = store.append("d", 0, b"b").unwrap();
+        // The commit for `b` is under way (held 100 ms) when `a` is waited for.
+        faults.set_delay(std::time::Duration::from_millis(100));
+        let (first, second) = tokio::join!(store.durable(b), async {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            store.durable(a).await
+        });
+        first.unwrap();
+        second.unwrap();
+        faults.set_delay(std::time::Duration::ZERO);
+        let c = store.append("c", 1, b"c").unwrap();
+        store.durable(c).await.unwrap();
+    });
+    // Well before the periodic checkpoint (500 ms): `c` went to the journal.
+    let bytes = std::fs::read(dir.path().join(journal::FILE)).unwrap();
+    let keys: Vec<Vec<u8>> = journal::decode(&bytes)
+        .iter()
+        .map(|(k, _)| k.to_vec())
+        .collect();
+    assert!(
+        keys.contains(&log_key("c", 1)),
+        "the commit after an out-of-order wait was a checkpoint (journal: {} records)",
+        keys.len()
+    );
+}
