@@ -1,5 +1,14 @@
 use super::*;
 
+/// The keys of the complete records in a data dir's commit journal.
+fn journal_keys(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(dir.join(journal::FILE)).unwrap();
+    journal::decode(&bytes)
+        .iter()
+        .map(|(k, _)| k.to_vec())
+        .collect()
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -320,9 +329,8 @@ fn a_deleted_chart_leaves_nothing_in_the_journal() {
         }
         store.delete_chart("gone").await.unwrap();
     });
-    let bytes = std::fs::read(dir.path().join(journal::FILE)).unwrap();
     assert!(
-        journal::decode(&bytes).is_empty(),
+        journal_keys(dir.path()).is_empty(),
         "journal still holds entries of a deleted chart"
     );
 }
@@ -345,11 +353,7 @@ fn after_a_failed_checkpoint_only_a_checkpoint_confirms() {
         // The hub waits again for the batch whose flush failed.
         store.durable(a).await.unwrap();
     });
-    let bytes = std::fs::read(dir.path().join(journal::FILE)).unwrap();
-    let keys: Vec<Vec<u8>> = journal::decode(&bytes)
-        .iter()
-        .map(|(k, _)| k.to_vec())
-        .collect();
+    let keys = journal_keys(dir.path());
     assert!(
         keys.is_empty() || keys.contains(&log_key("c", 0)),
         "entry 0 was confirmed but is neither checkpointed nor in the journal"
@@ -381,11 +385,7 @@ fn waiting_below_another_request_is_not_a_retry() {
         store.durable(c).await.unwrap();
     });
     // Well before the periodic checkpoint (500 ms): `c` went to the journal.
-    let bytes = std::fs::read(dir.path().join(journal::FILE)).unwrap();
-    let keys: Vec<Vec<u8>> = journal::decode(&bytes)
-        .iter()
-        .map(|(k, _)| k.to_vec())
-        .collect();
+    let keys = journal_keys(dir.path());
     assert!(
         keys.contains(&log_key("c", 1)),
         "the commit after an out-of-order wait was a checkpoint (journal: {} records)",
