@@ -192,6 +192,8 @@ fn rand_suffix() -> u64 {
 #[derive(Default)]
 pub struct Seen {
     pub awareness: HashMap<u64, String>,
+    /// Awareness messages received (each may carry several clients).
+    pub awareness_messages: usize,
     pub denied: Vec<String>,
     pub closed: Option<(u16, String)>,
     pub updates_received: usize,
@@ -387,6 +389,7 @@ fn handle(
             }
             Message::Awareness(a) => {
                 let mut s = seen.lock().unwrap();
+                s.awareness_messages += 1;
                 for (id, e) in a.clients {
                     if &*e.json == "null" {
                         s.awareness.remove(&id.get());

@@ -105,6 +105,43 @@ async fn awareness_add_update_remove_and_query() {
     .await;
 }
 
+/// Presence changes wait up to 50 ms for the chart's next delivery round:
+/// two people who change their presence together reach a third as one
+/// message. (The test above shows a change with no edit after it still
+/// arrives.) A stall of the test machine between the two sends can split a
+/// round, so three rounds are tried; the old server sent two every time.
+#[tokio::test]
+async fn presence_changes_made_together_arrive_as_one_message() {
+    let server = TestServer::start();
+    let url = server.ws_url("together");
+    let a = TestClient::connect(&url).await;
+    let b = TestClient::connect(&url).await;
+    let c = TestClient::connect(&url).await;
+    let (a_id, b_id) = (a.doc.client_id().get(), b.doc.client_id().get());
+    let mut per_round = Vec::new();
+    for clock in 1..=3 {
+        let before = c.seen.lock().unwrap().awareness_messages;
+        a.set_awareness(clock, &format!(r#"{{"user":{{"name":"Ana {clock}"}}}}"#));
+        b.set_awareness(clock, &format!(r#"{{"user":{{"name":"Ben {clock}"}}}}"#));
+        wait_for("c sees both", WAIT, || {
+            let seen = c.awareness();
+            seen.get(&a_id)
+                .is_some_and(|s| s.contains(&format!("Ana {clock}")))
+                && seen
+                    .get(&b_id)
+                    .is_some_and(|s| s.contains(&format!("Ben {clock}")))
+        })
+        .await;
+        // Anything still on its way would be counted in this round.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        per_round.push(c.seen.lock().unwrap().awareness_messages - before);
+        if per_round.last() == Some(&1) {
+            return;
+        }
+    }
+    panic!("every round reached the reader as several messages: {per_round:?}");
+}
+
 #[tokio::test]
 async fn awareness_expires_when_not_renewed() {
     let server = TestServer::start_with(&["--awareness-timeout-secs", "1"]);
