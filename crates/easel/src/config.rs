@@ -60,6 +60,12 @@ pub struct ServeConfig {
     #[arg(long, env = "EASEL_PING_INTERVAL_SECS", default_value_t = 20)]
     pub ping_interval_secs: u64,
 
+    /// Threads that run the chart actors (CRDT work and commits), apart from
+    /// the connections. 0: they share the connections' threads. Default: a
+    /// quarter of the CPUs, at least one.
+    #[arg(long, env = "EASEL_CHART_THREADS", default_value_t = default_chart_threads())]
+    pub chart_threads: usize,
+
     /// Directory of the built web client, served at `/`.
     #[arg(long, env = "EASEL_WEB_DIR", default_value = "web-client/dist")]
     pub web_dir: PathBuf,
@@ -226,8 +232,17 @@ impl ServeConfig {
             max_protocol_errors: self.max_protocol_errors,
             compact_after_updates: self.compact_after_updates,
             ping_interval: Duration::from_secs(self.ping_interval_secs.max(1)),
+            chart_threads: self.chart_threads,
         }
     }
+}
+
+/// A quarter of the CPUs, at least one: chart work is a fraction of what the
+/// connections cost (the sockets' system calls), measured in BENCHMARKS.md.
+fn default_chart_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().div_ceil(4))
+        .unwrap_or(1)
 }
 
 #[cfg(test)]

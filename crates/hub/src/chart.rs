@@ -196,12 +196,22 @@ struct Shared {
     _follow: DropGuard,
 }
 
-/// Starts the actor for `id`; returns its command channel.
-pub(crate) fn spawn(hub: Hub, id: String, tasks: &TaskTracker) -> mpsc::Sender<Command> {
+/// Starts the actor for `id` on `runtime` (the caller's if `None`); returns
+/// its command channel.
+pub(crate) fn spawn(
+    hub: Hub,
+    id: String,
+    tasks: &TaskTracker,
+    runtime: Option<&tokio::runtime::Handle>,
+) -> mpsc::Sender<Command> {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let span = tracing::info_span!("chart", chart_id = %id);
     // Weak: the actor's own handle must not keep its queue open.
-    tasks.spawn(run(hub, id, rx, tx.downgrade()).instrument(span));
+    let actor = run(hub, id, rx, tx.downgrade()).instrument(span);
+    match runtime {
+        Some(runtime) => drop(tasks.spawn_on(actor, runtime)),
+        None => drop(tasks.spawn(actor)),
+    }
     tx
 }
 

@@ -62,6 +62,16 @@ pub struct HubConfig {
     /// How often a connection is pinged; a peer silent for two intervals is
     /// dropped.
     pub ping_interval: Duration,
+    /// Threads that run the chart actors, apart from the runtime that runs
+    /// the connections. 0: the actors run on the caller's runtime.
+    ///
+    /// Why apart: under load a thousand connection tasks share the
+    /// runtime's workers, and a chart actor queued behind them waits a full
+    /// round of them at every hop an update takes (socket -> chart -> commit
+    /// -> chart -> sockets). On threads of their own the actors are
+    /// scheduled by the kernel as soon as they are woken, so that wait
+    /// disappears (BENCHMARKS.md, twelfth run).
+    pub chart_threads: usize,
 }
 
 impl Default for HubConfig {
@@ -77,6 +87,7 @@ impl Default for HubConfig {
             max_protocol_errors: 16,
             compact_after_updates: 2000,
             ping_interval: Duration::from_secs(20),
+            chart_threads: 0,
         }
     }
 }
@@ -175,6 +186,40 @@ struct HubInner {
     /// Set in a cluster: charts live in this shared log instead of `store`
     /// (which then keeps only the metadata documents).
     shared: Option<Arc<dyn SharedLog>>,
+    /// Where the chart actors run when `config.chart_threads` > 0.
+    chart_runtime: Option<ChartRuntime>,
+}
+
+/// The runtime of the chart actors ([`HubConfig::chart_threads`]).
+struct ChartRuntime(Option<tokio::runtime::Runtime>);
+
+impl ChartRuntime {
+    fn start(threads: usize) -> std::io::Result<ChartRuntime> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("easel-charts")
+            .enable_all()
+            .build()?;
+        Ok(ChartRuntime(Some(rt)))
+    }
+
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0
+            .as_ref()
+            .expect("chart runtime lives as long as the hub")
+            .handle()
+    }
+}
+
+impl Drop for ChartRuntime {
+    fn drop(&mut self) {
+        // The hub may be dropped inside a runtime (or by the last chart
+        // actor, on this one), where a blocking shutdown would panic. By then
+        // `Hub::shutdown` has waited for the actors' final flushes.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl Hub {
@@ -188,6 +233,18 @@ impl Hub {
     }
 
     fn build(store: Store, config: HubConfig, shared: Option<Arc<dyn SharedLog>>) -> Hub {
+        let chart_runtime = match config.chart_threads {
+            0 => None,
+            n => match ChartRuntime::start(n) {
+                Ok(rt) => Some(rt),
+                Err(e) => {
+                    // Still correct on the caller's runtime, only slower
+                    // under load.
+                    tracing::error!(error = %e, "no chart threads; charts share the connections' runtime");
+                    None
+                }
+            },
+        };
         Hub {
             inner: Arc::new(HubInner {
                 store,
@@ -202,6 +259,7 @@ impl Hub {
                 occupancy_changed: watch::channel(0).0,
                 elsewhere: Mutex::new(HashMap::new()),
                 shared,
+                chart_runtime,
             }),
         }
     }
@@ -243,7 +301,13 @@ impl Hub {
                 return tx.clone();
             }
         }
-        let tx = chart::spawn(self.clone(), chart_id.to_owned(), &self.inner.tasks);
+        let runtime = self.inner.chart_runtime.as_ref().map(ChartRuntime::handle);
+        let tx = chart::spawn(
+            self.clone(),
+            chart_id.to_owned(),
+            &self.inner.tasks,
+            runtime,
+        );
         charts.insert(chart_id.to_owned(), tx.clone());
         tx
     }
