@@ -160,9 +160,21 @@ impl Peer {
 }
 
 fn hub_with_faults(dir: &std::path::Path) -> (Hub, Arc<FlushFaults>) {
+    hub_with_faults_on(dir, HubConfig::default())
+}
+
+fn hub_with_faults_on(dir: &std::path::Path, config: HubConfig) -> (Hub, Arc<FlushFaults>) {
     let faults = Arc::new(FlushFaults::default());
     let store = Store::open_with_faults(dir, faults.clone()).unwrap();
-    (Hub::new(store, HubConfig::default()), faults)
+    (Hub::new(store, config), faults)
+}
+
+/// The chart actors on threads of their own, as the binary runs them.
+fn on_chart_threads() -> HubConfig {
+    HubConfig {
+        chart_threads: 1,
+        ..HubConfig::default()
+    }
 }
 
 fn state(doc: &Doc) -> Vec<u8> {
@@ -174,8 +186,20 @@ const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_flush_broadcasts_nothing_tells_writers_and_recovers() {
+    failing_flush_case(HubConfig::default()).await;
+}
+
+/// The same with the actors on the chart runtime: the rule holds across the
+/// two runtimes, and a hub dropped inside a runtime (its chart runtime with
+/// it) lets go of the store so it can be opened again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_flush_case_holds_on_chart_threads() {
+    failing_flush_case(on_chart_threads()).await;
+}
+
+async fn failing_flush_case(config: HubConfig) {
     let dir = tempfile::tempdir().unwrap();
-    let (hub, faults) = hub_with_faults(dir.path());
+    let (hub, faults) = hub_with_faults_on(dir.path(), config.clone());
     let mut writer = Peer::connect(&hub, "c", Doc::new()).await;
     let mut reader = Peer::connect(&hub, "c", Doc::new()).await;
     writer.type_text("before;").await;
@@ -247,7 +271,7 @@ async fn failing_flush_broadcasts_nothing_tells_writers_and_recovers() {
             Err(e) => panic!("reopening the store: {e}"),
         }
     };
-    let hub = Hub::new(store, HubConfig::default());
+    let hub = Hub::new(store, config);
     let mut fresh = Peer::connect(&hub, "c", Doc::new()).await;
     fresh
         .pump_until("reloaded from disk", WAIT, |p| p.text() == want)
