@@ -61,7 +61,7 @@ if [ "$MODE" = quick ]; then
   COLD=60
   FIXTURE_CHARTS=64  # durable: 64 rooms
 else
-  SAT="--clients 1000 --rates 0.5,1,2,4,6,8,12,16,20,24,28,32,40,48,64 --warmup-secs 2 --step-secs 5"
+  SAT="--clients 1000 --rates 0.5,1,2,4,6,8,12,16,20,24,28,32,36,40,44,48,56,64 --warmup-secs 2 --step-secs 5"
   BURST="--clients 3000 --warmup-secs 5 --step-secs 20"
   MEM="--charts 300 --clients 3000 --settle-secs 3"
   DUR="--rates 100,200,400,800,1200,1600,2400 --warmup-secs 2 --step-secs 5"
