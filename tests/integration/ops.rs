@@ -1,5 +1,6 @@
-//! Operations: health, readiness, metrics that move under load, and a
-//! graceful SIGTERM that tells clients (1012), drains and loses nothing.
+//! Operations: health, readiness, metrics that move under load, a graceful
+//! SIGTERM that tells clients (1012), drains and loses nothing, and the
+//! chart threads an operator sets.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -112,4 +113,29 @@ async fn sigterm_during_writes_closes_with_1012_and_loses_nothing() {
             .all(|t| have.split(';').any(|h| h == t))
     })
     .await;
+}
+
+/// `--chart-threads N` runs the chart actors on N threads named
+/// `easel-charts` (what `top -H` shows, docs/config.md; a chart's load from
+/// disk runs on a helper thread of the same name); 0 runs them on the
+/// connections' threads. Either way clients sync as before.
+#[tokio::test]
+async fn chart_threads_are_what_the_flag_says() {
+    for threads in [3usize, 0] {
+        let n = threads.to_string();
+        let server = TestServer::start_with(&["--chart-threads", &n]);
+        let a = TestClient::connect(&server.ws_url("threads")).await;
+        let b = TestClient::connect(&server.ws_url("threads")).await;
+        a.push_text("t", "on chart threads");
+        wait_for("sync", WAIT, || b.text("t") == "on chart threads").await;
+        let named = server.threads_named("easel-charts");
+        if threads == 0 {
+            assert_eq!(named, 0, "--chart-threads 0 started chart threads");
+        } else {
+            assert!(
+                named >= threads,
+                "--chart-threads {threads}: {named} threads"
+            );
+        }
+    }
 }

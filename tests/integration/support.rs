@@ -435,6 +435,18 @@ impl TestServer {
             .unwrap_or(0)
     }
 
+    /// Threads of the server process named `name` (from /proc).
+    pub fn threads_named(&self, name: &str) -> usize {
+        std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
+            .map(|tasks| {
+                tasks
+                    .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                    .filter(|comm| comm.trim_end() == name)
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
     /// Open file descriptors of the server process (from /proc).
     pub fn open_fds(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))

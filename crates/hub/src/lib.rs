@@ -69,8 +69,8 @@ pub struct HubConfig {
     /// runtime's workers, and a chart actor queued behind them waits a full
     /// round of them at every hop an update takes (socket -> chart -> commit
     /// -> chart -> sockets). On threads of their own the actors are
-    /// scheduled by the kernel as soon as they are woken, so that wait
-    /// disappears (BENCHMARKS.md, twelfth run).
+    /// scheduled by the kernel as soon as they are woken, which halved the
+    /// commit wait and p50 at saturation (BENCHMARKS.md, twelfth run).
     pub chart_threads: usize,
 }
 
