@@ -447,17 +447,25 @@ impl Store {
         covers_upto: u64,
     ) -> Result<(), StoreError> {
         // 1. the parts, under this snapshot's own seq so they never overwrite
-        //    the parts of the snapshot currently in force;
-        let old = self.inner.snapshots.get(chart)?;
-        let mut parts = sled::Batch::default();
-        let mut count = 0u32;
-        for (i, chunk) in snapshot.chunks(SNAPSHOT_PART).enumerate() {
-            let mut key = snapshot_prefix(chart, covers_upto);
-            key.extend_from_slice(&(i as u32).to_be_bytes());
-            parts.insert(key, chunk);
-            count += 1;
+        //    the parts of the snapshot currently in force. Inserted one by
+        //    one, on a blocking thread: see [`Store::remove_compacted`] for
+        //    why not as one sled batch.
+        let count = u32::try_from(snapshot.len().div_ceil(SNAPSHOT_PART))
+            .map_err(|_| StoreError::Trim("snapshot too large".into()))?;
+        {
+            let store = self.clone();
+            let (chart, snapshot) = (chart.to_owned(), snapshot.to_vec());
+            tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+                for (i, chunk) in snapshot.chunks(SNAPSHOT_PART).enumerate() {
+                    let mut key = snapshot_prefix(&chart, covers_upto);
+                    key.extend_from_slice(&(i as u32).to_be_bytes());
+                    store.inner.snapshot_parts.insert(key, chunk)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| StoreError::Trim(e.to_string()))??;
         }
-        self.inner.snapshot_parts.apply_batch(parts)?;
         let ticket = self.ticket_after_write();
         self.checkpointed(ticket).await?;
         // 2. the header that makes them the snapshot in force;
@@ -473,49 +481,50 @@ impl Store {
         //    connection's socket) never stall behind it.
         let store = self.clone();
         let chart = chart.to_owned();
-        tokio::task::spawn_blocking(move || store.remove_compacted(&chart, old, covers_upto))
+        tokio::task::spawn_blocking(move || store.remove_compacted(&chart, covers_upto))
             .await
             .map_err(|e| StoreError::Trim(e.to_string()))?
     }
 
     /// Step 3 of [`Store::compact`]: removes the replaced snapshot's parts
     /// and the log entries the new snapshot covers. Blocking.
-    fn remove_compacted(
-        &self,
-        chart: &str,
-        old: Option<sled::IVec>,
-        covers_upto: u64,
-    ) -> Result<(), StoreError> {
+    fn remove_compacted(&self, chart: &str, covers_upto: u64) -> Result<(), StoreError> {
         let _one_at_a_time = self
             .inner
             .trimming
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(old) = old.filter(|o| o.len() >= 8) {
-            let old_seq = u64::from_be_bytes(old[..8].try_into().expect("8 bytes"));
-            if old_seq != covers_upto {
-                let mut batch = sled::Batch::default();
-                for key in self
-                    .inner
-                    .snapshot_parts
-                    .scan_prefix(snapshot_prefix(chart, old_seq))
-                    .keys()
-                {
-                    batch.remove(key?);
-                }
-                self.inner.snapshot_parts.apply_batch(batch)?;
+        // One key at a time, not as a `sled::Batch`: sled 0.34 applies a
+        // batch under a process-wide write lock that every other tree
+        // operation then waits for, so a compaction's thousands of
+        // removals (or a batch queued behind a checkpoint's flush, which
+        // holds the same lock for reading) stalled every chart's appends.
+        // Nothing here needs the batch's atomicity: readers skip log
+        // entries the snapshot in force covers, a read that overlaps the
+        // header swap is retried (`load_chart`), and what a crash leaves
+        // behind the next compaction removes.
+        let current = snapshot_prefix(chart, covers_upto);
+        for key in self
+            .inner
+            .snapshot_parts
+            .scan_prefix(log_prefix(chart))
+            .keys()
+        {
+            let key = key?;
+            // Parts of any snapshot but this one: the one it replaced, and
+            // any a crashed compaction wrote but never put in force.
+            if !key.starts_with(&current) {
+                self.inner.snapshot_parts.remove(key)?;
             }
         }
-        let mut batch = sled::Batch::default();
         for key in self
             .inner
             .updates
             .range(log_key(chart, 0)..=log_key(chart, covers_upto))
             .keys()
         {
-            batch.remove(key?);
+            self.inner.updates.remove(key?)?;
         }
-        self.inner.updates.apply_batch(batch)?;
         Ok(())
     }
 

@@ -122,6 +122,46 @@ fn crash_between_snapshot_and_log_trim_is_harmless() {
 }
 
 #[test]
+fn a_compaction_removes_the_parts_a_crashed_one_left() {
+    // A compaction that died after writing its parts (seq 5) but before
+    // its header: the parts are in no snapshot. The next compaction of the
+    // chart must leave only its own parts and its chart's others alone.
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let store = Store::open(dir.path()).unwrap();
+        for seq in 0..8u64 {
+            store.append("c", seq, &[seq as u8]).unwrap();
+        }
+        store.append("other", 0, b"o").unwrap();
+        store.compact("other", b"OTHER", 0).await.unwrap();
+        for part in 0..3u32 {
+            let mut key = snapshot_prefix("c", 5);
+            key.extend_from_slice(&part.to_be_bytes());
+            store
+                .inner
+                .snapshot_parts
+                .insert(key, b"orphan".to_vec())
+                .unwrap();
+        }
+        store.compact("c", b"SNAP", 6).await.unwrap();
+        let left: Vec<Vec<u8>> = store
+            .inner
+            .snapshot_parts
+            .scan_prefix(log_prefix("c"))
+            .keys()
+            .map(|k| k.unwrap().to_vec())
+            .collect();
+        assert_eq!(left.len(), 1, "only the new snapshot's part is left");
+        assert!(left[0].starts_with(&snapshot_prefix("c", 6)));
+        let c = store.load_chart("c").unwrap();
+        assert_eq!(c.snapshot.as_deref(), Some(&b"SNAP"[..]));
+        assert_eq!(c.updates, vec![vec![7]]);
+        let other = store.load_chart("other").unwrap();
+        assert_eq!(other.snapshot.as_deref(), Some(&b"OTHER"[..]));
+    });
+}
+
+#[test]
 fn large_snapshots_are_stored_in_parts_and_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
