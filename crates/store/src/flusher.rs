@@ -231,6 +231,10 @@ fn run(
     // The highest ticket a failed attempt tried to cover: waiters up to it
     // were told; only a newer request triggers another attempt.
     let mut failed_upto = 0u64;
+    // Records taken from the journal whose insert into sled failed: kept
+    // for the next attempt, which inserts them again before any commit can
+    // confirm them.
+    let mut carry = Vec::new();
     loop {
         let checkpoint = {
             let mut req = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -271,12 +275,15 @@ fn run(
         };
         let started = Instant::now();
         let injected = faults.as_deref().map(FlushFaults::before_flush);
-        let (target, result) = if checkpoint {
-            // Records taken here are in sled already: the flush covers them.
-            let (_, target) = journal.take();
+        let (target, result, insert_failed) = if checkpoint {
+            // Records taken here go into sled before the flush, which then
+            // covers them: they need no journal write.
+            let (target, inserted) = journal.take_into(&mut carry);
+            let insert_failed = inserted.is_err();
             let next = generation + 1;
-            let result = match injected {
-                Some(Err(injected)) => Err(injected),
+            let result = match (injected, inserted) {
+                (Some(Err(injected)), _) => Err(injected),
+                (_, Err(e)) => Err(format!("inserting the log into sled: {e}")),
                 _ => meta
                     .insert(GENERATION_KEY, &next.to_be_bytes())
                     .and_then(|_| db.flush())
@@ -296,16 +303,23 @@ fn run(
                     }
                 }
             }
-            (target, result)
+            (target, result, insert_failed)
         } else {
-            let (records, target) = journal.take();
-            let result = match injected {
-                Some(Err(injected)) => Err(injected),
-                _ => journal::write(&mut journal_file, &records, db_file.is_some())
+            let (target, inserted) = journal.take_into(&mut carry);
+            let insert_failed = inserted.is_err();
+            let result = match (injected, inserted) {
+                (Some(Err(injected)), _) => Err(injected),
+                (_, Err(e)) => Err(format!("inserting the log into sled: {e}")),
+                _ => journal::write(&mut journal_file, &carry, db_file.is_some())
                     .map_err(|e| format!("commit journal: {e}")),
             };
-            (target, result)
+            (target, result, insert_failed)
         };
+        if !insert_failed {
+            // In sled now (a failed write or flush is the checkpoint's to
+            // cover, as for any record in sled).
+            carry.clear();
+        }
         match result {
             Ok(()) => {
                 if let Some(f) = &faults {
@@ -342,6 +356,9 @@ fn run(
     // was dropped before its flush ran.
     let mark = marker.stop();
     let next = generation + 1;
+    if let (_, Err(e)) = journal.take_into(&mut carry) {
+        tracing::error!(error = %e, "inserting the last log records into sled failed");
+    }
     match meta
         .insert(GENERATION_KEY, &next.to_be_bytes())
         .and_then(|_| db.flush())

@@ -7,13 +7,24 @@
 //! and three times the p99 at 8/s (BENCHMARKS.md, "What the group commit
 //! costs"). The disk sync itself measured as cheap.
 //!
-//! So an append goes into sled's memory *and* into this journal's buffer; a
-//! group commit writes the buffer to `easel.journal` with one `write` (and
-//! one `fdatasync` when the store fsyncs) on the flusher thread. sled itself
-//! is flushed by a *checkpoint*: every [`CHECKPOINT_EVERY`], for every write
-//! that is not a log append (snapshots, deletions, metadata), and after any
-//! failure. A checkpoint covers everything inserted before it started, so it
-//! empties the journal file.
+//! So an append goes into this journal's buffer; a group commit, on the
+//! flusher thread, inserts the buffer's records into sled's memory and
+//! writes them to `easel.journal` with one `write` (and one `fdatasync`
+//! when the store fsyncs). sled itself is flushed by a *checkpoint*: every
+//! [`CHECKPOINT_EVERY`], for every write that is not a log append
+//! (snapshots, deletions, metadata), and after any failure. A checkpoint
+//! covers everything inserted before it started, so it empties the journal
+//! file.
+//!
+//! Why the flusher inserts into sled, not the appending chart: a sled insert
+//! was half of what a chart actor spent per batch (its tree walk alone 7% of
+//! the server's samples at 24 updates/s per typist), and the actors share
+//! one thread that every update crosses twice. On the flusher it runs beside
+//! the disk syncs, once per record, and the actors' thread is free sooner
+//! (BENCHMARKS.md, "Sled inserts on the flusher"). A record is in sled
+//! before its commit is confirmed, so anything confirmed is readable; a
+//! reader that must also see what is not yet confirmed (a chart's reload,
+//! a compaction's trim) calls [`Journal::settle`] first.
 //!
 //! Opening the store replays the journal into sled: each complete record
 //! whose entry a snapshot does not already cover is inserted again (an
@@ -43,35 +54,79 @@ pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 pub(crate) struct Journal {
     pending: Mutex<Vec<u8>>,
     written: Arc<AtomicU64>,
+    /// Held from taking records until they are in sled (the flusher's
+    /// [`Journal::take_into`]), so [`Journal::settle`] never misses a
+    /// record that is neither pending nor inserted yet.
+    inserting: Mutex<()>,
+    /// The log tree the records go into.
+    updates: sled::Tree,
 }
 
 impl Journal {
-    pub(crate) fn new(written: Arc<AtomicU64>) -> Journal {
+    pub(crate) fn new(written: Arc<AtomicU64>, updates: sled::Tree) -> Journal {
         Journal {
             pending: Mutex::new(Vec::new()),
             written,
+            inserting: Mutex::new(()),
+            updates,
         }
     }
 
-    /// Queues one log entry (already inserted into sled) for the next
-    /// commit. The ticket is taken under the same lock the flusher takes
-    /// the buffer with, so a commit that covers a ticket holds its record.
+    /// Queues one log entry for the next commit, which inserts it into sled
+    /// and writes it to the journal file. The ticket is taken under the same
+    /// lock the flusher takes the buffer with, so a commit that covers a
+    /// ticket holds its record.
     pub(crate) fn push(&self, key: &[u8], value: &[u8]) -> Ticket {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         encode(&mut pending, key, value);
         Ticket(self.written.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
-    /// Takes what is queued, and the ticket every record of it is at or
-    /// below.
-    pub(crate) fn take(&self) -> (Vec<u8>, u64) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        // The next group is likely about this size: one allocation for it
-        // rather than a run of doublings under the appenders' lock.
-        let next = Vec::with_capacity(pending.len());
-        let records = std::mem::replace(&mut *pending, next);
-        (records, self.written.load(Ordering::SeqCst))
+    /// Takes what is queued, appends it to `carry` and inserts all of
+    /// `carry` into sled; returns the ticket every record taken is at or
+    /// below. On success `carry` holds the records to write to the file; on
+    /// failure it keeps them, to be inserted again by the next attempt (an
+    /// insert of the same key and bytes is harmless), so a record taken is
+    /// never confirmed before it is in sled.
+    pub(crate) fn take_into(&self, carry: &mut Vec<u8>) -> (u64, sled::Result<()>) {
+        let _inserting = self.inserting.lock().unwrap_or_else(|e| e.into_inner());
+        let target = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if carry.is_empty() {
+                // The next group is likely about this size: one allocation
+                // for it rather than a run of doublings under the
+                // appenders' lock.
+                let next = Vec::with_capacity(pending.len());
+                *carry = std::mem::replace(&mut *pending, next);
+            } else {
+                carry.append(&mut pending);
+            }
+            self.written.load(Ordering::SeqCst)
+        };
+        (target, insert(&self.updates, carry))
     }
+
+    /// Inserts into sled every record not yet there, including those still
+    /// waiting for their commit: after this a read of the log sees every
+    /// append made before the call. The records stay queued for their
+    /// commit.
+    pub(crate) fn settle(&self) -> sled::Result<()> {
+        let _inserting = self.inserting.lock().unwrap_or_else(|e| e.into_inner());
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        insert(&self.updates, &pending)
+    }
+}
+
+/// Inserts every complete record of `records` into `tree`.
+pub(crate) fn insert(tree: &sled::Tree, records: &[u8]) -> sled::Result<()> {
+    for (key, value) in decode(records) {
+        tree.insert(key, value)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn encode(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {

@@ -291,7 +291,7 @@ impl Store {
             tracing::info!(records = records.len(), replayed, "commit journal replayed");
         }
         let written = Arc::new(AtomicU64::new(0));
-        let journal = Arc::new(journal::Journal::new(written.clone()));
+        let journal = Arc::new(journal::Journal::new(written.clone(), updates.clone()));
         mark.record(generation, true);
         let db_file = if options.fsync {
             Some(std::fs::File::open(path.join("db")).map_err(|e| {
@@ -347,6 +347,9 @@ impl Store {
     /// that overlapped a swap is retried.
     pub fn load_chart(&self, chart: &str) -> Result<StoredChart, StoreError> {
         validate_chart_id(chart)?;
+        // A chart reloading after a failure has appends not yet committed:
+        // its next sequence number must come after them.
+        self.inner.journal.settle()?;
         let mut attempt = 0;
         loop {
             let before = self.inner.snapshots.get(chart)?;
@@ -415,11 +418,11 @@ impl Store {
         Ok(stored)
     }
 
-    /// Appends one update to a chart's log. The write is in sled's memory
-    /// when this returns; it is durable once [`Store::durable`] says so.
+    /// Appends one update to a chart's log: queued for the next group
+    /// commit, which puts it into sled and the commit journal. Durable once
+    /// [`Store::durable`] says so; every read of the store sees it.
     pub fn append(&self, chart: &str, seq: u64, update: &[u8]) -> Result<Ticket, StoreError> {
         let key = log_key(chart, seq);
-        self.inner.updates.insert(&key, update)?;
         Ok(self.inner.journal.push(&key, update))
     }
 
@@ -489,6 +492,9 @@ impl Store {
     /// Step 3 of [`Store::compact`]: removes the replaced snapshot's parts
     /// and the log entries the new snapshot covers. Blocking.
     fn remove_compacted(&self, chart: &str, covers_upto: u64) -> Result<(), StoreError> {
+        // Covered entries still queued must be in sled to be removed here,
+        // not inserted after the trim.
+        self.inner.journal.settle()?;
         let _one_at_a_time = self
             .inner
             .trimming
@@ -556,6 +562,7 @@ impl Store {
 
     /// Every chart id that has anything stored.
     pub fn chart_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.journal.settle()?;
         let mut ids: Vec<String> = Vec::new();
         for key in self.inner.snapshots.iter().keys() {
             ids.push(String::from_utf8_lossy(&key?).into_owned());
