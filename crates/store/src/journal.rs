@@ -18,13 +18,13 @@
 //!
 //! Why the flusher inserts into sled, not the appending chart: a sled insert
 //! was half of what a chart actor spent per batch (its tree walk alone 7% of
-//! the server's samples at 24 updates/s per typist), and the actors share
-//! one thread that every update crosses twice. On the flusher it runs beside
-//! the disk syncs, once per record, and the actors' thread is free sooner
-//! (BENCHMARKS.md, "Sled inserts on the flusher"). A record is in sled
-//! before its commit is confirmed, so anything confirmed is readable; a
-//! reader that must also see what is not yet confirmed (a chart's reload,
-//! a compaction's trim) calls [`Journal::settle`] first.
+//! the server's samples in a profile of the saturation ramp), and the actors
+//! share one thread that every update crosses twice. On the flusher it runs
+//! beside the disk syncs, and the actors' thread is free sooner
+//! (BENCHMARKS.md, fifteenth run). A record is in sled before its commit is
+//! confirmed, so anything confirmed is readable; a reader that must also see
+//! what is not yet confirmed (a chart's reload, a compaction's trim) calls
+//! [`Journal::settle`] first.
 //!
 //! Opening the store replays the journal into sled: each complete record
 //! whose entry a snapshot does not already cover is inserted again (an
