@@ -87,6 +87,8 @@ pub enum StoreError {
     Busy(String),
     #[error("flush to disk failed: {0}")]
     Flush(String),
+    #[error("writing a compaction's snapshot failed: {0}")]
+    Snapshot(String),
     #[error("trimming the log after a compaction failed: {0}")]
     Trim(String),
     #[error("storage error: {0}")]
@@ -454,7 +456,7 @@ impl Store {
         //    one, on a blocking thread: see [`Store::remove_compacted`] for
         //    why not as one sled batch.
         let count = u32::try_from(snapshot.len().div_ceil(SNAPSHOT_PART))
-            .map_err(|_| StoreError::Trim("snapshot too large".into()))?;
+            .map_err(|_| StoreError::Snapshot("too many parts".into()))?;
         {
             let store = self.clone();
             let (chart, snapshot) = (chart.to_owned(), snapshot.to_vec());
@@ -467,7 +469,7 @@ impl Store {
                 Ok(())
             })
             .await
-            .map_err(|e| StoreError::Trim(e.to_string()))??;
+            .map_err(|e| StoreError::Snapshot(e.to_string()))??;
         }
         let ticket = self.ticket_after_write();
         self.checkpointed(ticket).await?;
