@@ -72,8 +72,8 @@ pub async fn run(
     run_with_notice(config, listener, shutdown, |_| {}).await
 }
 
-/// Opens a data dir, explaining the usual failure (another process, such
-/// as a running `easel serve`, holds its lock).
+/// Opens a data dir; its error already names the data dir when another
+/// process (a running `easel serve`) holds it.
 pub async fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
     open_store_with(data_dir, easel_store::StoreOptions::default()).await
 }
@@ -86,16 +86,8 @@ pub async fn open_store_with(
     let dir = data_dir.to_path_buf();
     match tokio::task::spawn_blocking(move || Store::open_with_options(&dir, options)).await? {
         Ok(store) => Ok(store),
-        Err(e) => {
-            let text = e.to_string();
-            if text.contains("lock") || text.contains("Resource temporarily unavailable") {
-                anyhow::bail!(
-                    "data dir {} is in use by another process (is `easel serve` running on it? stop it first): {text}",
-                    data_dir.display()
-                );
-            }
-            Err(e).with_context(|| format!("opening data dir {}", data_dir.display()))
-        }
+        Err(e @ easel_store::StoreError::Locked { .. }) => Err(e.into()),
+        Err(e) => Err(e).with_context(|| format!("opening data dir {}", data_dir.display())),
     }
 }
 

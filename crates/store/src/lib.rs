@@ -57,6 +57,13 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 /// retry nearly always suffices).
 const MAX_READ_ATTEMPTS: u32 = 8;
 
+/// How long an open waits for the data dir's lock. sled lets go of its lock
+/// file only when its last background IO thread drops the file, a moment
+/// after the `Db` itself: a store reopened in the same process (a restore,
+/// a test) can meet its own predecessor's lock. Another live process holds
+/// it for good and gets [`StoreError::Locked`] after this wait.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Longest accepted chart id, in bytes.
 pub const MAX_CHART_ID_LEN: usize = 128;
 
@@ -65,6 +72,8 @@ pub const MAX_CHART_ID_LEN: usize = 128;
 pub enum StoreError {
     #[error("cannot open data dir {path}: {source}. If it is damaged, restore a backup into an empty data dir (`easel restore`)")]
     Open { path: PathBuf, source: sled::Error },
+    #[error("data dir {path} is in use by another process (is `easel serve` running on it? stop it first)")]
+    Locked { path: PathBuf },
     #[error("data dir {path} has schema version {found}, this build understands {expected}")]
     SchemaVersion {
         path: PathBuf,
@@ -195,17 +204,7 @@ impl Store {
         options: StoreOptions,
     ) -> Result<Store, StoreError> {
         let path = path.to_path_buf();
-        let db = sled::Config::new()
-            .path(&path)
-            // Our flusher thread is the only one that flushes: sled's own
-            // background flusher would call flush concurrently with it.
-            .flush_every_ms(None)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
+        let db = open_sled(&path)?;
         let meta = db.open_tree("meta")?;
         let updates = db.open_tree("updates")?;
         let snapshots = db.open_tree("snapshots")?;
@@ -690,6 +689,38 @@ fn log_prefix(chart: &str) -> Vec<u8> {
     key.extend_from_slice(chart.as_bytes());
     key.push(b'/');
     key
+}
+
+/// Opens sled on `path`, waiting up to [`LOCK_WAIT`] for its lock.
+fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            // Our flusher thread is the only one that flushes: sled's own
+            // background flusher would call flush concurrently with it.
+            .flush_every_ms(None)
+            .mode(sled::Mode::HighThroughput)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            // sled reports lock contention only in the message (0.34).
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= LOCK_WAIT {
+                    return Err(StoreError::Locked {
+                        path: path.to_path_buf(),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(source) => {
+                return Err(StoreError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        }
+    }
 }
 
 /// Largest part of a stored snapshot, well under sled's blob threshold.

@@ -267,9 +267,9 @@ fn bad_chart_ids_are_refused() {
 fn wrong_schema_version_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     {
-        // No background flush thread: it could still hold sled's file lock
-        // for a moment after `db` is dropped, and the open below would fail
-        // on the lock instead of on the schema (seen once in 16 runs).
+        // sled's IO threads can hold its lock a moment after `db` drops
+        // (this test failed on the lock 1 in 16 runs before `Store::open`
+        // waited for it).
         let db = sled::Config::new()
             .path(dir.path())
             .flush_every_ms(None)
@@ -286,6 +286,26 @@ fn wrong_schema_version_is_a_clear_error() {
         matches!(err, StoreError::SchemaVersion { found: 99, .. }),
         "{err}"
     );
+}
+
+#[test]
+fn a_data_dir_in_use_is_refused_clearly_and_waited_for_briefly() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Store::open(dir.path()).unwrap();
+    let err = Store::open(dir.path()).err().unwrap();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
+    // Let go while a second open waits: it gets the data dir.
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(first);
+    });
+    let second = Store::open(dir.path()).unwrap();
+    releaser.join().unwrap();
+    drop(second);
 }
 
 /// A reader racing a compacting writer always sees a snapshot and a log
