@@ -21,6 +21,7 @@
 #                                conference with 300 sessions (scripts/bench-fixture.py)
 #   REF_DIR=tests/interop        where `npm ci` installed the reference server
 #   OUT=target/bench/DATE        results (results.jsonl, table.md, server logs)
+#   KEEP_DATA=1                  keep every easel data dir (default: each is removed when done)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -89,7 +90,10 @@ start_server() { # name [keep-data]
   local name=$1 log=$OUT/$1-$RUN.log line addr
   case $name in
     easel)
-      if [ -z "${2:-}" ]; then DATA=$(mktemp -d "$OUT/easel-data.XXXX"); fi
+      if [ -z "${2:-}" ]; then
+        drop_data # the previous scenario's: a full run would leave GBs behind
+        DATA=$(mktemp -d "$OUT/easel-data.XXXX")
+      fi
       # shellcheck disable=SC2086
       "$EASEL_BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --web-dir "$OUT/no-web" --no-demo \
         ${EASEL_ARGS:-} >"$log" 2>"$log.err" &
@@ -131,7 +135,12 @@ stop_server() {
     SERVER_PID=""
   fi
 }
-trap stop_server EXIT
+# Easel's data dir of the last scenario; KEEP_DATA=1 keeps them all.
+drop_data() {
+  if [ -n "${DATA:-}" ] && [ -z "${KEEP_DATA:-}" ]; then rm -rf "$DATA"; fi
+  DATA=""
+}
+trap 'stop_server; drop_data' EXIT
 
 loadgen() { # server scenario rep args...
   local server=$1 scenario=$2 rep=$3
