@@ -353,17 +353,29 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
 
   function renderPresence(): void {
     clear(presenceList)
-    const states = [...provider.awareness.getStates().entries()]
-      .map(([id, st]) => ({ id, user: (st as { user?: { name?: string; color?: string } }).user }))
-      .filter((s) => s.user && typeof s.user.name === 'string')
-      .sort((a, b) => (a.id === doc.clientID ? -1 : b.id === doc.clientID ? 1 : a.user!.name!.localeCompare(b.user!.name!)))
-    for (const s of states) {
-      const name = String(s.user!.name).slice(0, 60)
-      const color = /^#[0-9a-fA-F]{6}$/.test(String(s.user!.color)) ? String(s.user!.color) : '#666666'
+    type Person = { key: string; name: string; color: unknown; mine: boolean }
+    // One entry per person: clients carrying the same browser id (a reload
+    // whose old connection is still closing, a second tab) are one person.
+    // Clients that send no id (other Yjs apps) count one per client.
+    const people = new Map<string, Person>()
+    for (const [id, st] of provider.awareness.getStates()) {
+      const user = (st as { user?: { name?: unknown; color?: unknown; id?: unknown } }).user
+      if (!user || typeof user.name !== 'string') continue
+      const key = typeof user.id === 'string' && user.id ? `b:${user.id}` : `c:${id}`
+      const mine = id === doc.clientID
+      const seen = people.get(key)
+      // The newest state wins the name: ours if it is ours, else any.
+      if (!seen || mine) people.set(key, { key, name: user.name.slice(0, 60), color: user.color, mine: mine || !!seen?.mine })
+    }
+    const list = [...people.values()].sort((a, b) =>
+      a.mine ? -1 : b.mine ? 1 : a.name.localeCompare(b.name),
+    )
+    for (const p of list) {
+      const color = /^#[0-9a-fA-F]{6}$/.test(String(p.color)) ? String(p.color) : '#666666'
       const dot = h('span', { class: 'dot', 'aria-hidden': 'true' })
       dot.style.background = color
       presenceList.appendChild(
-        h('li', { 'data-name': name }, dot, name, s.id === doc.clientID ? h('span', { class: 'muted' }, ' (you)') : null),
+        h('li', { 'data-name': p.name }, dot, p.name, p.mine ? h('span', { class: 'muted' }, ' (you)') : null),
       )
     }
   }

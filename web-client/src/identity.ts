@@ -1,9 +1,39 @@
 // Who "I" am in presence and carets: a name asked once and kept in
-// localStorage, and a colour derived from it.
+// localStorage, a colour derived from it, and a random id for this browser.
+//
+// The id is what lets the presence list show a person once: a reload or a
+// second tab is a new Yjs client, and the old one's awareness can still be
+// on its way out (the server drops it when it sees the socket close), so
+// the same person would otherwise be listed twice for a moment.
 
 import { colorFor, h } from './util'
 
 const NAME_KEY = 'easel.name'
+const ID_KEY = 'easel.id'
+
+// Generated once per page load when storage is unavailable (private mode).
+let pageId: string | null = null
+
+/** This browser's presence id: random, kept in localStorage. */
+export function browserId(): string {
+  try {
+    const kept = localStorage.getItem(ID_KEY)
+    if (kept && /^[0-9a-f]{32}$/.test(kept)) return kept
+    const fresh = randomId()
+    localStorage.setItem(ID_KEY, fresh)
+    return fresh
+  } catch {
+    pageId ??= randomId()
+    return pageId
+  }
+}
+
+// crypto.randomUUID needs a secure context; a chart opened over plain http on
+// a LAN address is not one, getRandomValues works everywhere.
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+}
 
 export function storedName(): string | null {
   try {
@@ -22,8 +52,8 @@ export function rememberName(name: string): void {
   }
 }
 
-export function identity(name: string): { name: string; color: string } {
-  return { name, color: colorFor(name) }
+export function identity(name: string): { name: string; color: string; id: string } {
+  return { name, color: colorFor(name), id: browserId() }
 }
 
 /**

@@ -137,8 +137,28 @@ describe('easel web client in a real browser', () => {
     await n.page.keyboard.press('Enter')
     await n.page.locator('#presence li[data-name="Nadia"]').waitFor()
     await n.page.reload()
-    await n.page.locator('#presence li[data-name="Nadia"]').waitFor()
+    // Nadia is listed once, as "you", even while her connection from before
+    // the reload may still be closing on the server.
+    const nadia = n.page.locator('#presence li[data-name="Nadia"]')
+    await nadia.first().waitFor()
     assert.equal(await n.page.locator('dialog').count(), 0)
+    // A second tab in the same browser is the same person: both tabs are
+    // live clients of the chart, and each lists Nadia once.
+    const tab = await n.context.newPage()
+    await tab.goto(url)
+    await tab.locator('#presence li[data-name="Nadia"]').first().waitFor()
+    const nadiaClients = (page) =>
+      page.evaluate(() =>
+        [...window.easelChart.provider.awareness.getStates().values()].filter((s) => s.user?.name === 'Nadia').length,
+      )
+    await eventually(async () => (await nadiaClients(n.page)) >= 2 && (await nadiaClients(tab)) >= 2, {
+      message: 'both tabs see both of Nadia\'s clients',
+    })
+    for (const page of [n.page, tab]) {
+      assert.equal(await page.locator('#presence li[data-name="Nadia"]').count(), 1)
+      assert.match(await page.locator('#presence li[data-name="Nadia"]').innerText(), /\(you\)/)
+    }
+    await tab.close()
     // The toolbar and the editor are reachable with Tab.
     await n.page.locator('#editor .tiptap').focus()
     await n.page.keyboard.press('Shift+Tab')
