@@ -14,6 +14,11 @@
 #   SCENARIOS="saturation burst memory durable join coldload"
 #   SERVERS="easel baseline reference"
 #   GEN_THREADS=1                load generator threads
+#   SAT_GEN_THREADS=2            load generator threads for saturation: one thread
+#                                tops out near 64k updates/s sent, below a fast
+#                                host's ceiling for the baseline (seventeenth run)
+#   SAT_RATES=0.5,1,...,128      saturation ramp (updates/s per typist); it stops at
+#                                the first step whose p99 passes 100 ms
 #   EASEL_BIN, BASELINE_BIN, LOADGEN_BIN   prebuilt binaries (else cargo build --release)
 #   EASEL_ARGS                   extra `easel serve` flags
 #   EASEL_TOKEN, EASEL_CHARTS_FILE  an edit token and chart ids (one per line) to use on
@@ -30,6 +35,7 @@ REPS=${REPS:-3}
 SCENARIOS=${SCENARIOS:-"saturation burst memory durable join coldload"}
 SERVERS=${SERVERS:-"easel baseline reference"}
 GEN_THREADS=${GEN_THREADS:-1}
+SAT_GEN_THREADS=${SAT_GEN_THREADS:-2}
 REF_DIR=${REF_DIR:-$ROOT/tests/interop}
 OUT=${OUT:-$ROOT/target/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
@@ -62,7 +68,7 @@ if [ "$MODE" = quick ]; then
   COLD=60
   FIXTURE_CHARTS=64  # durable: 64 rooms
 else
-  SAT="--clients 1000 --rates 0.5,1,2,4,6,8,12,16,20,24,28,32,36,40,44,48,56,64 --warmup-secs 2 --step-secs 5"
+  SAT="--clients 1000 --rates ${SAT_RATES:-0.5,1,2,4,6,8,12,16,20,24,28,32,36,40,44,48,56,64,80,96,112,128} --warmup-secs 2 --step-secs 5"
   BURST="--clients 3000 --warmup-secs 5 --step-secs 20"
   MEM="--charts 300 --clients 3000 --settle-secs 3"
   DUR="--rates 100,200,400,800,1200,1600,2400 --warmup-secs 2 --step-secs 5"
@@ -151,7 +157,7 @@ loadgen() { # server scenario rep args...
     extra+=(--charts-file "${EASEL_CHARTS_FILE:-$CHARTS_FILE}")
   fi
   echo "== $scenario / $server / rep $rep  (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-  "$LOADGEN_BIN" --url "$URL" --server-pid "$SERVER_PID" --threads "$GEN_THREADS" \
+  "$LOADGEN_BIN" --url "$URL" --server-pid "$SERVER_PID" --threads "${THREADS:-$GEN_THREADS}" \
     --seed "$rep" --json "$RESULTS" --label "$scenario/$server/$rep" "${extra[@]}" "$@" >&2
 }
 
@@ -164,7 +170,7 @@ for rep in $(seq 1 "$REPS"); do
         saturation)
           start_server "$server"
           # shellcheck disable=SC2086
-          loadgen "$server" "$scenario" "$rep" traffic --room-size 10 --writers-per-room 10 \
+          THREADS=$SAT_GEN_THREADS loadgen "$server" "$scenario" "$rep" traffic --room-size 10 --writers-per-room 10 \
             --awareness-hz 1 --stop-p99-ms 100 --retries 1 $SAT
           ;;
         burst)
