@@ -364,7 +364,7 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
       const key = typeof user.id === 'string' && user.id ? `b:${user.id}` : `c:${id}`
       const mine = id === doc.clientID
       const seen = people.get(key)
-      // The newest state wins the name: ours if it is ours, else any.
+      // Our own state names the entry if it is among them, else the first seen.
       if (!seen || mine) people.set(key, { key, name: user.name.slice(0, 60), color: user.color, mine: mine || !!seen?.mine })
     }
     const list = [...people.values()].sort((a, b) =>
