@@ -16,7 +16,7 @@
 #   GEN_THREADS=1                load generator threads
 #   SAT_GEN_THREADS=2            load generator threads for saturation: one thread
 #                                tops out near 64k updates/s sent, below a fast
-#                                host's ceiling for the baseline (seventeenth run)
+#                                host's ceiling for the baseline
 #   SAT_RATES=0.5,1,...,128      saturation ramp (updates/s per typist); it stops at
 #                                the first step whose p99 passes 100 ms
 #   EASEL_BIN, BASELINE_BIN, LOADGEN_BIN   prebuilt binaries (else cargo build --release)

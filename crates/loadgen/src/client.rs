@@ -74,8 +74,8 @@ impl Target {
 ///
 /// The read buffer is small for speed, not only memory: tungstenite zero-fills
 /// the free part of it (up to `read_buffer_size`) before every read, including
-/// the read that finds the socket empty. At 16 KiB that memset was 11% of the
-/// generator's CPU at 144k deliveries/s; traffic messages are a few hundred
+/// the read that finds the socket empty. At 16 KiB that memset takes 11% of
+/// the generator's CPU at 144k deliveries/s; traffic messages are a few hundred
 /// bytes, so 4 KiB still takes a burst of them per read.
 pub fn client_ws_config() -> WebSocketConfig {
     WebSocketConfig::default()

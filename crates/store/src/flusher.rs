@@ -394,8 +394,8 @@ struct MarkState {
     /// Set by [`Marker::stop`]: the thread returns the watermark.
     stop: bool,
     /// The thread waits for a newer generation (rather than for the end of
-    /// its interval): only then does a flush need to wake it. Woken on
-    /// every flush, it was a futex call and two context switches per group
+    /// its interval): only then does a flush need to wake it. Waking it on
+    /// every flush would cost a futex call and two context switches per group
     /// commit, over a thousand a second under load, for nothing.
     waiting: bool,
 }
