@@ -4,13 +4,13 @@
 // Up/Down) move the DOM selection, and ProseMirror only learns of it from
 // the `selectionchange` event, which Chromium delivers late: with the next
 // rendered frame, tens of milliseconds later on a busy machine. Two things go
-// wrong in that window, and both wrote real damage into shared charts:
+// wrong in that window, and both write real damage into shared charts:
 //
 // * A key ProseMirror handles itself (Enter, Backspace, Delete) acts at the
 //   old caret. "Home, End, Enter" to open a line under the first heading
-//   split the heading at its start instead, so the text typed next went into
-//   the heading; a caret still in the template's empty action item made
-//   Enter lift that item out, and the task list was gone for everyone.
+//   splits the heading at its start instead, so the text typed next goes into
+//   the heading; a caret still in the template's empty action item makes
+//   Enter lift that item out, and the task list is gone for everyone.
 // * Any update rendered before the event (another person's edit through
 //   y-prosemirror, their caret moving) writes ProseMirror's stale selection
 //   back into the DOM, undoing the keypress.
@@ -22,9 +22,9 @@
 //
 // After a remote change the caret goes where Yjs says it is. y-tiptap 3.0.9
 // second-guesses Yjs with a content match ("the Nth empty paragraph"), which
-// put a caret in a colleague's new empty paragraph when theirs was inserted
-// just above ours: both then typed into one paragraph, and y-tiptap's merge
-// of two text nodes in one paragraph mangled the words. Its guess is kept
+// puts a caret in a colleague's new empty paragraph when theirs is inserted
+// just above ours: both then type into one paragraph, and y-tiptap's merge
+// of two text nodes in one paragraph mangles the words. Its guess is kept
 // only where Yjs cannot answer: the caret's block was deleted (or moved,
 // which Yjs sees as delete and insert).
 
