@@ -442,13 +442,29 @@ async fn finalizing_a_session_makes_open_connections_read_only() {
     .await;
     set("live");
     set("final");
+    // Editors hear of it before they type (#24: the editor switches to
+    // read-only at once), with a reason that names the session, not the link.
+    wait_for("told final", WAIT, || !a.denied().is_empty()).await;
+    assert!(
+        a.denied()[0].starts_with("read-only: the session is final"),
+        "{:?}",
+        a.denied()
+    );
     a.push_text("t", "after;");
-    wait_for("denied", WAIT, || !a.denied().is_empty()).await;
+    wait_for("denied", WAIT, || a.denied().len() >= 2).await;
+    assert!(a.denied()[1].starts_with("read-only: the session is final"));
     // A new connection with an edit token is read-only too.
     let b = TestClient::connect(&server.ws_url_with(&chart, Some(&f.edit))).await;
     wait_for("b synced", WAIT, || b.text("t") == "before;").await;
     b.push_text("t", "late;");
     wait_for("b denied", WAIT, || !b.denied().is_empty()).await;
+    assert!(b.denied()[0].starts_with("read-only: the session is final"));
+    // A read link is refused for what it is.
+    let r = TestClient::connect(&server.ws_url_with(&chart, Some(&f.read))).await;
+    wait_for("r synced", WAIT, || r.text("t") == "before;").await;
+    r.push_text("t", "reader;");
+    wait_for("r denied", WAIT, || !r.denied().is_empty()).await;
+    assert!(r.denied()[0].contains("with your link"), "{:?}", r.denied());
     let info = server.api(
         "GET",
         &format!("/api/v1/charts/{chart}"),
@@ -456,16 +472,19 @@ async fn finalizing_a_session_makes_open_connections_read_only() {
         None,
     );
     assert_eq!(info.body["read_only"], true);
-    // Reopening makes it writable again.
+    // Reopening makes it writable again, and what the editors typed while
+    // it was final reaches the server without a reconnect.
     set("live");
     let c = TestClient::connect(&server.ws_url_with(&chart, Some(&f.edit))).await;
     c.push_text("t", "reopened;");
     let check = TestClient::connect(&server.ws_url_with(&chart, Some(&f.read))).await;
-    wait_for("reopened edit", WAIT, || {
-        check.text("t").contains("reopened;")
+    wait_for("reopened edits", WAIT, || {
+        let t = check.text("t");
+        t.contains("reopened;") && t.contains("after;") && t.contains("late;")
     })
     .await;
-    assert!(!check.text("t").contains("after;") && !check.text("t").contains("late;"));
+    assert!(!check.text("t").contains("reader;"));
+    assert!(a.closed().is_none() && b.closed().is_none());
 }
 
 #[tokio::test]

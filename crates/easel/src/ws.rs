@@ -36,7 +36,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use easel_hub::{CloseReason, ConnInfo, Frame};
+use easel_hub::{Access, CloseReason, ConnInfo, Frame};
 use futures_util::future::{self, Either};
 use futures_util::{stream, SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
@@ -86,8 +86,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let not_websocket = |why: &str| {
             ApiError::new(
-                StatusCode::UPGRADE_REQUIRED,
-                "websocket_required",
+                crate::api::ErrorCode::WebsocketRequired,
                 format!("/sync expects a WebSocket handshake: {why}"),
             )
         };
@@ -223,8 +222,7 @@ async fn authorize(
     }
     if !state.origins.allows(headers) {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
+            crate::api::ErrorCode::OriginNotAllowed,
             "this page's origin may not open charts on this server (see --allowed-origins)",
         ));
     }
@@ -235,6 +233,11 @@ async fn authorize(
         Ok(access) => Ok((
             ConnInfo {
                 access,
+                link: if token.role == crate::access::Role::Read {
+                    Access::Read
+                } else {
+                    Access::Edit
+                },
                 grant: Some(token.id.clone()),
             },
             token,

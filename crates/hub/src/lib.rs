@@ -103,7 +103,13 @@ pub enum Access {
 /// Who is connecting, as far as the hub needs to know.
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
+    /// What the connection may do now.
     pub access: Access,
+    /// What its link allows whatever the session's state: a connection
+    /// whose link may edit is told when its session turns final (its
+    /// edits are refused with that reason, not blamed on the link) and
+    /// may edit again when the session is reopened.
+    pub link: Access,
     /// The capability (token) this connection came in with, so revoking it
     /// can close exactly its connections.
     pub grant: Option<String>,

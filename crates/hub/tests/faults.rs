@@ -77,6 +77,7 @@ impl Peer {
         let chart = chart.to_owned();
         let info = ConnInfo {
             access: Access::Edit,
+            link: Access::Edit,
             grant: None,
         };
         tokio::spawn(async move { hub.serve(&chart, info, socket).await });
