@@ -317,8 +317,7 @@ impl From<ExportError> for ApiError {
             other => {
                 tracing::error!(error = %other, "export failed");
                 ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    crate::api::ErrorCode::Internal,
                     "the export could not be rendered; see the server log",
                 )
             }

@@ -1,31 +1,9 @@
 //! The API's one error shape, `{"error": {"code", "message"}}`, and the one
 //! table that maps every failure to an HTTP status and a machine code.
 //!
-//! | code                       | status | when                                                  |
-//! |----------------------------|--------|-------------------------------------------------------|
-//! | `invalid_json`             | 400    | body is not JSON                                      |
-//! | `invalid_input`            | 400    | a field is missing, malformed or out of range         |
-//! | `unauthorized`             | 401    | no token given                                        |
-//! | `invalid_token`            | 401    | unknown or revoked token                              |
-//! | `forbidden`                | 403    | token of another conference, or role too weak         |
-//! | `origin_not_allowed`       | 403    | WebSocket `Origin` not in the allowed list            |
-//! | `not_found`                | 404    | conference, round, space, session, link or route      |
-//! | `method_not_allowed`       | 405    | route exists, method does not                         |
-//! | `conflict`                 | 409    | id already in use; agenda changed concurrently (retry) |
-//! | `cell_taken`               | 409    | (round, space) already holds a session                |
-//! | `rounds_overlap`           | 409    | a round would overlap another                         |
-//! | `has_sessions`             | 409    | round/space still holds sessions                      |
-//! | `invalid_transition`       | 409    | session state change not allowed                      |
-//! | `session_final`            | 409    | session is final; reopen first                        |
-//! | `payload_too_large`        | 413    | body over `--max-api-body-bytes`                      |
-//! | `unsupported_media_type`   | 415    | body without `Content-Type: application/json`         |
-//! | `not_a_breakout`           | 422    | sessions go into breakout rounds only                 |
-//! | `outside_conference_dates` | 422    | round starts outside the conference dates             |
-//! | `invalid_time_zone`        | 422    | not an IANA zone name                                 |
-//! | `nonexistent_local_time`   | 422    | local time falls into a DST gap                       |
-//! | `rate_limited`             | 429    | too many failed tokens / connections / creations      |
-//! | `internal`                 | 500    | storage failure or damaged data (details in the log)  |
-//! | `unavailable`              | 503    | chart or metadata store (Redis) could not be reached, or shutting down |
+//! The codes are [`ErrorCode`]: one enum, one status per code. The table
+//! in `docs/api.md` is written from it and a test fails when they disagree
+//! (`error_codes_match_the_table_in_docs_api_md`).
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::http::{header, StatusCode};
@@ -51,54 +29,169 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// An API failure: status, machine code, message.
+/// Every machine code the API answers with, and its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidJson,
+    InvalidInput,
+    Unauthorized,
+    InvalidToken,
+    Forbidden,
+    OriginNotAllowed,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    CellTaken,
+    RoundsOverlap,
+    HasSessions,
+    InvalidTransition,
+    SessionFinal,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    WebsocketRequired,
+    NotABreakout,
+    OutsideConferenceDates,
+    InvalidTimeZone,
+    NonexistentLocalTime,
+    RateLimited,
+    Internal,
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of the table in `docs/api.md`.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidInput,
+        ErrorCode::Unauthorized,
+        ErrorCode::InvalidToken,
+        ErrorCode::Forbidden,
+        ErrorCode::OriginNotAllowed,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::CellTaken,
+        ErrorCode::RoundsOverlap,
+        ErrorCode::HasSessions,
+        ErrorCode::InvalidTransition,
+        ErrorCode::SessionFinal,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::WebsocketRequired,
+        ErrorCode::NotABreakout,
+        ErrorCode::OutsideConferenceDates,
+        ErrorCode::InvalidTimeZone,
+        ErrorCode::NonexistentLocalTime,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+    ];
+
+    /// The code as clients see it.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode as C;
+        match self {
+            C::InvalidJson => "invalid_json",
+            C::InvalidInput => "invalid_input",
+            C::Unauthorized => "unauthorized",
+            C::InvalidToken => "invalid_token",
+            C::Forbidden => "forbidden",
+            C::OriginNotAllowed => "origin_not_allowed",
+            C::NotFound => "not_found",
+            C::MethodNotAllowed => "method_not_allowed",
+            C::Conflict => "conflict",
+            C::CellTaken => "cell_taken",
+            C::RoundsOverlap => "rounds_overlap",
+            C::HasSessions => "has_sessions",
+            C::InvalidTransition => "invalid_transition",
+            C::SessionFinal => "session_final",
+            C::PayloadTooLarge => "payload_too_large",
+            C::UnsupportedMediaType => "unsupported_media_type",
+            C::WebsocketRequired => "websocket_required",
+            C::NotABreakout => "not_a_breakout",
+            C::OutsideConferenceDates => "outside_conference_dates",
+            C::InvalidTimeZone => "invalid_time_zone",
+            C::NonexistentLocalTime => "nonexistent_local_time",
+            C::RateLimited => "rate_limited",
+            C::Internal => "internal",
+            C::Unavailable => "unavailable",
+        }
+    }
+
+    /// The HTTP status every response with this code has.
+    pub fn status(self) -> StatusCode {
+        use ErrorCode as C;
+        match self {
+            C::InvalidJson | C::InvalidInput => StatusCode::BAD_REQUEST,
+            C::Unauthorized | C::InvalidToken => StatusCode::UNAUTHORIZED,
+            C::Forbidden | C::OriginNotAllowed => StatusCode::FORBIDDEN,
+            C::NotFound => StatusCode::NOT_FOUND,
+            C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            C::Conflict
+            | C::CellTaken
+            | C::RoundsOverlap
+            | C::HasSessions
+            | C::InvalidTransition
+            | C::SessionFinal => StatusCode::CONFLICT,
+            C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            C::WebsocketRequired => StatusCode::UPGRADE_REQUIRED,
+            C::NotABreakout
+            | C::OutsideConferenceDates
+            | C::InvalidTimeZone
+            | C::NonexistentLocalTime => StatusCode::UNPROCESSABLE_ENTITY,
+            C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            C::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// An API failure: machine code (which decides the status) and message.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status,
+            status: code.status(),
             code,
             message: message.into(),
         }
     }
     pub fn invalid(message: impl Into<String>) -> ApiError {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+        Self::new(ErrorCode::InvalidInput, message)
     }
     pub fn unauthorized() -> ApiError {
         Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "a token is required (Authorization: Bearer or ?token=)",
         )
     }
     pub fn invalid_token() -> ApiError {
         Self::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "the token is unknown or was revoked",
         )
     }
     pub fn forbidden(message: impl Into<String>) -> ApiError {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(ErrorCode::Forbidden, message)
     }
     pub fn not_found(message: impl Into<String>) -> ApiError {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(ErrorCode::NotFound, message)
     }
     pub fn rate_limited(what: &str) -> ApiError {
         Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited,
             format!("too many {what} from this address; try again in a minute"),
         )
     }
     pub fn unavailable(message: impl Into<String>) -> ApiError {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        Self::new(ErrorCode::Unavailable, message)
     }
 }
 
@@ -106,7 +199,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
+                code: self.code.as_str().to_owned(),
                 message: self.message,
             },
         });
@@ -121,26 +214,22 @@ impl IntoResponse for ApiError {
 impl From<AgendaError> for ApiError {
     fn from(e: AgendaError) -> ApiError {
         use AgendaError as A;
-        let (status, code) = match &e {
-            A::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
-            A::DuplicateId { .. } => (StatusCode::CONFLICT, "conflict"),
-            A::CellTaken { .. } => (StatusCode::CONFLICT, "cell_taken"),
-            A::NotABreakout { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_breakout"),
-            A::HasSessions { .. } => (StatusCode::CONFLICT, "has_sessions"),
-            A::RoundsOverlap { .. } => (StatusCode::CONFLICT, "rounds_overlap"),
-            A::OutsideConferenceDates { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "outside_conference_dates")
-            }
-            A::InvalidTimeZone { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_time_zone"),
-            A::NonexistentLocalTime { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "nonexistent_local_time")
-            }
-            A::InvalidInput { .. } => (StatusCode::BAD_REQUEST, "invalid_input"),
-            A::InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition"),
-            A::SessionFinal { .. } => (StatusCode::CONFLICT, "session_final"),
-            _ => (StatusCode::BAD_REQUEST, "invalid_input"),
+        let code = match &e {
+            A::NotFound { .. } => ErrorCode::NotFound,
+            A::DuplicateId { .. } => ErrorCode::Conflict,
+            A::CellTaken { .. } => ErrorCode::CellTaken,
+            A::NotABreakout { .. } => ErrorCode::NotABreakout,
+            A::HasSessions { .. } => ErrorCode::HasSessions,
+            A::RoundsOverlap { .. } => ErrorCode::RoundsOverlap,
+            A::OutsideConferenceDates { .. } => ErrorCode::OutsideConferenceDates,
+            A::InvalidTimeZone { .. } => ErrorCode::InvalidTimeZone,
+            A::NonexistentLocalTime { .. } => ErrorCode::NonexistentLocalTime,
+            A::InvalidInput { .. } => ErrorCode::InvalidInput,
+            A::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+            A::SessionFinal { .. } => ErrorCode::SessionFinal,
+            _ => ErrorCode::InvalidInput,
         };
-        ApiError::new(status, code, e.to_string())
+        ApiError::new(code, e.to_string())
     }
 }
 
@@ -155,18 +244,14 @@ impl From<Error> for ApiError {
                 tracing::warn!(error = %h, "chart operation failed");
                 ApiError::unavailable(format!("the chart could not be updated: {h}"))
             }
-            Error::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            Error::Conflict(_) => ApiError::new(ErrorCode::Conflict, e.to_string()),
             Error::Meta(MetaError::Unavailable(_) | MetaError::Locked(_)) => {
                 tracing::warn!(error = %e, "metadata store not available");
                 ApiError::unavailable(e.to_string())
             }
             Error::Meta(_) | Error::Corrupt(_) => {
                 tracing::error!(error = %e, "API request failed");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error; see the server log",
-                )
+                ApiError::new(ErrorCode::Internal, "internal error; see the server log")
             }
         }
     }
@@ -177,19 +262,17 @@ impl From<JsonRejection> for ApiError {
         match &r {
             JsonRejection::JsonDataError(_) => ApiError::invalid(r.body_text()),
             JsonRejection::JsonSyntaxError(_) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", r.body_text())
+                ApiError::new(ErrorCode::InvalidJson, r.body_text())
             }
             JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "expected Content-Type: application/json",
             ),
             _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 "request body is larger than the server accepts",
             ),
-            _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", r.body_text()),
+            _ => ApiError::new(ErrorCode::InvalidJson, r.body_text()),
         }
     }
 }
@@ -197,5 +280,31 @@ impl From<JsonRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> ApiError {
         ApiError::invalid(r.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `docs/api.md`'s table of codes is what clients read: it must list
+    /// exactly the codes the server answers with, each with its status.
+    #[test]
+    fn error_codes_match_the_table_in_docs_api_md() {
+        let doc = include_str!("../../../../docs/api.md");
+        let documented: Vec<(String, u16)> = doc
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                let status = cells.get(2)?.parse().ok()?;
+                Some((code.to_owned(), status))
+            })
+            .collect();
+        let served: Vec<(String, u16)> = ErrorCode::ALL
+            .iter()
+            .map(|c| (c.as_str().to_owned(), c.status().as_u16()))
+            .collect();
+        assert_eq!(documented, served, "docs/api.md's error table vs ErrorCode");
     }
 }

@@ -32,7 +32,7 @@ use utoipa_axum::routes;
 
 use crate::access::{self, Role, TokenRecord};
 use crate::AppState;
-pub use error::{ApiError, ErrorBody};
+pub use error::{ApiError, ErrorBody, ErrorCode};
 
 /// JSON body extractor whose rejections use the API error shape.
 #[derive(FromRequest)]
@@ -211,8 +211,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .fallback(|| async { ApiError::not_found("no such API route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                crate::api::ErrorCode::MethodNotAllowed,
                 "this route does not accept that method",
             )
         })
