@@ -38,6 +38,7 @@ mod conference;
 mod error;
 mod model;
 mod pattern;
+mod position;
 mod text;
 pub mod zone;
 
@@ -45,5 +46,6 @@ pub use conference::{Conference, Day, MergeOutcome, MAX_CONFERENCE_DAYS};
 pub use error::{AgendaError, Entity, Result};
 pub use model::{Round, RoundKind, Session, SessionState, Space, MAX_ROUND_MINUTES};
 pub use pattern::{PatternSegment, RoundPattern, SegmentStart, StartTime, MAX_PATTERN_ROUNDS};
+pub use position::Position;
 pub use text::{CONVENER_MAX_CHARS, TOPIC_MAX_CHARS};
 pub use zone::Zone;

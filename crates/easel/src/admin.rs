@@ -21,7 +21,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::conferences::Conferences;
+use easel_conferences::Conferences;
 
 /// File name of the socket inside the data dir.
 pub const SOCKET: &str = "admin.sock";
@@ -93,7 +93,7 @@ async fn serve(stream: UnixStream, conferences: Conferences, store: easel_store:
                 return;
             }
             let mut out = tokio::io::BufWriter::new(write);
-            let backup = crate::backup::write(&conferences, &store, &mut out)
+            let backup = easel_conferences::backup::write(&conferences, &store, &mut out)
                 .instrument(tracing::info_span!("backup", via = "admin socket"));
             match backup.await {
                 Ok(s) => tracing::info!(

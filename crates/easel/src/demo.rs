@@ -17,7 +17,7 @@ use jiff::civil::Time;
 
 use crate::access::{self, Role};
 use crate::api::{chart_link, conference_link};
-use crate::conferences::Conferences;
+use easel_conferences::Conferences;
 
 /// Name of the demo conference.
 pub const DEMO_NAME: &str = "Demo Open Space";

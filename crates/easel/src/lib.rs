@@ -6,37 +6,31 @@
 //! server, given a bound listener and a shutdown signal, so integration tests
 //! start the real thing on port 0 and stop it themselves.
 //!
-//! Conferences and access (read in this order): [`access`] (roles, tokens,
-//! the Origin policy, rate limits), [`conferences`] (the agenda and tokens
-//! in the store, one writer per conference, live events), [`api`] (the REST
-//! API under `/api/v1` and its OpenAPI document), [`ws`] (the token-checked
-//! WebSocket upgrade) and [`demo`] (the first-start demo conference and the
-//! `easel conference` commands' output). `docs/api.md` and
-//! `docs/security.md` describe them from the outside.
-//!
-//! Recovery: [`backup`] (the backup file, written consistently while the
-//! server runs, and the restore), [`admin`] (the data dir's socket through
-//! which `easel backup` asks a running server) and [`retention`] (automatic
-//! deletion after publication; deletion itself is in [`conferences`]).
+//! The conference service itself (the agenda in the store, the session
+//! workflow, tokens, the chart index, cluster effects, retention, backup)
+//! is the `easel_conferences` crate; this crate calls it. Read in this
+//! order: [`access`] (the token a request presents, the Origin policy,
+//! rate limits), [`api`] (the REST API under `/api/v1` and its OpenAPI
+//! document), [`ws`] (the token-checked WebSocket upgrade), [`demo`] (the
+//! first-start demo conference and the `easel conference` commands'
+//! output) and [`admin`] (the data dir's socket through which `easel
+//! backup` asks a running server). `docs/api.md` and `docs/security.md`
+//! describe them from the outside.
 
 pub mod access;
 pub mod admin;
 pub mod api;
-pub mod backup;
-pub mod conferences;
 pub mod config;
 pub mod demo;
-pub mod exports;
 pub mod http;
 pub mod metrics;
-pub mod retention;
 pub mod ws;
 
 use std::sync::Arc;
 
 use access::{OriginPolicy, RateLimiter, RateLimits};
 use anyhow::Context;
-use conferences::Conferences;
+use easel_conferences::Conferences;
 use easel_hub::Hub;
 use easel_store::Store;
 use tokio::net::TcpListener;
@@ -142,7 +136,7 @@ pub async fn run_with_notice(
         shutdown.clone(),
     );
     if let Some(after) = config.delete_published_after {
-        retention::spawn(conferences.clone(), after, shutdown.clone());
+        easel_conferences::retention::spawn(conferences.clone(), after, shutdown.clone());
     }
     let state = AppState {
         hub: hub.clone(),

@@ -181,7 +181,7 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             let summary = runtime
-                .block_on(easel::backup::restore(&file, &data_dir))
+                .block_on(easel_conferences::backup::restore(&file, &data_dir))
                 .with_context(|| {
                     format!("restoring {} into {}", file.display(), data_dir.display())
                 })?;
@@ -206,7 +206,7 @@ fn main() -> anyhow::Result<()> {
             redis,
         } => {
             init_tracing(false);
-            let format = easel::exports::parse_format(&format)
+            let format = easel::api::exports::parse_format(&format)
                 .with_context(|| format!("unknown format {format:?}: use md, html, json or pdf"))?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -234,7 +234,7 @@ fn main() -> anyhow::Result<()> {
 async fn backup(
     data_dir: &std::path::Path,
     output: &std::path::Path,
-) -> anyhow::Result<easel::backup::Summary> {
+) -> anyhow::Result<easel_conferences::backup::Summary> {
     let mut partial = output.as_os_str().to_owned();
     partial.push(".partial");
     let partial = std::path::PathBuf::from(partial);
@@ -261,16 +261,16 @@ async fn backup(
             );
             let store = easel::open_store(data_dir).await?;
             let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
-            let conferences = easel::conferences::Conferences::new(store.clone(), hub.clone());
+            let conferences = easel_conferences::Conferences::new(store.clone(), hub.clone());
             let mut out = tokio::io::BufWriter::new(&mut file);
-            let written = easel::backup::write(&conferences, &store, &mut out).await;
+            let written = easel_conferences::backup::write(&conferences, &store, &mut out).await;
             drop(out);
             hub.shutdown().await;
             written?;
         }
         file.sync_all().await?;
         drop(file);
-        let summary = easel::backup::verify(&partial)
+        let summary = easel_conferences::backup::verify(&partial)
             .await
             .context("the backup did not verify")?;
         tokio::fs::rename(&partial, output)
@@ -293,14 +293,16 @@ async fn proceedings(
     format: easel_proceedings::Format,
 ) -> anyhow::Result<Vec<u8>> {
     let opened = open_conferences(data_dir, redis).await?;
-    let result = easel::exports::render_proceedings(&opened.conferences, conference, format).await;
+    let result =
+        easel_conferences::proceedings::render_proceedings(&opened.conferences, conference, format)
+            .await;
     opened.close().await;
     Ok(result?.1)
 }
 
 /// Conferences for a command that runs beside (or instead of) a server.
 struct Opened {
-    conferences: easel::conferences::Conferences,
+    conferences: easel_conferences::Conferences,
     hub: easel_hub::Hub,
     /// The store a `--redis` command opened for itself; removed on close.
     scratch: Option<std::path::PathBuf>,
@@ -325,7 +327,7 @@ async fn open_conferences(
         let store = easel::open_store(data_dir).await?;
         let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
         return Ok(Opened {
-            conferences: easel::conferences::Conferences::new(store, hub.clone()),
+            conferences: easel_conferences::Conferences::new(store, hub.clone()),
             hub,
             scratch: None,
         });
@@ -341,7 +343,7 @@ async fn open_conferences(
     let store = easel::open_store(&scratch).await?;
     let hub = easel_hub::Hub::with_shared_log(store, config.hub_config(), log);
     Ok(Opened {
-        conferences: easel::conferences::Conferences::with_meta(meta, hub.clone()),
+        conferences: easel_conferences::Conferences::with_meta(meta, hub.clone()),
         hub,
         scratch: Some(scratch),
     })

@@ -48,8 +48,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::api::{self, ApiError};
-use crate::conferences::ChartDenied;
 use crate::AppState;
+use easel_conferences::ChartDenied;
 
 /// Bytes tungstenite buffers before writing to the socket. The buffer keeps
 /// its grown capacity for the connection's life, so this bounds what an idle
@@ -172,7 +172,7 @@ pub async fn upgrade(
     let (info, token) = match authorize(&state, &chart_id, peer, &headers, &uri).await {
         Ok(ok) => ok,
         Err(e) => {
-            tracing::debug!(chart = %chart_id, %peer, code = e.code, "WebSocket refused");
+            tracing::debug!(chart = %chart_id, %peer, code = e.code.as_str(), "WebSocket refused");
             easel_hub::Metrics::inc(&state.hub.metrics().auth_failures);
             return e.into_response();
         }

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use easel::access::{OriginPolicy, RateLimiter, RateLimits};
-use easel::conferences::Conferences;
+use easel_conferences::Conferences;
 use easel::{AppState, ServeConfig};
 use easel_hub::Hub;
 use tokio_util::sync::CancellationToken;

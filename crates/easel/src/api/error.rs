@@ -12,7 +12,7 @@ use axum::Json;
 use easel_agenda::AgendaError;
 use serde::Serialize;
 
-use crate::conferences::Error;
+use easel_conferences::Error;
 use easel_store::meta::MetaError;
 
 /// The body of every error response.

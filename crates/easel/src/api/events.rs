@@ -31,8 +31,8 @@ use tokio::sync::watch;
 use super::views::{conference_view, presence_view, PresenceView};
 use super::{ApiError, ApiPath, Caller};
 use crate::access::Role;
-use crate::conferences::{Conferences, Event};
 use crate::AppState;
+use easel_conferences::{Conferences, Event};
 
 struct Subscription {
     conferences: Conferences,

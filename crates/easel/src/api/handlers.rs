@@ -169,7 +169,7 @@ pub async fn update_conference(
     params(("conference_id" = String, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Deleted: the conference, its charts (open connections closed with 4410) and all its links", body = crate::conferences::Deleted),
+        (status = 200, description = "Deleted: the conference, its charts (open connections closed with 4410) and all its links", body = easel_conferences::Deleted),
         (status = "4XX", body = ErrorBody),
     )
 )]
@@ -178,7 +178,7 @@ pub async fn delete_conference(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<crate::conferences::Deleted>> {
+) -> ApiResult<Json<easel_conferences::Deleted>> {
     caller.require(&id, Role::Organizer)?;
     Ok(Json(state.conferences.delete(&id).await?))
 }

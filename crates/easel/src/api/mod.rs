@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod events;
+pub mod exports;
 mod handlers;
 pub mod views;
 
@@ -22,7 +23,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -196,8 +197,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(events::conference_events))
         .routes(routes!(conference_presence))
         .routes(routes!(chart_info))
-        .routes(routes!(crate::exports::chart_export))
-        .routes(routes!(crate::exports::proceedings))
+        .routes(routes!(exports::chart_export))
+        .routes(routes!(exports::proceedings))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     router

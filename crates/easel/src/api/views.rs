@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{Role, TokenRecord};
-use crate::conferences::StoredConference;
+use easel_conferences::StoredConference;
 
 // ----- responses ---------------------------------------------------------------
 

@@ -28,6 +28,11 @@
 //! an `Effect` announced through the metadata store; each node applies
 //! the others' effects to its own hub and channels ([`Conferences::follow_cluster`]).
 
+pub mod backup;
+pub mod proceedings;
+pub mod retention;
+pub mod tokens;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -40,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::access::{self, Minted, Role, TokenRecord};
+use crate::tokens::{self as access, Minted, Role, TokenRecord};
 
 /// A conference as stored: the agenda and what only the server knows.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use yrs::updates::decoder::Decode;
 
-use crate::conferences::{self, Conferences};
+use crate::{self as conferences, Conferences};
 
 /// How long one write of a backup may wait for its reader. A backup holds
 /// every conference's edit lock, so a client that stops reading must not

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::conferences::Conferences;
+use crate::Conferences;
 
 /// How often retention looks for due conferences, for a given delay.
 pub fn check_interval(after: Duration) -> Duration {

@@ -1,0 +1,315 @@
+//! Agenda and charts -> the proceedings compiler's input, and rendering it.
+//!
+//! The mapping from the agenda to [`ProceedingsInput`] is pure
+//! ([`proceedings_input`], [`session_input`]): the charts' content is handed
+//! in, so it is tested here without a hub. [`load_input`] reads the charts'
+//! current content through the hub (the live actor, or the store for an
+//! unloaded chart) and [`render_proceedings`] / [`render_chart_export`]
+//! typeset off the async workers. The HTTP endpoints and `easel
+//! proceedings` both call these.
+
+use std::collections::HashMap;
+
+use easel_agenda::{zone, Conference, Session, SessionState};
+use easel_chart::ChartContent;
+use easel_hub::Hub;
+use easel_proceedings::{ConferenceInfo, Format, ProceedingsInput, SessionInput};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, Transact, Update};
+
+use crate::{Conferences, StoredConference};
+
+/// The conference facts on the cover.
+pub fn conference_info(c: &Conference) -> ConferenceInfo {
+    ConferenceInfo {
+        id: c.id().to_owned(),
+        name: c.name().to_owned(),
+        description: c.description().to_owned(),
+        time_zone: c.time_zone().name().to_owned(),
+        start_date: c.start_date().to_string(),
+        end_date: c.end_date().to_string(),
+    }
+}
+
+fn state_label(state: SessionState) -> &'static str {
+    match state {
+        SessionState::Proposed => "proposed",
+        SessionState::Live => "live",
+        SessionState::Final => "final",
+    }
+}
+
+/// A session's place and facts on the agenda, with `content` as its chart.
+pub fn session_input(c: &Conference, s: &Session, content: ChartContent) -> SessionInput {
+    let zone = c.time_zone();
+    let round = c.round(&s.round_id).ok();
+    let position = c.position(s);
+    let round_label = round
+        .map(|r| {
+            let time = zone.zoned(r.starts_at).strftime("%H:%M").to_string();
+            match r.label.as_deref().filter(|l| !l.is_empty()) {
+                Some(label) => format!("{label} · {time}"),
+                None => format!("Round {} · {time}", position.round_in_day),
+            }
+        })
+        .unwrap_or_default();
+    SessionInput {
+        id: s.id.clone(),
+        topic: s.topic.clone(),
+        convener: s.convener.clone(),
+        space: c
+            .space(&s.space_id)
+            .map(|sp| sp.name.clone())
+            .unwrap_or_default(),
+        round_label,
+        day_label: position.day_label,
+        round_index: position.round_in_day,
+        day_index: position.day,
+        space_index: position.space,
+        starts_local: round.map(|r| r.format_start_in(zone)).unwrap_or_default(),
+        starts_utc: round
+            .map(|r| zone::format_utc(r.starts_at))
+            .unwrap_or_default(),
+        state: state_label(s.state).to_owned(),
+        content,
+    }
+}
+
+/// The proceedings input of a conference: every session on the agenda
+/// (cancelled ones are no longer on it; merged-away charts live on in the
+/// kept session's chart) in the agenda's reading order, each with its
+/// chart's content from `contents` (by chart id; a missing one is empty).
+pub fn proceedings_input(
+    c: &Conference,
+    mut contents: HashMap<String, ChartContent>,
+) -> ProceedingsInput {
+    let mut sessions: Vec<(easel_agenda::Position, SessionInput)> = c
+        .sessions()
+        .iter()
+        .map(|s| {
+            let content = contents.remove(&s.chart_id).unwrap_or_default();
+            (c.position(s), session_input(c, s, content))
+        })
+        .collect();
+    sessions.sort_by(|(a, x), (b, y)| (a.sort_key(), &x.id).cmp(&(b.sort_key(), &y.id)));
+    ProceedingsInput {
+        conference: conference_info(c),
+        sessions: sessions.into_iter().map(|(_, s)| s).collect(),
+    }
+}
+
+/// [`proceedings_input`] with every chart's current content.
+pub async fn load_input(stored: &StoredConference, hub: &Hub) -> crate::Result<ProceedingsInput> {
+    let c = &stored.conference;
+    let mut contents = HashMap::with_capacity(c.sessions().len());
+    for s in c.sessions() {
+        contents.insert(s.chart_id.clone(), chart_content(hub, &s.chart_id).await?);
+    }
+    Ok(proceedings_input(c, contents))
+}
+
+/// A chart's current content, from the live actor or the store.
+pub async fn chart_content(hub: &Hub, chart_id: &str) -> crate::Result<easel_chart::ChartContent> {
+    let state = hub.chart_state(chart_id).await?;
+    let doc = Doc::new();
+    let update = Update::decode_v1(&state)
+        .map_err(|e| crate::Error::Corrupt(format!("chart {chart_id}: {e}")))?;
+    doc.transact_mut()
+        .apply_update(update)
+        .map_err(|e| crate::Error::Corrupt(format!("chart {chart_id}: {e}")))?;
+    Ok(easel_chart::read_chart(&doc))
+}
+
+/// Rendering failed (a PDF typesetting bug, not bad input).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Conference(#[from] crate::Error),
+    #[error(transparent)]
+    Render(#[from] easel_proceedings::ProceedingsError),
+    #[error("rendering task failed: {0}")]
+    Join(String),
+}
+
+/// Renders off the async workers (typesetting a PDF takes a while).
+async fn render_blocking(
+    f: impl FnOnce() -> Result<Vec<u8>, easel_proceedings::ProceedingsError> + Send + 'static,
+) -> Result<Vec<u8>, ExportError> {
+    Ok(tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ExportError::Join(e.to_string()))??)
+}
+
+/// The proceedings of a conference, rendered; with the file name slug.
+/// Used by the HTTP endpoint and by `easel proceedings`.
+pub async fn render_proceedings(
+    conferences: &Conferences,
+    conference_id: &str,
+    format: Format,
+) -> Result<(String, Vec<u8>), ExportError> {
+    let stored = conferences.load(conference_id).await?;
+    let input = load_input(&stored, conferences.hub()).await?;
+    let name = slug(&input.conference.name, "proceedings");
+    let bytes = render_blocking(move || easel_proceedings::render(&input, format)).await?;
+    Ok((name, bytes))
+}
+
+/// One chart, rendered; with the file name slug. A chart whose session left
+/// the agenda (cancelled, or merged into another) still exports its notes.
+pub async fn render_chart_export(
+    conferences: &Conferences,
+    conference_id: &str,
+    chart_id: &str,
+    format: Format,
+) -> Result<(String, Vec<u8>), ExportError> {
+    let stored = conferences.load(conference_id).await?;
+    let c = &stored.conference;
+    let mut input = match c.sessions().iter().find(|s| s.chart_id == chart_id) {
+        Some(s) => session_input(c, s, Default::default()),
+        None => SessionInput {
+            id: chart_id.to_owned(),
+            topic: format!("Chart {chart_id}"),
+            state: "not on the agenda".to_owned(),
+            ..Default::default()
+        },
+    };
+    input.content = chart_content(conferences.hub(), chart_id).await?;
+    let name = slug(&input.topic, "chart");
+    let info = conference_info(c);
+    let bytes =
+        render_blocking(move || easel_proceedings::render_chart(&input, &info, format)).await?;
+    Ok((name, bytes))
+}
+
+/// An ASCII file-name slug: common Latin accents folded, everything that is
+/// not a letter or digit collapsed to `-`, at most 60 characters, never
+/// empty (falls back to `fallback`).
+pub fn slug(text: &str, fallback: &str) -> String {
+    let mut out = String::new();
+    let mut dash = false;
+    for c in text.chars().flat_map(char::to_lowercase) {
+        let folded = fold_accent(c);
+        if folded.is_ascii_alphanumeric() {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.push(folded);
+            if c == 'ß' {
+                out.push('s');
+            }
+        } else {
+            dash = true;
+        }
+        if out.len() >= 60 {
+            break;
+        }
+    }
+    if out.is_empty() {
+        fallback.to_owned()
+    } else {
+        out
+    }
+}
+
+fn fold_accent(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'ď' | 'đ' => 'd',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'ī' => 'i',
+        'ł' | 'ľ' => 'l',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
+        'ř' => 'r',
+        'ś' | 'š' | 'ş' | 'ß' => 's',
+        'ť' | 'ţ' => 't',
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ź' | 'ż' | 'ž' => 'z',
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use easel_agenda::{Round, RoundKind, Space};
+
+    #[test]
+    fn slugs_are_ascii() {
+        assert_eq!(
+            slug("Async Retros — São Paulo!", "x"),
+            "async-retros-sao-paulo"
+        );
+        assert_eq!(
+            slug("<script>alert(1)</script>", "x"),
+            "script-alert-1-script"
+        );
+        assert_eq!(slug("Straße", "x"), "strasse");
+        assert_eq!(slug("Ελληνικά", "chart"), "chart");
+        assert!(slug(&"a".repeat(500), "x").len() <= 61);
+    }
+
+    #[test]
+    fn sessions_come_in_agenda_order_with_their_own_charts() {
+        let date = |d: &str| d.parse::<jiff::civil::Date>().unwrap();
+        let mut c = Conference::new(
+            "c-1",
+            "Camp",
+            "Europe/Berlin",
+            date("2026-06-15"),
+            date("2026-06-16"),
+        )
+        .unwrap();
+        // Berlin is UTC+2 in June.
+        let round = |id: &str, utc: &str| {
+            Round::new(id, utc.parse().unwrap(), 60, RoundKind::Breakout).unwrap()
+        };
+        c.add_round(
+            round("r-d2", "2026-06-16T07:00:00Z")
+                .with_label("Late")
+                .unwrap(),
+        )
+        .unwrap();
+        c.add_round(round("r-d1b", "2026-06-15T12:00:00Z")).unwrap();
+        c.add_round(round("r-d1a", "2026-06-15T08:00:00Z")).unwrap();
+        c.add_space(Space::new("sp-b", "Garden", None, None).unwrap())
+            .unwrap();
+        c.add_space(Space::new("sp-a", "Hall", None, None).unwrap())
+            .unwrap();
+        for (id, round, space) in [
+            ("s-1", "r-d2", "sp-b"),
+            ("s-2", "r-d1b", "sp-a"),
+            ("s-3", "r-d1a", "sp-a"),
+            ("s-4", "r-d1a", "sp-b"),
+        ] {
+            c.propose_session(
+                id,
+                format!("chart-{id}"),
+                &format!("Topic {id}"),
+                "Ada",
+                round,
+                space,
+            )
+            .unwrap();
+        }
+        let mut contents = HashMap::new();
+        let mut notes = ChartContent::default();
+        notes.participants.push("Ada".into());
+        contents.insert("chart-s-2".to_owned(), notes.clone());
+        let input = proceedings_input(&c, contents);
+        let order: Vec<_> = input.sessions.iter().map(|s| s.id.as_str()).collect();
+        // Day 1's 10:00 round (Garden before Hall: the space list's order),
+        // then day 1's 14:00 round, then day 2.
+        assert_eq!(order, ["s-4", "s-3", "s-2", "s-1"]);
+        let s2 = &input.sessions[2];
+        assert_eq!((s2.day_index, s2.round_index, s2.space_index), (1, 2, 2));
+        assert_eq!(s2.content, notes);
+        assert_eq!(s2.round_label, "Round 2 · 14:00");
+        assert_eq!(input.sessions[3].round_label, "Late · 09:00");
+        assert_eq!(input.sessions[0].content, ChartContent::default());
+        assert_eq!(input.conference.time_zone, "Europe/Berlin");
+    }
+}
