@@ -81,12 +81,15 @@ export class BoardGrid {
     for (const r of this.conf.rounds) {
       if (Date.parse(r.starts_at) > now && (!next || r.starts_at < next.starts_at)) next = r
     }
+    // Dimming the past helps while the event runs; once every round is
+    // over the board is a record, and nothing is dimmed.
+    const running = this.conf.rounds.some((r) => Date.parse(r.ends_at) > now)
     for (const r of this.conf.rounds) {
       const tr = this.rows.get(r.id)
       if (!tr) continue
       const start = Date.parse(r.starts_at)
       const end = Date.parse(r.ends_at)
-      const state = end <= now ? 'past' : start <= now ? 'now' : r === next ? 'next' : ''
+      const state = end <= now ? (running ? 'past' : '') : start <= now ? 'now' : r === next ? 'next' : ''
       if ((tr.dataset.when ?? '') === state) continue
       tr.dataset.when = state
       tr.classList.toggle('round-past', state === 'past')
@@ -136,7 +139,7 @@ export class BoardGrid {
             { scope: 'col' },
             s.name,
             s.capacity ? h('span', { class: 'seats small' }, ` · ${plural(s.capacity, 'seat')}`) : null,
-            call ? h('a', { class: 'call-head small', href: call, target: '_blank', rel: 'noopener noreferrer', 'aria-label': `Video call of ${s.name}` }, 'call') : null,
+            call ? h('a', { class: 'call-head small', href: call, target: '_blank', rel: 'noopener noreferrer', 'aria-label': `Video call of ${s.name}` }, 'video call') : null,
           )
         }),
       )

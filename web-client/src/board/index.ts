@@ -113,16 +113,20 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
   // browser learned before, else the chart info of any session (it carries
   // the caller's role). Probing an organizer-only route would work too,
   // but a refused request shows up as a console error.
+  let probing = false
   async function probeRole(): Promise<void> {
-    if (!token || !conf || role) return
+    if (!token || !conf || role || probing) return
     const first = conf.sessions[0]
     if (!first) return // unknown: offer proposing and organizing; the server decides
+    probing = true
     try {
       const info = await api<ChartInfo>('GET', `/charts/${encodeURIComponent(first.chart_id)}`, token)
       role = (info.role as Role | null) ?? 'read'
       rememberRole(token, role)
     } catch {
       role = null
+    } finally {
+      probing = false
     }
     render()
   }
@@ -138,6 +142,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
         conf = JSON.parse((ev as MessageEvent).data) as ConferenceView
         problem.replaceChildren()
         render()
+        if (!role && conf.sessions.length > 0) void probeRole()
       } catch {
         /* ignore a malformed event */
       }

@@ -83,11 +83,9 @@ export function linksSection(ctx: OrgContext): { el: HTMLElement; load(): Promis
             h(
               'ul',
               { class: 'plain-list minted-list' },
-              minted.map((k) =>
-                h(
-                  'li',
-                  { class: 'minted-item', 'data-link': k.id },
-                  linkField(`${k.role} link${k.label ? ` “${k.label}”` : ''}`, k.url),
+              minted.map((k) => {
+                const field = linkField(`${k.role} link${k.label ? ` “${k.label}”` : ''}`, k.url)
+                field.append(
                   h(
                     'button',
                     {
@@ -102,8 +100,9 @@ export function linksSection(ctx: OrgContext): { el: HTMLElement; load(): Promis
                     },
                     'Hide',
                   ),
-                ),
-              ),
+                )
+                return h('li', { class: 'minted-item', 'data-link': k.id }, field)
+              }),
             ),
           ],
     )
