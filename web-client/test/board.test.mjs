@@ -209,7 +209,7 @@ describe('the agenda board', () => {
     await p.page.locator('#board-problem', { hasText: 'This link is not valid' }).waitFor()
     const status = await p.page.locator('#live-status').innerText()
     assert.ok(!/Connecting/.test(status), `status says "${status}"`)
-    await screenshot(p.page, 'board-wrong-token-phone')
+    await screenshot(p.page, 'board-wrong-token-desktop')
     noErrors(p)
   })
 
