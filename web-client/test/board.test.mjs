@@ -213,6 +213,17 @@ describe('the agenda board', () => {
     noErrors(p)
   })
 
+  it('says the link was revoked instead of reconnecting (bug 9)', async () => {
+    const minted = await api(base, 'POST', `/conferences/${c.id}/links`, c.org, { role: 'read', label: 'Soon revoked' })
+    const p = await open({ timezoneId: 'Europe/Lisbon' })
+    await p.page.goto(`${base}/#/conference/${c.id}?token=${minted.token}`)
+    await p.page.locator('#live-status', { hasText: 'Live' }).waitFor()
+    await api(base, 'DELETE', `/conferences/${c.id}/links/${minted.id}`, c.org)
+    await p.page.locator('#board-problem', { hasText: 'This link is not valid' }).waitFor({ timeout: 20000 })
+    assert.equal(await p.page.locator('#live-status').innerText(), 'Not connected')
+    noErrors(p)
+  })
+
   it('shows one message at a time, not over buttons, gone on navigation; "1 session"; "+1 day" (bug 10)', async () => {
     const created = await api(base, 'POST', '/conferences', null, { name: 'Midnight Camp', time_zone: 'UTC', start_date: '2026-06-15', end_date: '2026-06-15' })
     const id = created.conference.id
