@@ -60,6 +60,7 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
           token,
           role: knownRole(token) as Role | null,
           publicWithoutToken: conf.proceedings_public,
+          chartId: conf.sessions[0]?.chart_id,
           what: 'the proceedings',
         }),
       )

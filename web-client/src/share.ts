@@ -155,6 +155,11 @@ export interface ShareOptions {
   publicWithoutToken?: boolean
   /** Names the page in the dialog ("the agenda", "this chart"). */
   what: string
+  /**
+   * A chart of the conference: when the role is unknown, its info tells it
+   * (GET /charts/{id} answers the caller's role) without a refused request.
+   */
+  chartId?: string
 }
 
 /**
@@ -166,6 +171,8 @@ export interface ShareOptions {
 export function shareButton(opts: ShareOptions): HTMLButtonElement {
   return h('button', { type: 'button', class: 'btn btn-small', id: 'share-btn', onclick: () => void openShareDialog(opts) }, 'Share')
 }
+
+const explain = (text: string) => h('p', { class: 'muted small' }, text)
 
 export async function openShareDialog(opts: ShareOptions): Promise<void> {
   const body = h('div', { class: 'stack', id: 'share-body' })
@@ -182,7 +189,12 @@ export async function openShareDialog(opts: ShareOptions): Promise<void> {
   document.body.appendChild(dialog)
   dialog.showModal()
 
-  const explain = (text: string) => h('p', { class: 'muted small' }, text)
+  if (!opts.publicWithoutToken && opts.token && !opts.role) {
+    body.append(explain('Finding out what your link allows…'))
+    const role = await probeRole(opts)
+    body.replaceChildren()
+    opts = { ...opts, role }
+  }
   if (opts.publicWithoutToken) {
     body.append(explain('Anyone can read this without a link of their own.'), linkField('Link', shareUrl(opts.path, null)))
   } else if (!opts.token) {
@@ -197,16 +209,22 @@ export async function openShareDialog(opts: ShareOptions): Promise<void> {
   } else if (opts.role === 'read') {
     body.append(explain('A read link: people can follow the agenda and read the notes, not change them.'), linkField('Read link', shareUrl(opts.path, opts.token)))
   } else {
-    body.append(explain('Finding out what your link allows…'))
-    const role = await probeOrganizer(opts)
-    body.replaceChildren()
-    if (role === 'organizer') organizerChoice(body, { ...opts, role })
-    else body.append(explain('Your link lets others do what it lets you do.'), linkField('Link', shareUrl(opts.path, opts.token)))
+    body.append(explain('Your link lets others do what it lets you do.'), linkField('Link', shareUrl(opts.path, opts.token)))
   }
   body.querySelector<HTMLElement>('input, button')?.focus()
 }
 
-async function probeOrganizer(opts: ShareOptions): Promise<Role | null> {
+async function probeRole(opts: ShareOptions): Promise<Role | null> {
+  if (opts.chartId && opts.token) {
+    try {
+      const info = await api<{ role?: string | null }>('GET', `/charts/${encodeURIComponent(opts.chartId)}`, opts.token)
+      const role = info.role === 'read' || info.role === 'edit' || info.role === 'organizer' ? info.role : null
+      if (role) rememberRole(opts.token, role)
+      return role
+    } catch {
+      return null
+    }
+  }
   try {
     await api('GET', `/conferences/${encodeURIComponent(opts.conferenceId)}/links`, opts.token)
     if (opts.token) rememberRole(opts.token, 'organizer')

@@ -61,7 +61,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
     if (role === 'organizer' || (role === null && token)) {
       nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/organize`), id: 'organize-link' }, 'Organize'))
     }
-    nav.append(shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role, what: 'the agenda' }))
+    nav.append(shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role, what: 'the agenda', chartId: conf?.sessions[0]?.chart_id }))
   }
 
   function renderHead(c: ConferenceView): void {
