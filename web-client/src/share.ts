@@ -18,7 +18,7 @@ import { h, linkField, toast } from './util'
 const TOKEN_KEY = 'easel.token.' // + conference id
 const CHART_KEY = 'easel.chart.' // + chart id -> conference id
 const CHART_TOKEN_KEY = 'easel.charttoken.' // + chart id, until its conference is known
-const ROLE_KEY = 'easel.role.' // + token hash-free fingerprint: never the token itself
+const ROLE_KEY = 'easel.role.' // + a short fingerprint of the token, not the token
 const MINTED_KEY = 'easel.shared.' // + conference id + role: a link minted by "Share"
 
 // Used when storage is refused (some private modes): the app is one page,
