@@ -1,101 +1,31 @@
-// The REST API (docs/api.md), typed after crates/easel/src/api/views.rs.
-// The token travels as `Authorization: Bearer` on fetches; only URLs that a
-// browser opens by itself (downloads, EventSource) carry `?token=`.
+// The REST API (docs/api.md). The shapes are generated from the server's
+// OpenAPI document into api-types.ts (`npm run gen:api`); this file names
+// them and holds the fetch helpers. The token travels as
+// `Authorization: Bearer` on fetches; only URLs that a browser opens by
+// itself (downloads, EventSource) carry `?token=`.
 
+import type { components } from './api-types'
+
+type Schemas = components['schemas']
+
+export type ConferenceView = Schemas['ConferenceView']
+export type DayView = Schemas['DayView']
+export type RoundView = Schemas['RoundView']
+export type SpaceView = Schemas['SpaceView']
+export type SessionView = Schemas['SessionView']
+/** People in each session's chart right now (`presence` live event). */
+export type PresenceView = Schemas['PresenceView']
+export type CreatedConference = Schemas['CreatedConference']
+export type LinkView = Schemas['LinkView']
+export type MintedLink = Schemas['MintedLink']
+export type ChartInfo = Schemas['ChartInfo']
+export type SessionChanged = Schemas['SessionChanged']
+
+// The document types these as plain strings; these are the values the
+// server sends (crates/agenda).
 export type Role = 'read' | 'edit' | 'organizer'
 export type RoundKind = 'opening_circle' | 'breakout' | 'closing_circle'
 export type SessionState = 'proposed' | 'live' | 'final'
-
-export interface RoundView {
-  id: string
-  kind: RoundKind
-  label: string | null
-  duration_minutes: number
-  starts_at: string
-  ends_at: string
-  local_start: string
-  local_end: string
-  local_display: string
-  day: string
-}
-
-export interface SpaceView {
-  id: string
-  name: string
-  video_url: string | null
-  capacity: number | null
-}
-
-export interface SessionView {
-  id: string
-  topic: string
-  convener: string
-  round_id: string
-  space_id: string
-  chart_id: string
-  state: SessionState
-}
-
-/** People in each session's chart right now (`presence` live event). */
-export interface PresenceView {
-  charts: Record<string, number>
-}
-
-export interface DayView {
-  date: string
-  number: number
-  label: string
-  round_ids: string[]
-}
-
-export interface ConferenceView {
-  id: string
-  name: string
-  description: string
-  time_zone: string
-  start_date: string
-  end_date: string
-  published: boolean
-  proceedings_public: boolean
-  version: number
-  days: DayView[]
-  rounds: RoundView[]
-  spaces: SpaceView[]
-  sessions: SessionView[]
-  /** Your role through the token you used, if the server says. */
-  role?: Role | null
-}
-
-export interface CreatedConference {
-  conference: ConferenceView
-  organizer_token: string
-  organizer_link: string
-}
-
-export interface LinkView {
-  id: string
-  role: Role
-  label: string
-  created: string
-  revoked: string | null
-}
-
-export interface MintedLink extends LinkView {
-  token: string
-  url: string
-}
-
-export interface ChartInfo {
-  chart_id: string
-  conference_id: string
-  conference_name: string
-  session: SessionView | null
-  round: RoundView | null
-  space: SpaceView | null
-  role: Role | null
-  read_only: boolean
-  merged_into: string | null
-}
 
 export class ApiError extends Error {
   constructor(
@@ -149,7 +79,7 @@ export async function api<T>(
 /** A URL the browser opens itself (download, new tab), with `?token=`. */
 export function tokenUrl(path: string, token: string | null | undefined): string {
   const url = `/api/v1${path}`
-  return token ? `${url}?token=${encodeURIComponent(token)}` : url
+  return token ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : url
 }
 
 export const EXPORT_FORMATS = [
@@ -169,7 +99,18 @@ export function describeError(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
 
-export interface SessionChangedLike {
-  session: SessionView
-  version: number
+/**
+ * What went wrong opening a page, said plainly: above all whether the
+ * link (its token) is the problem. `what` names the page ("the agenda").
+ */
+export function tokenProblem(e: unknown, what: string): string {
+  if (e instanceof ApiError) {
+    if (e.status === 401 && e.code === 'unauthorized') return `This link has no token: ${what} needs the link the organizers gave you (it ends in ?token=…).`
+    if (e.status === 401) return `This link is not valid: its token is wrong, cut short, or was revoked. Ask the organizers for a new link to ${what}.`
+    if (e.status === 403) return `This link is for another conference or does not allow this: ${e.message}`
+    if (e.status === 404) return `There is no such conference: check the address, or ask the organizers for the link.`
+    if (e.status === 0) return 'The server cannot be reached. The page tries again when the connection is back.'
+    if (e.status === 429) return 'Too many attempts with a wrong link from this address: wait a minute, then use the link you were given.'
+  }
+  return describeError(e)
 }

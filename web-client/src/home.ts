@@ -1,6 +1,7 @@
 // Start page: what Easel is, open a link you were given, create a conference.
 
 import { api, describeError, type CreatedConference } from './api'
+import { rememberRole, rememberToken } from './share'
 import { appLink, clear, h, linkField, setTitle, viewerZone } from './util'
 
 export function homePage(root: HTMLElement): () => void {
@@ -66,10 +67,14 @@ export function homePage(root: HTMLElement): () => void {
         start_date: start.value,
         end_date: end.value || start.value,
       })
-      const organize = appLink(`/conference/${created.conference.id}/organize`, created.organizer_token)
+      // Kept for this browser, so the next page opens without the token in
+      // its address.
+      rememberToken(created.conference.id, created.organizer_token)
+      rememberRole(created.organizer_token, 'organizer')
+      const organize = appLink(`/conference/${created.conference.id}/organize`)
       result.append(
         h('p', { class: 'notice notice-info' }, 'Created. This organizer link is shown only once: keep it safe.'),
-        linkField('Organizer link', created.organizer_link || `${location.origin}/${organize}`),
+        linkField('Organizer link', created.organizer_link),
         h('p', {}, h('a', { class: 'btn btn-primary', href: organize }, 'Set up the agenda →')),
       )
     } catch (err) {

@@ -1,24 +1,27 @@
 import './style.css'
-import { conferencePage } from './conference'
+import { conferencePage } from './board'
 import { proceedingsPage } from './proceedings'
 import { organizerPage } from './organizer'
 import { homePage } from './home'
-import { clear, currentRoute, h, setTitle } from './util'
+import { conferenceToken, tokenForChart } from './share'
+import { clear, clearToasts, currentRoute, h, setTitle } from './util'
 
 const main = document.getElementById('main') as HTMLElement
 let cleanup: (() => void) | null = null
 let lastPath = ''
 
 function route(): void {
-  const { parts, params } = currentRoute()
+  const { parts } = currentRoute()
   const path = parts.join('/')
   // Query-only changes (e.g. a token being stripped) do not rebuild the page.
   if (path === lastPath && cleanup) return
   lastPath = path
   cleanup?.()
   cleanup = null
-  const token = params.get('token')
+  clearToasts()
   const [page, id] = parts
+  // The token leaves the address bar here, before any page renders a link.
+  const token = !id ? null : page === 'chart' ? tokenForChart(id) : conferenceToken(id)
   try {
     if (page === 'chart' && id) {
       // The editor is most of the code: load it only for chart pages.

@@ -1,8 +1,9 @@
 // Proceedings: every format of the whole conference, the HTML edition, and
 // each session's chart on its own.
 
-import { api, describeError, EXPORT_FORMATS, tokenUrl, type ConferenceView } from './api'
-import { appLink, clear, formatDay, formatTime, h, setTitle, viewerZone } from './util'
+import { api, EXPORT_FORMATS, tokenProblem, tokenUrl, type ConferenceView, type Role } from './api'
+import { knownRole, rememberCharts, shareButton } from './share'
+import { appLink, clear, formatDay, formatTime, h, plural, setTitle, viewerZone } from './util'
 
 export function proceedingsPage(root: HTMLElement, conferenceId: string, token: string | null): () => void {
   clear(root)
@@ -11,7 +12,8 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
   const heading = h('h1', {}, 'Proceedings')
   const state = h('p', { class: 'muted', id: 'proceedings-state' })
   const sessionsList = h('div', { id: 'proceedings-sessions' })
-  const back = h('a', { class: 'back', href: appLink(`/conference/${conferenceId}`, token) }, '← Agenda')
+  const back = h('a', { class: 'back', href: appLink(`/conference/${conferenceId}`) }, '← Agenda')
+  const tools = h('div', { class: 'row wrap conf-nav' })
 
   root.append(
     h(
@@ -20,6 +22,7 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
       back,
       heading,
       state,
+      tools,
       h(
         'section',
         { class: 'card', 'aria-labelledby': 'dl-h' },
@@ -27,7 +30,7 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
         h(
           'p',
           {},
-          h('a', { class: 'btn btn-primary', id: 'html-edition', href: tokenUrl(`${base}.html`, token), target: '_blank', rel: 'noopener' }, 'Read the HTML edition'),
+          h('a', { class: 'btn btn-primary', id: 'html-edition', href: tokenUrl(`${base}.html?inline=1`, token), target: '_blank', rel: 'noopener' }, 'Read the HTML edition'),
         ),
         h(
           'ul',
@@ -49,7 +52,19 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
       heading.textContent = `Proceedings · ${conf.name}`
       setTitle('Proceedings', conf.name)
       const finals = conf.sessions.filter((s) => s.state === 'final').length
-      state.textContent = `${conf.sessions.length} sessions, ${finals} final. ${conf.published ? 'Published.' : 'Not published yet: the proceedings grow as sessions are written up.'}`
+      rememberCharts(conferenceId, conf.sessions.map((s) => s.chart_id))
+      tools.append(
+        shareButton({
+          conferenceId,
+          path: `/conference/${conferenceId}/proceedings`,
+          token,
+          role: knownRole(token) as Role | null,
+          publicWithoutToken: conf.proceedings_public,
+          chartId: conf.sessions[0]?.chart_id,
+          what: 'the proceedings',
+        }),
+      )
+      state.textContent = `${plural(conf.sessions.length, 'session')}, ${finals} final. ${conf.published ? 'Published.' : 'Not published yet: the proceedings grow as sessions are written up.'}`
       const rounds = new Map(conf.rounds.map((r) => [r.id, r]))
       const spaces = new Map(conf.spaces.map((s) => [s.id, s]))
       const zone = viewerZone()
@@ -65,7 +80,7 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
           h(
             'li',
             { class: 'card' },
-            h('a', { class: 'topic', href: appLink(`/chart/${s.chart_id}`, token) }, s.topic),
+            h('a', { class: 'topic', href: appLink(`/chart/${s.chart_id}`) }, s.topic),
             h(
               'p',
               { class: 'muted small' },
@@ -85,7 +100,7 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
       }
       sessionsList.append(list)
     } catch (e) {
-      if (!disposed) sessionsList.append(h('p', { class: 'notice notice-error' }, describeError(e)))
+      if (!disposed) sessionsList.append(h('p', { class: 'notice notice-error', role: 'alert' }, tokenProblem(e, 'the proceedings')))
     }
   })()
   return () => {

@@ -33,6 +33,17 @@ export function append(el: Node, children: (Child | Child[])[]): void {
   }
 }
 
+/**
+ * Replaces `el`'s children; if focus was inside on an element with an id,
+ * it goes to the element with that id in the new children.
+ */
+export function replaceKeepingFocus(el: Element, children: Node[]): void {
+  const active = document.activeElement
+  const id = active && el.contains(active) ? active.id : ''
+  el.replaceChildren(...children)
+  if (id) document.getElementById(id)?.focus()
+}
+
 export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild)
 }
@@ -55,7 +66,11 @@ export function currentRoute(): Route {
   return { parts, params: new URLSearchParams(query) }
 }
 
-/** A hash link to a page of this app, keeping the token. */
+/**
+ * A hash link to a page of this app. Pages find their token themselves
+ * (share.ts), so links inside the app go without one; with a token, the
+ * link opens the page with it (and the page removes it from the address).
+ */
 export function appLink(path: string, token?: string | null): string {
   return token ? `#${path}?token=${encodeURIComponent(token)}` : `#${path}`
 }
@@ -113,15 +128,110 @@ export function colorFor(seed: string): string {
   return palette[x % palette.length]
 }
 
-export function toast(message: string, kind: 'info' | 'error' = 'info'): void {
+// One message region for the whole app: a new message replaces the last
+// one instead of stacking, navigation clears it (`clearToasts`), and it is
+// placed at the bottom of the viewport unless that would cover a control,
+// else at the first height that covers none. Screen readers hear it
+// through aria-live.
+let toastTimer = 0
+
+function toastRegion(): HTMLElement {
   let region = document.getElementById('toasts')
   if (!region) {
     region = h('div', { id: 'toasts', class: 'toasts', role: 'status', 'aria-live': 'polite' })
     document.body.appendChild(region)
   }
-  const t = h('div', { class: `toast toast-${kind}` }, message)
-  region.appendChild(t)
-  setTimeout(() => t.remove(), 3500)
+  return region
+}
+
+export function toast(message: string, kind: 'info' | 'error' = 'info'): void {
+  const region = toastRegion()
+  region.replaceChildren(h('div', { class: `toast toast-${kind}` }, message))
+  place(region)
+  clearTimeout(toastTimer)
+  toastTimer = window.setTimeout(() => region.replaceChildren(), kind === 'error' ? 8000 : 4000)
+}
+
+export function clearToasts(): void {
+  clearTimeout(toastTimer)
+  document.getElementById('toasts')?.replaceChildren()
+}
+
+function place(region: HTMLElement): void {
+  region.style.top = ''
+  const box = region.getBoundingClientRect()
+  if (box.height === 0) return
+  const controls: DOMRect[] = []
+  for (const el of document.querySelectorAll('button, a[href], input, select, textarea, summary')) {
+    if (region.contains(el)) continue
+    const r = el.getBoundingClientRect()
+    if (r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight) controls.push(r)
+  }
+  const free = (top: number) =>
+    !controls.some((r) => r.left < box.right && r.right > box.left && r.top < top + box.height && r.bottom > top)
+  const bottom = innerHeight - box.height - 16
+  if (free(bottom)) return
+  for (let top = bottom - 8; top >= 8; top -= 8) {
+    if (free(top)) {
+      region.style.top = `${top}px`
+      return
+    }
+  }
+}
+
+/** "1 session", "2 sessions"; `many` defaults to `one` + "s". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`
+}
+
+/**
+ * " +1 day" (or "+2 days") when `end` falls on a later calendar day than
+ * `start` in `zone`, else "". A round ending exactly at midnight ends on
+ * the day it started.
+ */
+export function dayShift(start: string | number | Date, end: string | number | Date, zone: string): string {
+  const last = new Date(new Date(end).getTime() - 1)
+  const a = Date.parse(`${dateKey(start, zone)}T00:00:00Z`)
+  const b = Date.parse(`${dateKey(last, zone)}T00:00:00Z`)
+  const days = Math.round((b - a) / 86400000)
+  return days > 0 ? ` +${days} ${days === 1 ? 'day' : 'days'}` : ''
+}
+
+/** "14:30–15:30", with " +1 day" when it ends on the next day in `zone`. */
+export function formatSpan(start: string, end: string, zone: string): string {
+  return `${formatTime(start, zone)}–${formatTime(end, zone)}${dayShift(start, end, zone)}`
+}
+
+/**
+ * Asks before a step that cannot be undone, in a modal dialog: focus starts
+ * on the safe choice, Tab reaches both, Escape keeps things as they are.
+ * Resolves true only for the confirming button.
+ */
+export function confirmDialog(opts: { title: string; body: string; confirm: string; cancel?: string }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const yes = h('button', { type: 'button', class: 'btn btn-danger', 'data-action': 'confirm' }, opts.confirm)
+    const no = h('button', { type: 'button', class: 'btn', 'data-action': 'keep' }, opts.cancel ?? 'Cancel')
+    const dialog = h(
+      'dialog',
+      { class: 'dialog', id: 'confirm-dialog', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-body' },
+      h('h2', { id: 'confirm-title' }, opts.title),
+      h('p', { id: 'confirm-body' }, opts.body),
+      h('div', { class: 'row dialog-actions' }, no, yes),
+    )
+    let answer = false
+    yes.addEventListener('click', () => {
+      answer = true
+      dialog.close()
+    })
+    no.addEventListener('click', () => dialog.close())
+    dialog.addEventListener('close', () => {
+      dialog.remove()
+      resolve(answer)
+    })
+    document.body.appendChild(dialog)
+    dialog.showModal()
+    no.focus()
+  })
 }
 
 export function setTitle(...parts: string[]): void {

@@ -1,0 +1,186 @@
+// The agenda board: rounds × spaces in the viewer's time zone, live over
+// server-sent events (each `agenda` event carries the whole conference,
+// `presence` events the head count per chart). The page owns the state
+// and the event stream; the grid (grid.ts) and the propose form
+// (propose.ts) update their own parts of the page.
+
+import { api, ApiError, tokenProblem, type ChartInfo, type ConferenceView, type PresenceView, type Role } from '../api'
+import { knownRole, rememberCharts, rememberRole, shareButton } from '../share'
+import { append, appLink, clear, h, setTitle, viewerZone, zoneAbbrev } from '../util'
+import { BoardGrid } from './grid'
+import { ProposeForm } from './propose'
+
+export function conferencePage(root: HTMLElement, conferenceId: string, token: string | null): () => void {
+  clear(root)
+  setTitle('Agenda')
+  const zone = viewerZone()
+  let conf: ConferenceView | null = null
+  let role: Role | null = knownRole(token)
+  let events: EventSource | null = null
+  let disposed = false
+
+  const heading = h('h1', { id: 'conf-title' }, 'Agenda')
+  const desc = h('p', { class: 'muted' })
+  const zoneNote = h('p', { class: 'zone-note', id: 'zone-note' })
+  const live = h('span', { class: 'status status-busy', id: 'live-status', role: 'status' }, 'Connecting…')
+  const nav = h('nav', { class: 'row wrap conf-nav', 'aria-label': 'Conference' })
+  const problem = h('div', { id: 'board-problem' })
+
+  const propose: ProposeForm = new ProposeForm({
+    conferenceId,
+    token,
+    zone,
+    conf: () => conf,
+    closed: () => grid.refreshCells(),
+    posted: (res) => {
+      if (conf && !conf.sessions.some((s) => s.id === res.session.id)) conf.sessions.push(res.session)
+    },
+  })
+  const grid: BoardGrid = new BoardGrid({
+    conferenceId,
+    zone,
+    canPropose: () => !!token && role !== 'read',
+    isOrganizer: () => role === 'organizer',
+    propose,
+  })
+
+  root.append(
+    h(
+      'div',
+      { class: 'page wide' },
+      h('div', { class: 'conf-head' }, h('div', {}, heading, desc, zoneNote), h('div', { class: 'conf-live' }, live)),
+      nav,
+      problem,
+      grid.el,
+    ),
+  )
+
+  function renderNav(): void {
+    clear(nav)
+    nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/proceedings`) }, 'Proceedings'))
+    if (role === 'organizer' || (role === null && token)) {
+      nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/organize`), id: 'organize-link' }, 'Organize'))
+    }
+    nav.append(shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role, what: 'the agenda', chartId: conf?.sessions[0]?.chart_id }))
+  }
+
+  function renderHead(c: ConferenceView): void {
+    heading.textContent = c.name
+    setTitle('Agenda', c.name)
+    desc.textContent = c.description
+    desc.hidden = !c.description
+    const sample = c.rounds[0]?.starts_at ?? new Date().toISOString()
+    clear(zoneNote)
+    append(zoneNote, [
+      'Times in your time zone, ',
+      h('strong', {}, `${zone} (${zoneAbbrev(sample, zone)})`),
+      '.',
+      zone !== c.time_zone ? h('span', {}, ' The conference runs on ', h('strong', {}, `${c.time_zone} (${zoneAbbrev(sample, c.time_zone)})`), '.') : null,
+    ])
+  }
+
+  function render(): void {
+    if (!conf || disposed) return
+    rememberCharts(conferenceId, conf.sessions.map((s) => s.chart_id))
+    renderHead(conf)
+    renderNav()
+    grid.render(conf)
+    propose.refresh()
+  }
+
+  function showProblem(e: unknown): void {
+    live.textContent = 'Not connected'
+    live.className = 'status status-error'
+    clear(problem)
+    problem.append(h('p', { class: 'notice notice-error', role: 'alert' }, tokenProblem(e, 'the agenda')))
+  }
+
+  async function load(): Promise<void> {
+    try {
+      conf = await api<ConferenceView>('GET', `/conferences/${encodeURIComponent(conferenceId)}`, token)
+      if (disposed) return
+      render()
+    } catch (e) {
+      if (disposed) return
+      showProblem(e)
+      if (e instanceof ApiError && e.status !== 0) return
+    }
+    subscribe()
+    await probeRole()
+  }
+
+  // What this link may do. The agenda does not say, so: a role this
+  // browser learned before, else the chart info of any session (it carries
+  // the caller's role). Probing an organizer-only route would work too,
+  // but a refused request shows up as a console error.
+  let probing = false
+  async function probeRole(): Promise<void> {
+    if (!token || !conf || role || probing) return
+    const first = conf.sessions[0]
+    if (!first) return // unknown: offer proposing and organizing; the server decides
+    probing = true
+    try {
+      const info = await api<ChartInfo>('GET', `/charts/${encodeURIComponent(first.chart_id)}`, token)
+      role = (info.role as Role | null) ?? 'read'
+      rememberRole(token, role)
+    } catch {
+      role = null
+    } finally {
+      probing = false
+    }
+    render()
+  }
+
+  function subscribe(): void {
+    if (disposed || !token) {
+      live.textContent = token ? '' : 'Not live (no link token)'
+      return
+    }
+    events = new EventSource(`/api/v1/conferences/${encodeURIComponent(conferenceId)}/events?token=${encodeURIComponent(token)}`)
+    events.addEventListener('agenda', (ev) => {
+      try {
+        conf = JSON.parse((ev as MessageEvent).data) as ConferenceView
+        problem.replaceChildren()
+        render()
+        if (!role && conf.sessions.length > 0) void probeRole()
+      } catch {
+        /* ignore a malformed event */
+      }
+    })
+    events.addEventListener('presence', (ev) => {
+      try {
+        grid.setPresence((JSON.parse((ev as MessageEvent).data) as PresenceView).charts ?? {})
+      } catch {
+        /* ignore a malformed event */
+      }
+    })
+    events.onopen = () => {
+      live.textContent = 'Live'
+      live.className = 'status status-ok'
+    }
+    events.onerror = () => {
+      if (events?.readyState === EventSource.CLOSED) {
+        // The stream ends for good when the link was revoked: say which.
+        void api('GET', `/conferences/${encodeURIComponent(conferenceId)}`, token).then(
+          () => {
+            live.textContent = 'Not live'
+            live.className = 'status status-warn'
+          },
+          (e) => showProblem(e),
+        )
+      } else {
+        live.textContent = 'Reconnecting…'
+        live.className = 'status status-warn'
+      }
+    }
+  }
+
+  // "Now" and "next" move with the clock.
+  const clock = window.setInterval(() => grid.tick(), 30000)
+  void load()
+  return () => {
+    disposed = true
+    clearInterval(clock)
+    events?.close()
+  }
+}
