@@ -225,7 +225,11 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
       ro.final = true
       showBadge('final')
     } else if (reason.startsWith(DENIED_LINK)) {
-      if (!ro.final && !ro.merged && !ro.cancelled) ro.link = true
+      // The server treats every read-only connection alike; for an edit
+      // link that is a chart made read-only meanwhile (its state comes on
+      // the event stream), not the link.
+      const editLink = info?.role === 'edit' || info?.role === 'organizer'
+      if (!editLink && !ro.final && !ro.merged && !ro.cancelled) ro.link = true
     } else {
       ro.refused = true
     }

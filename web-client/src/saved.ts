@@ -78,6 +78,7 @@ export class SavedTracker {
   private pendingCheck = 0
   private pings: Ping[] = []
   private lastPing = 0
+  private pingSoon: ReturnType<typeof setTimeout> | 0 = 0
   private denials = 0
   /** A change of ours was refused and has not been sent again since. */
   private tainted = false
@@ -156,9 +157,13 @@ export class SavedTracker {
   }
 
   private onLocal = (_update: Uint8Array, origin: unknown) => {
-    if (origin !== this.provider && Date.now() - this.lastPing > this.editPingMs) {
-      // Starts the hung-connection clock right after an edit.
-      setTimeout(() => this.ping(), 0)
+    if (origin !== this.provider && !this.pingSoon && Date.now() - this.lastPing > this.editPingMs) {
+      // Starts the hung-connection clock right after an edit (the provider
+      // has sent the edit by the time this runs).
+      this.pingSoon = setTimeout(() => {
+        this.pingSoon = 0
+        this.ping()
+      }, 0)
     }
     this.changed()
   }
@@ -226,6 +231,7 @@ export class SavedTracker {
 
   destroy(): void {
     clearInterval(this.timer)
+    if (this.pingSoon) clearTimeout(this.pingSoon)
     this.doc.off('update', this.onLocal)
     this.provider.off('status', this.onStatus)
     this.provider.off('sync', this.onSync)
