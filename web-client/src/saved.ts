@@ -37,7 +37,8 @@
 // The pings double as a heartbeat: a connection whose server has not
 // answered a ping for `hungMs` is hung (a dead network path often leaves
 // the socket open for minutes), and `onHung` is called so the page can
-// drop it and reconnect. y-websocket's own check waits 30 s.
+// drop it and reconnect: about 8 s after an edit at most, where
+// y-websocket's own check waits 30 s.
 
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
@@ -97,7 +98,7 @@ export class SavedTracker {
   ) {
     this.pingMs = options.pingMs ?? 4000
     this.editPingMs = options.editPingMs ?? 1500
-    this.hungMs = options.hungMs ?? 7000
+    this.hungMs = options.hungMs ?? 6000
     const original = provider.messageHandlers[MESSAGE_SYNC]
     provider.messageHandlers[MESSAGE_SYNC] = (encoder, decoder, prov, emitSynced, messageType) => {
       // emitSynced is true only for messages read from the WebSocket.
@@ -157,13 +158,15 @@ export class SavedTracker {
   }
 
   private onLocal = (_update: Uint8Array, origin: unknown) => {
-    if (origin !== this.provider && !this.pingSoon && Date.now() - this.lastPing > this.editPingMs) {
-      // Starts the hung-connection clock right after an edit (the provider
-      // has sent the edit by the time this runs).
+    if (origin !== this.provider && !this.pingSoon) {
+      // A ping follows every burst of edits within `editPingMs`: it
+      // confirms them, and starts the hung-connection clock (the provider
+      // has sent the edit by the time it runs).
+      const wait = Math.max(0, this.lastPing + this.editPingMs - Date.now())
       this.pingSoon = setTimeout(() => {
         this.pingSoon = 0
         this.ping()
-      }, 0)
+      }, wait)
     }
     this.changed()
   }
