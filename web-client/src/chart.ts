@@ -280,6 +280,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
       fail('Your link was revoked', 'Your link was revoked. Ask the organizer for a new one.')
     } else if (code === 4410) {
       void local.clearData()
+      backLink.hidden = true
       fail('This chart was deleted', 'This chart was deleted, with its conference. There is nothing left to edit or export.', {
         hideExports: true,
       })

@@ -129,6 +129,13 @@ describe('the chart page follows the truth', () => {
     await patch('live')
     const ada = await open({ name: 'Ada' })
     const bob = await open({ name: 'Bob', viewport: PHONE })
+    // What Ada sends takes 400 ms to arrive, so that her last keystrokes
+    // before the switch reach the server after the session became final.
+    await ada.page.routeWebSocket(/\/sync\//, (ws) => {
+      const server = ws.connectToServer()
+      ws.onMessage((m) => setTimeout(() => server.send(m), 400))
+      server.onMessage((m) => ws.send(m))
+    })
     await ada.page.goto(chartUrl(s.chart_id, c.edit))
     await bob.page.goto(chartUrl(s.chart_id, c.edit))
     await ada.page.locator('.chart-head .badge', { hasText: 'live' }).waitFor()
@@ -139,7 +146,7 @@ describe('the chart page follows the truth', () => {
 
     // Ada keeps typing while the organizer finalizes the session.
     const typing = ada.page.keyboard.type('0123456789abcdefghijklmnopqrstuvwxyz'.repeat(3), { delay: 25 })
-    await new Promise((r) => setTimeout(r, 700))
+    await new Promise((r) => setTimeout(r, 1500))
     const finalizedAt = Date.now()
     await patch('final')
     await ada.page.locator('#editor .tiptap[contenteditable="false"]').waitFor({ timeout: 3000 })
@@ -150,10 +157,13 @@ describe('the chart page follows the truth', () => {
     await bob.page.locator('#editor .tiptap[contenteditable="false"]').waitFor({ timeout: 3000 })
     assert.equal(await ada.page.locator('.toolbar').isVisible(), false)
     await typing
+    // Her last keystrokes were refused: kept in the browser, and said so.
+    await ada.page.locator('#save-status', { hasText: 'your last changes are kept' }).waitFor({ timeout: 5000 })
     // Nothing the server refused is blamed on the link.
     assert.doesNotMatch(await ada.page.locator('#chart-notice').innerText(), /your link/)
     const typedLine = (await editorText(ada.page)).split('\n').find((l) => l.startsWith('Ada before: '))
     assert.ok(typedLine && typedLine.length > 'Ada before: '.length, `Ada typed something after the first save: ${typedLine}`)
+    assert.ok(!(await chartMarkdown(base, s.chart_id, c.read)).includes(typedLine), 'the server refused the last keystrokes')
     await screenshot(ada.page, 'chart-final-desktop')
     await screenshot(bob.page, 'chart-final-phone')
 

@@ -7,7 +7,9 @@ import { dateKey, formatDay, formatTime, zoneAbbrev } from '../util'
 function span(r: RoundView, zone: string, withDay: boolean): string {
   const day = withDay ? `${formatDay(r.starts_at, zone)}, ` : ''
   const next = dateKey(r.ends_at, zone) !== dateKey(r.starts_at, zone) ? ' (+1 day)' : ''
-  return `${day}${formatTime(r.starts_at, zone)}–${formatTime(r.ends_at, zone)}${next} ${zone} (${zoneAbbrev(r.starts_at, zone)})`
+  const abbrev = zoneAbbrev(r.starts_at, zone)
+  const named = abbrev === zone ? zone : `${zone} (${abbrev})`
+  return `${day}${formatTime(r.starts_at, zone)}–${formatTime(r.ends_at, zone)}${next} ${named}`
 }
 
 export function sessionWhen(r: RoundView, viewerZone: string, conferenceZone: string | null): string {
