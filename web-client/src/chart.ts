@@ -3,66 +3,91 @@
 // The Y.Doc schema is docs/chart-schema.md: XmlFragment `notes` (TipTap's
 // Collaboration with field 'notes') and `meta.participants` (Y.Array of
 // names). The server seeds new charts with the report template.
+//
+// This file wires the page together; the parts live in ./chart/: the
+// editor and toolbar, presence, participants, exports, the share action,
+// the status line, the token's storage and the session's time. The page
+// also follows the session live on the conference's event stream (a
+// session made final or reopened while people type) and keeps the chart in
+// IndexedDB so that edits made offline survive closing the tab.
 
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
-import { Editor } from '@tiptap/core'
-import StarterKit from '@tiptap/starter-kit'
-import Collaboration from '@tiptap/extension-collaboration'
-import CollaborationCaret from '@tiptap/extension-collaboration-caret'
-import Highlight from '@tiptap/extension-highlight'
-import { TaskItem, TaskList } from '@tiptap/extension-list'
+import { IndexeddbPersistence } from 'y-indexeddb'
+import type { Editor } from '@tiptap/core'
 
-import { api, ApiError, describeError, EXPORT_FORMATS, tokenUrl, type ChartInfo } from './api'
+import { api, ApiError, type ChartInfo, type ConferenceView, type SessionView } from './api'
 import { askName, identity, storedName } from './identity'
 import { SavedTracker } from './saved'
-import { CaretInStep } from './selection'
-import { appLink, clear, formatTime, h, setTitle, viewerZone, wsBase } from './util'
+import { appLink, clear, h, setTitle, viewerZone, wsBase } from './util'
+import { buildToolbar, createEditor } from './chart/editor'
+import { exportList } from './chart/exports'
+import { Participants, watchOwnEdits } from './chart/participants'
+import { renderPresence } from './chart/presence'
+import { renderShare } from './chart/share'
+import { chartStatus } from './chart/status'
+import { chartToken, forgetChartToken } from './chart/token'
+import { sessionWhen } from './chart/when'
 
-type Status = { text: string; kind: 'ok' | 'busy' | 'warn' | 'error' }
+/** Reason prefixes of the server's "permission denied" (crates/hub). */
+const DENIED_FINAL = 'read-only: the session is final'
+const DENIED_LINK = 'read-only: this chart cannot be edited with your link'
 
-// Another person's caret, drawn inside the text. Its label is positioned
-// out of the line, which leaves the widget empty as far as Chromium's line
-// layout goes, and Chromium's End key cannot move past an empty
-// non-editable element at the start of a line: with a colleague's caret at
-// the start of a heading, End did nothing and Enter then split the heading
-// at its start. A word joiner (zero width, no break) gives the widget a
-// character in the line.
-function caret(user: { name?: string; color?: string }): HTMLElement {
-  const el = h('span', { class: 'collaboration-carets__caret' })
-  el.style.borderColor = user.color ?? '#666666'
-  const label = h('span', { class: 'collaboration-carets__label' }, user.name ?? '')
-  label.style.backgroundColor = user.color ?? '#666666'
-  el.append('\u2060', label)
-  return el
-}
-
-export function chartPage(root: HTMLElement, chartId: string, token: string | null): () => void {
+export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: string | null): () => void {
   clear(root)
   setTitle('Chart')
+  const token = chartToken(chartId, tokenInAddress)
 
   const doc = new Y.Doc()
+  // Loaded before the network answers, so the notes (and edits made offline
+  // in an earlier visit) are there at once; its updates go to the server
+  // like any local change.
+  const local = new IndexeddbPersistence(`easel-chart-${chartId}`, doc)
   const provider = new WebsocketProvider(`${wsBase()}/sync`, chartId, doc, {
     params: token ? { token } : {},
     // Every tab talks to the server itself, so "saved" means the server.
     disableBc: true,
   })
-  const saved = new SavedTracker(doc, provider)
+  const saved = new SavedTracker(doc, provider, {
+    onHung: () => {
+      // Drop the hung socket at once and dial again (with the provider's
+      // backoff while the network is away).
+      provider.disconnect()
+      provider.connect()
+    },
+  })
+  const participants = new Participants(doc)
 
-  let readOnly = false
-  let deniedReason: string | null = null
+  let disposed = false
+  let info: ChartInfo | null = null
+  let conference: ConferenceView | null = null
   let everConnected = false
   let failedAttempts = 0
+  let unreachable = false
+  let fatal: string | null = null
+  let deniedReason: string | null = null
   let me = identity(storedName() ?? 'Guest')
+  let events: EventSource | null = null
+  let retryTimer = 0
+  // Why the chart is read-only; it is editable when none holds.
+  const ro = { link: false, final: false, merged: false, cancelled: false, refused: false, fatal: false }
+  let readOnly = false
 
   // ---- layout ---------------------------------------------------------------
   const title = h('h1', { class: 'chart-title', id: 'chart-title' }, 'Flip chart')
-  const subtitle = h('p', { class: 'chart-sub muted' })
-  const stateBadge = h('span', { class: 'badge', hidden: true })
+  const subtitle = h('p', { class: 'chart-sub muted', id: 'chart-sub' })
+  const when = h('p', { class: 'chart-when', id: 'chart-when', hidden: true })
+  const stateBadge = h('span', { class: 'badge', id: 'session-state', hidden: true })
   const statusEl = h('span', { class: 'status status-busy', id: 'save-status', role: 'status' }, 'Connecting…')
   const notice = h('div', { class: 'notice', id: 'chart-notice', hidden: true, role: 'alert' })
   const presenceList = h('ul', { class: 'presence', id: 'presence', 'aria-label': 'Who is here' })
   const meButton = h('button', { type: 'button', class: 'btn btn-small btn-ghost', id: 'change-name' })
+  const shareButton = h(
+    'button',
+    { type: 'button', class: 'btn btn-small', id: 'share', hidden: true, 'aria-expanded': 'false', 'aria-controls': 'share-panel' },
+    'Share',
+  )
+  const sharePanel = h('section', { class: 'share-panel', id: 'share-panel', hidden: true, 'aria-labelledby': 'share-h' })
   const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Formatting', 'aria-controls': 'editor' })
   const editorHost = h('div', { class: 'editor-host', id: 'editor' })
   const participantsList = h('ul', { class: 'participants', id: 'participants' })
@@ -81,25 +106,11 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
     h('button', { type: 'submit', class: 'btn btn-small' }, 'Add'),
   )
   const addMe = h('button', { type: 'button', class: 'btn btn-small btn-ghost', id: 'add-me' }, 'Add me')
-  const exportLinks = h(
-    'ul',
-    { class: 'exports', id: 'exports' },
-    EXPORT_FORMATS.map((f) =>
-      h(
-        'li',
-        {},
-        h(
-          'a',
-          {
-            class: 'btn btn-small',
-            href: tokenUrl(`/charts/${encodeURIComponent(chartId)}/export.${f.ext}`, token),
-            ...(f.ext === 'html' ? { target: '_blank', rel: 'noopener' } : { download: '' }),
-            'data-format': f.ext,
-          },
-          f.label,
-        ),
-      ),
-    ),
+  const exportSection = h(
+    'section',
+    { 'aria-labelledby': 'export-h', id: 'export-section' },
+    h('h2', { id: 'export-h' }, 'Export'),
+    exportList(chartId, token),
   )
   const backLink = h('a', { class: 'back', hidden: true }, '← Agenda')
 
@@ -110,19 +121,15 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
       h(
         'div',
         { class: 'chart-head' },
-        h('div', {}, backLink, title, subtitle, stateBadge),
-        h('div', { class: 'chart-status' }, statusEl, meButton),
+        h('div', {}, backLink, title, subtitle, when, stateBadge),
+        h('div', { class: 'chart-status' }, statusEl, meButton, shareButton),
       ),
       notice,
+      sharePanel,
       h(
         'div',
         { class: 'chart-layout' },
-        h(
-          'section',
-          { class: 'paper', 'aria-labelledby': 'chart-title' },
-          toolbar,
-          editorHost,
-        ),
+        h('section', { class: 'paper', 'aria-labelledby': 'chart-title' }, toolbar, editorHost),
         h(
           'aside',
           { class: 'chart-side' },
@@ -135,7 +142,7 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
             participantForm,
             addMe,
           ),
-          h('section', { 'aria-labelledby': 'export-h' }, h('h2', { id: 'export-h' }, 'Export'), exportLinks),
+          exportSection,
         ),
       ),
     ),
@@ -143,44 +150,19 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
 
   // ---- editor ---------------------------------------------------------------
   // The editor is made once the chart's notes are known: after the
-  // provider's first sync. Made earlier, it shows an empty page that can be
-  // typed into, and what is typed there lands wherever the merge puts it
-  // once the template arrives (after the task list), not where it was typed.
-  // Reconnects keep the editor: the doc is already here and offline edits
-  // merge on reconnect. (A future local store, e.g. IndexedDB, that loads
-  // the notes before the network would make it here too.)
+  // provider's first sync, or once the local store has them. Made earlier,
+  // it shows an empty page that can be typed into, and what is typed there
+  // lands wherever the merge puts it once the template arrives (after the
+  // task list), not where it was typed. Reconnects keep the editor: the doc
+  // is already here and offline edits merge on reconnect.
   let editor: Editor | null = null
   const editorLoading = h('p', { class: 'editor-loading muted', role: 'status' }, 'Loading the notes…')
   editorHost.appendChild(editorLoading)
-  function createEditor(): void {
-    if (editor || disposed) return
+  const refreshToolbar = buildToolbar(toolbar, () => editor)
+  function makeEditor(): void {
+    if (editor || disposed || fatal) return
     editorLoading.remove()
-    editor = new Editor({
-      element: editorHost,
-      editable: !readOnly,
-      extensions: [
-        StarterKit.configure({
-          undoRedo: false, // Collaboration brings its own (per-user) undo
-          underline: false, // not in the chart schema
-          trailingNode: false, // would write to the chart just by opening it
-          link: { openOnClick: false, autolink: true, protocols: ['http', 'https', 'mailto'] },
-        }),
-        Highlight,
-        TaskList,
-        TaskItem.configure({ nested: true }),
-        Collaboration.configure({ document: doc, field: 'notes' }),
-        CollaborationCaret.configure({ provider, user: me, render: caret }),
-        CaretInStep.configure({ document: doc }),
-      ],
-      editorProps: {
-        attributes: {
-          class: 'prose',
-          'aria-label': 'Notes',
-          'aria-multiline': 'true',
-          role: 'textbox',
-        },
-      },
-    })
+    editor = createEditor(editorHost, doc, provider, me, !readOnly)
     editor.on('selectionUpdate', refreshToolbar)
     editor.on('transaction', refreshToolbar)
     refreshToolbar()
@@ -188,109 +170,86 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
   const onSync = (synced: boolean) => {
     if (!synced) return
     provider.off('sync', onSync)
-    createEditor()
+    makeEditor()
   }
-
-  type Btn = { label: string; icon: string; run: (e: Editor) => void; active?: (e: Editor) => boolean; key?: string }
-  const buttons: Btn[] = [
-    { label: 'Bold', icon: 'B', key: 'Ctrl+B', run: (editor) => editor.chain().focus().toggleBold().run(), active: (editor) => editor.isActive('bold') },
-    { label: 'Italic', icon: 'I', key: 'Ctrl+I', run: (editor) => editor.chain().focus().toggleItalic().run(), active: (editor) => editor.isActive('italic') },
-    { label: 'Strikethrough', icon: 'S', run: (editor) => editor.chain().focus().toggleStrike().run(), active: (editor) => editor.isActive('strike') },
-    { label: 'Highlight', icon: 'A', run: (editor) => editor.chain().focus().toggleHighlight().run(), active: (editor) => editor.isActive('highlight') },
-    { label: 'Heading', icon: 'H', run: (editor) => editor.chain().focus().toggleHeading({ level: 2 }).run(), active: (editor) => editor.isActive('heading') },
-    { label: 'Bullet list', icon: '•', run: (editor) => editor.chain().focus().toggleBulletList().run(), active: (editor) => editor.isActive('bulletList') },
-    { label: 'Numbered list', icon: '1.', run: (editor) => editor.chain().focus().toggleOrderedList().run(), active: (editor) => editor.isActive('orderedList') },
-    { label: 'Action items', icon: '☑', run: (editor) => editor.chain().focus().toggleTaskList().run(), active: (editor) => editor.isActive('taskList') },
-    { label: 'Quote', icon: '❝', run: (editor) => editor.chain().focus().toggleBlockquote().run(), active: (editor) => editor.isActive('blockquote') },
-    {
-      label: 'Link',
-      icon: 'Link',
-      run: (editor) => {
-        const prev = editor.getAttributes('link').href as string | undefined
-        const href = window.prompt('Link address (https://…)', prev ?? 'https://')
-        if (href === null) return
-        if (href.trim() === '') editor.chain().focus().unsetLink().run()
-        else editor.chain().focus().extendMarkRange('link').setLink({ href: href.trim() }).run()
-      },
-      active: (editor) => editor.isActive('link'),
-    },
-    { label: 'Undo', icon: '↶', key: 'Ctrl+Z', run: (editor) => editor.chain().focus().undo().run() },
-    { label: 'Redo', icon: '↷', key: 'Ctrl+Shift+Z', run: (editor) => editor.chain().focus().redo().run() },
-  ]
-  const buttonEls = buttons.map((b) => {
-    const el = h(
-      'button',
-      {
-        type: 'button',
-        class: `tool tool-${b.label.toLowerCase().replace(/\s+/g, '-')}`,
-        title: b.key ? `${b.label} (${b.key})` : b.label,
-        'aria-label': b.label,
-        'aria-pressed': b.active ? 'false' : null,
-        onclick: () => {
-          if (editor) b.run(editor)
-        },
-      },
-      b.icon,
-    )
-    toolbar.appendChild(el)
-    return el
+  void local.whenSynced.then(() => {
+    if (!disposed && doc.getXmlFragment('notes').length > 0) makeEditor()
   })
-  function refreshToolbar(): void {
-    buttons.forEach((b, i) => {
-      if (b.active) buttonEls[i].setAttribute('aria-pressed', String(editor ? b.active(editor) : false))
-    })
+
+  // ---- read-only and notices -------------------------------------------------
+  function showNotice(text: string | null, kind: 'info' | 'error' = 'info'): void {
+    notice.hidden = !text
+    notice.className = `notice notice-${kind}`
+    notice.textContent = text ?? ''
   }
 
-  // ---- read-only --------------------------------------------------------------
-  function setReadOnly(reason: string | null): void {
-    readOnly = true
-    editor?.setEditable(false)
-    toolbar.hidden = true
-    participantForm.hidden = true
-    addMe.hidden = true
-    document.body.classList.add('is-readonly')
+  function readOnlyWhy(): string | null {
+    if (ro.merged) return 'This session was merged into another one; its chart is read-only.'
+    if (ro.cancelled) return 'This session was cancelled; its chart is kept, read-only.'
+    if (ro.final) return 'This session is final: the notes are read-only.'
+    if (ro.link) return 'You are viewing this chart with a read-only link.'
+    if (ro.refused) return `The server refused a change: ${deniedReason ?? ''}`
+    return null
+  }
+
+  function applyReadOnly(): void {
+    readOnly = Object.values(ro).some(Boolean)
+    editor?.setEditable(!readOnly)
+    toolbar.hidden = readOnly
+    participantForm.hidden = readOnly
+    document.body.classList.toggle('is-readonly', readOnly)
     renderParticipants()
-    if (reason) showNotice(reason, 'info')
+    if (!fatal) showNotice(readOnlyWhy())
     renderStatus()
   }
 
-  function showNotice(text: string, kind: 'info' | 'error'): void {
-    notice.hidden = false
-    notice.className = `notice notice-${kind}`
-    notice.textContent = text
-    // Refused before the first sync: the notes are not coming (a later
-    // sync, after a reconnect, still replaces this with the editor).
-    if (kind === 'error' && !editor) editorLoading.textContent = 'The notes could not be loaded.'
+  /** The page cannot work: say why, plainly, and stop trying. */
+  function fail(status: string, message: string, opts: { hideExports?: boolean } = {}): void {
+    fatal = status
+    ro.fatal = true
+    provider.disconnect()
+    events?.close()
+    events = null
+    clearTimeout(retryTimer)
+    shareButton.hidden = true
+    sharePanel.hidden = true
+    if (opts.hideExports) exportSection.hidden = true
+    if (!editor) editorLoading.textContent = 'The notes could not be loaded.'
+    applyReadOnly()
+    showNotice(message, 'error')
   }
 
-  // The server answers an update it refuses with a y-websocket "permission
-  // denied" auth message (read-only link, final chart, chart full).
-  provider.messageHandlers[2] = (_enc, decoder) => {
-    const type = decoderReadUint(decoder)
-    if (type === 0) {
-      deniedReason = decoderReadString(decoder)
-      if (readOnly) renderStatus()
-      else setReadOnly(`The server refused a change: ${deniedReason}`)
+  saved.onDenied((reason) => {
+    deniedReason = reason
+    if (reason.startsWith(DENIED_FINAL)) {
+      ro.final = true
+      showBadge('final')
+    } else if (reason.startsWith(DENIED_LINK)) {
+      // The server treats every read-only connection alike; for an edit
+      // link that is a chart made read-only meanwhile (its state comes on
+      // the event stream), not the link.
+      const editLink = info?.role === 'edit' || info?.role === 'organizer'
+      if (!editLink && !ro.final && !ro.merged && !ro.cancelled) ro.link = true
+    } else {
+      ro.refused = true
     }
-  }
+    applyReadOnly()
+  })
 
   // ---- connection status -------------------------------------------------------
   function renderStatus(): void {
-    const pending = !saved.allSaved()
-    let s: Status
-    if (provider.wsconnected && provider.synced) {
-      if (!pending) s = { text: readOnly ? 'Read-only · live' : 'Saved', kind: 'ok' }
-      else if (deniedReason) s = { text: 'Not saved: refused by the server', kind: 'error' }
-      else s = { text: 'Saving…', kind: 'busy' }
-    } else if (provider.wsconnected) {
-      s = { text: 'Syncing…', kind: 'busy' }
-    } else if (!everConnected) {
-      s = { text: provider.shouldConnect ? 'Connecting…' : 'Not connected', kind: provider.shouldConnect ? 'busy' : 'error' }
-    } else {
-      s = pending
-        ? { text: 'Offline · unsaved changes kept in this tab', kind: 'warn' }
-        : { text: 'Offline · reconnecting…', kind: 'warn' }
-    }
+    const s = chartStatus({
+      fatal,
+      connected: provider.wsconnected,
+      synced: provider.synced,
+      everConnected,
+      shouldConnect: provider.shouldConnect,
+      unreachable,
+      pending: !saved.allSaved(),
+      readOnly,
+      final: ro.final,
+      refused: deniedReason !== null,
+    })
     statusEl.textContent = s.text
     statusEl.className = `status status-${s.kind}`
     statusEl.dataset.state = s.text === 'Saved' ? 'saved' : s.kind
@@ -300,37 +259,35 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
     if (status === 'connected') {
       everConnected = true
       failedAttempts = 0
-    }
-    renderStatus()
-  })
-  provider.on('connection-close', (event) => {
-    if (!everConnected || !provider.wsconnected) failedAttempts++
-    // A refused upgrade (bad token: HTTP 401/403) looks like a plain network
-    // failure to the browser; ask the API why, once it keeps failing.
-    if (failedAttempts === 2) void checkAccess()
-    if (event && event.code === 4401) {
-      provider.disconnect()
-      showNotice('This link was revoked. Ask the organizer for a new one.', 'error')
-      setReadOnly(null)
-    }
-    renderStatus()
-  })
-  provider.on('closed', ({ code, reason }) => {
-    if (code !== 4401) showNotice(`The server closed the chart: ${reason || code}`, 'error')
-    renderStatus()
-  })
-
-  async function checkAccess(): Promise<void> {
-    try {
-      await api<ChartInfo>('GET', `/charts/${encodeURIComponent(chartId)}`, token)
-    } catch (e) {
-      if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
-        provider.disconnect()
-        showNotice(describeError(e), 'error')
-        setReadOnly(null)
+      if (unreachable) {
+        unreachable = false
+        if (!info) void loadInfo()
       }
     }
-  }
+    renderStatus()
+  })
+  provider.on('connection-close', () => {
+    if (!provider.wsconnected) failedAttempts++
+    // A refused upgrade (bad token: HTTP 401/403) looks like a plain network
+    // failure to the browser; ask the API why, once it keeps failing.
+    if (failedAttempts === 2 && !fatal) void loadInfo()
+    renderStatus()
+  })
+  // y-websocket stops reconnecting on close codes 4400-4499 and says so here.
+  provider.on('closed', ({ code, reason }) => {
+    if (code === 4401) {
+      forgetChartToken(chartId)
+      fail('Your link was revoked', 'Your link was revoked. Ask the organizer for a new one.')
+    } else if (code === 4410) {
+      void local.clearData()
+      backLink.hidden = true
+      fail('This chart was deleted', 'This chart was deleted, with its conference. There is nothing left to edit or export.', {
+        hideExports: true,
+      })
+    } else {
+      fail('Closed by the server', `The server closed the chart: ${reason || code}`)
+    }
+  })
 
   const onBeforeUnload = (e: BeforeUnloadEvent) => {
     if (!readOnly && !saved.allSaved()) e.preventDefault()
@@ -350,61 +307,14 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
     if (n) setMe(n)
   })
   setMe(me.name)
-
-  function renderPresence(): void {
-    clear(presenceList)
-    type Person = { key: string; name: string; color: unknown; mine: boolean }
-    // One entry per person: clients carrying the same browser id (a reload
-    // whose old connection is still closing, a second tab) are one person.
-    // Clients that send no id (other Yjs apps) count one per client.
-    const people = new Map<string, Person>()
-    for (const [id, st] of provider.awareness.getStates()) {
-      const user = (st as { user?: { name?: unknown; color?: unknown; id?: unknown } }).user
-      if (!user || typeof user.name !== 'string') continue
-      const key = typeof user.id === 'string' && user.id ? `b:${user.id}` : `c:${id}`
-      const mine = id === doc.clientID
-      const seen = people.get(key)
-      // Our own state names the entry if it is among them, else the first seen.
-      if (!seen || mine) people.set(key, { key, name: user.name.slice(0, 60), color: user.color, mine: mine || !!seen?.mine })
-    }
-    const list = [...people.values()].sort((a, b) =>
-      a.mine ? -1 : b.mine ? 1 : a.name.localeCompare(b.name),
-    )
-    for (const p of list) {
-      const color = /^#[0-9a-fA-F]{6}$/.test(String(p.color)) ? String(p.color) : '#666666'
-      const dot = h('span', { class: 'dot', 'aria-hidden': 'true' })
-      dot.style.background = color
-      presenceList.appendChild(
-        h('li', { 'data-name': p.name }, dot, p.name, p.mine ? h('span', { class: 'muted' }, ' (you)') : null),
-      )
-    }
-  }
-  provider.awareness.on('change', renderPresence)
-  renderPresence()
+  const onAwareness = () => renderPresence(presenceList, provider.awareness, doc.clientID)
+  provider.awareness.on('change', onAwareness)
+  onAwareness()
 
   // ---- participants (meta.participants) ------------------------------------------
-  const meta = doc.getMap('meta')
-  function participantsArray(create: boolean): Y.Array<string> | null {
-    const a = meta.get('participants')
-    if (a instanceof Y.Array) return a as Y.Array<string>
-    if (!create) return null
-    const fresh = new Y.Array<string>()
-    meta.set('participants', fresh)
-    return fresh
-  }
-  function names(): string[] {
-    const a = participantsArray(false)
-    return a ? a.toArray().filter((n): n is string => typeof n === 'string') : []
-  }
-  function addParticipant(name: string): void {
-    const n = name.trim()
-    if (!n || readOnly) return
-    if (names().some((x) => x.toLowerCase() === n.toLowerCase())) return
-    doc.transact(() => participantsArray(true)!.push([n]))
-  }
   function renderParticipants(): void {
     clear(participantsList)
-    const list = names()
+    const list = participants.names()
     if (list.length === 0) participantsList.appendChild(h('li', { class: 'muted' }, 'Nobody listed yet'))
     list.forEach((n, i) => {
       participantsList.appendChild(
@@ -421,86 +331,183 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
                   class: 'btn-icon',
                   'aria-label': `Remove ${n}`,
                   title: `Remove ${n}`,
-                  onclick: () => {
-                    const a = participantsArray(false)
-                    if (a && a.get(i) === n) a.delete(i, 1)
-                  },
+                  onclick: () => participants.remove(i, n),
                 },
                 '×',
               ),
         ),
       )
     })
-    addMe.hidden = readOnly || list.some((x) => x.toLowerCase() === me.name.toLowerCase())
+    addMe.hidden = readOnly || participants.has(me.name)
   }
-  meta.observeDeep(renderParticipants)
+  const unobserveParticipants = participants.observe(renderParticipants)
   renderParticipants()
   participantForm.addEventListener('submit', (e) => {
     e.preventDefault()
-    addParticipant(participantInput.value)
+    if (!readOnly) participants.add(participantInput.value)
     participantInput.value = ''
     participantInput.focus()
   })
-  addMe.addEventListener('click', () => addParticipant(me.name))
+  addMe.addEventListener('click', () => {
+    if (!readOnly) participants.add(me.name)
+  })
+  // Whoever writes in the notes took part: the proceedings list them. Only
+  // under a name they gave (not "Guest"), once per name and visit, so a
+  // name someone removed by hand is not forced back on every keystroke.
+  let listedAs: string | null = null
+  const unwatchEdits = watchOwnEdits(doc, [provider, local], () => {
+    if (readOnly || !storedName() || listedAs === me.name) return
+    listedAs = me.name
+    // After this transaction: a nested transact would join the edit's.
+    queueMicrotask(() => participants.add(me.name))
+  })
 
-  // ---- chart info (topic, session, access) ----------------------------------------
-  let disposed = false
-  void (async () => {
-    try {
-      const info = await api<ChartInfo>('GET', `/charts/${encodeURIComponent(chartId)}`, token)
-      if (disposed) return
-      const topic = info.session?.topic ?? 'Flip chart'
-      title.textContent = topic
-      setTitle(topic, info.conference_name)
-      const bits: string[] = []
-      if (info.space) bits.push(info.space.name)
-      if (info.round) bits.push(`${formatTime(info.round.starts_at, viewerZone())}–${formatTime(info.round.ends_at, viewerZone())}`)
-      if (info.session?.convener) bits.push(`convened by ${info.session.convener}`)
-      subtitle.textContent = [info.conference_name, ...bits].join(' · ')
-      backLink.hidden = false
-      backLink.setAttribute('href', appLink(`/conference/${info.conference_id}`, token))
-      if (info.session) {
-        stateBadge.hidden = false
-        stateBadge.textContent = info.session.state
-        stateBadge.className = `badge badge-${info.session.state}`
+  // ---- the session: chart info, then live from the event stream -------------------
+  function showBadge(state: string): void {
+    stateBadge.hidden = false
+    stateBadge.textContent = state
+    stateBadge.className = `badge badge-${state}`
+  }
+
+  function renderHead(): void {
+    if (!info) return
+    const session = info.session
+    const topic = session?.topic ?? 'Flip chart'
+    title.textContent = topic
+    setTitle(topic, info.conference_name)
+    const bits: string[] = [info.conference_name]
+    if (info.space) bits.push(info.space.name)
+    if (session?.convener) bits.push(`convened by ${session.convener}`)
+    subtitle.textContent = bits.join(' · ')
+    when.hidden = !info.round
+    if (info.round) when.textContent = sessionWhen(info.round, viewerZone(), conference?.time_zone ?? null)
+    if (session) showBadge(session.state)
+    else stateBadge.hidden = true
+  }
+
+  function applyInfo(next: ChartInfo): void {
+    info = next
+    renderHead()
+    backLink.hidden = false
+    backLink.setAttribute('href', appLink(`/conference/${next.conference_id}`, token))
+    const session = next.session
+    ro.merged = !!next.merged_into
+    ro.cancelled = !session && !next.merged_into
+    ro.final = session?.state === 'final'
+    ro.link = next.role === 'read' || next.role === null
+    if (!ro.final && deniedReason?.startsWith(DENIED_FINAL)) deniedReason = null
+    shareButton.hidden = false
+    applyReadOnly()
+  }
+
+  /** An agenda event: follow our session's state, topic, place and time. */
+  function onAgenda(conf: ConferenceView): void {
+    conference = conf
+    if (!info) return
+    const session: SessionView | undefined = conf.sessions.find((s) => s.chart_id === chartId)
+    if (!session) {
+      // Cancelled, or merged into another: the chart info says which.
+      if (info.session) void loadInfo()
+      return
+    }
+    const wasFinal = ro.final
+    info = {
+      ...info,
+      conference_name: conf.name,
+      session,
+      round: conf.rounds.find((r) => r.id === session.round_id) ?? info.round,
+      space: conf.spaces.find((s) => s.id === session.space_id) ?? info.space,
+    }
+    renderHead()
+    ro.final = session.state === 'final'
+    if (wasFinal && !ro.final) {
+      // Reopened: the server sends a fresh sync step 1, and our answer
+      // carries what it refused meanwhile.
+      deniedReason = null
+      ro.refused = false
+    }
+    if (wasFinal !== ro.final) applyReadOnly()
+  }
+
+  function subscribe(conferenceId: string): void {
+    if (events || disposed || !token || fatal) return
+    events = new EventSource(`/api/v1/conferences/${encodeURIComponent(conferenceId)}/events?token=${encodeURIComponent(token)}`)
+    events.addEventListener('agenda', (ev) => {
+      try {
+        onAgenda(JSON.parse((ev as MessageEvent).data) as ConferenceView)
+      } catch {
+        /* ignore a malformed event */
       }
-      if (info.read_only) {
-        const why = info.merged_into
-          ? 'This session was merged into another one; its chart is read-only.'
-          : info.session?.state === 'final'
-            ? 'This chart is final: it is part of the proceedings and can no longer be edited.'
-            : !info.session && info.role !== 'read' && info.role !== null
-              ? 'This session was cancelled; its chart is kept, read-only.'
-            : info.role === 'read' || info.role === null
-              ? 'You are viewing this chart with a read-only link.'
-              : 'This chart is read-only.'
-        setReadOnly(why)
-      } else if (!storedName()) {
+    })
+  }
+
+  async function loadInfo(): Promise<void> {
+    clearTimeout(retryTimer)
+    try {
+      const next = await api<ChartInfo>('GET', `/charts/${encodeURIComponent(chartId)}`, token)
+      if (disposed || fatal) return
+      unreachable = false
+      const first = !info
+      applyInfo(next)
+      subscribe(next.conference_id)
+      if (first && !readOnly && !storedName()) {
         const n = await askName(null, 'Others in this session see it next to your cursor. It is kept in this browser.')
         if (n && !disposed) setMe(n)
       }
     } catch (e) {
-      if (disposed) return
-      if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
-        provider.disconnect()
-        showNotice(describeError(e), 'error')
-        setReadOnly(null)
-      } else if (!storedName()) {
-        // No chart info (e.g. a chart outside any conference): still editable.
-        const n = await askName(null, 'Others see this name next to your cursor.')
-        if (n && !disposed) setMe(n)
+      if (disposed || fatal) return
+      const status = e instanceof ApiError ? e.status : 0
+      if (status === 401) {
+        forgetChartToken(chartId)
+        if (token) fail('This link is not valid', 'This link is not valid: it may be mistyped or revoked. Ask the person who shared it for a new one.', { hideExports: true })
+        else fail('A link is needed', 'This chart is not public: open it with the link you were given.', { hideExports: true })
+      } else if (status === 403 || status === 404) {
+        fail(
+          'No such chart',
+          'This chart does not exist (or it belongs to another conference than your link). Check the address you followed.',
+          { hideExports: true },
+        )
+      } else {
+        // The server is down or overloaded: say so and try again.
+        unreachable = status === 0
+        if (!editor) {
+          editorLoading.textContent = unreachable
+            ? 'Cannot reach the server. The notes will appear as soon as it answers.'
+            : 'The server could not answer. Trying again…'
+        }
+        renderStatus()
+        retryTimer = window.setTimeout(() => void loadInfo(), 3000)
       }
     }
-  })()
+  }
+  void loadInfo()
+
+  // ---- share ---------------------------------------------------------------------
+  shareButton.addEventListener('click', () => {
+    const open = sharePanel.hidden
+    sharePanel.hidden = !open
+    shareButton.setAttribute('aria-expanded', String(open))
+    if (open) {
+      renderShare(sharePanel, {
+        chartId,
+        conferenceId: info?.conference_id ?? null,
+        token,
+        role: info?.role ?? null,
+        topic: info?.session?.topic ?? 'Flip chart',
+      })
+      sharePanel.querySelector<HTMLElement>('input, button')?.focus()
+    }
+  })
 
   renderStatus()
-  if (provider.synced) createEditor()
+  if (provider.synced) makeEditor()
   else provider.on('sync', onSync)
   // Expose for the browser tests (read-only inspection, no behaviour).
   ;(window as unknown as { easelChart?: unknown }).easelChart = {
     doc,
     provider,
     saved,
+    local,
     get editor() {
       return editor
     },
@@ -508,22 +515,18 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
 
   return () => {
     disposed = true
+    clearTimeout(retryTimer)
+    events?.close()
     window.removeEventListener('beforeunload', onBeforeUnload)
     document.body.classList.remove('is-readonly')
-    provider.awareness.off('change', renderPresence)
+    provider.awareness.off('change', onAwareness)
     provider.off('sync', onSync)
+    unobserveParticipants()
+    unwatchEdits()
     editor?.destroy()
     provider.destroy()
     saved.destroy()
+    void local.destroy()
     doc.destroy()
   }
-}
-
-// Minimal lib0 reads for the auth message (avoid exposing decoder types).
-import * as decoding from 'lib0/decoding'
-function decoderReadUint(d: unknown): number {
-  return decoding.readVarUint(d as decoding.Decoder)
-}
-function decoderReadString(d: unknown): string {
-  return decoding.readVarString(d as decoding.Decoder)
 }

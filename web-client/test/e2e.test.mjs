@@ -116,8 +116,8 @@ describe('easel web client in a real browser', () => {
     await ada.page.locator('#presence li[data-name="Grace"]').waitFor()
     await grace.page.locator('#presence li[data-name="Ada"]').waitFor()
     await ada.page.locator('.collaboration-carets__label', { hasText: 'Grace' }).waitFor()
-    // Participants list (meta.participants) is shared too.
-    await ada.page.locator('#add-me').click()
+    // Participants list (meta.participants) is shared too: typing listed Ada.
+    await ada.page.locator('#participants li', { hasText: 'Ada' }).waitFor()
     await grace.page.locator('#participants li', { hasText: 'Ada' }).waitFor()
     await waitSaved(ada.page)
     await waitSaved(grace.page)
