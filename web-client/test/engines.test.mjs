@@ -63,8 +63,11 @@ describe('smoke journey in three browser engines', () => {
       const engine = await launchEngine(name)
       let page, peer
       try {
-        t.diagnostic(`engine: ${engine.version}`)
         page = await engine.newPage()
+        t.diagnostic(`engine: ${engine.version}`)
+        const steps = []
+        const step = (label) => steps.push(`${label} ${((Date.now() - started) / 1000).toFixed(1)}s`)
+        step('started')
         // A name in place before the chart opens, so no name dialog interrupts the journey.
         await page.goto(`${base}/`)
         await page.evaluate((n) => localStorage.setItem('easel.name', n), `Someone in ${name}`)
@@ -73,14 +76,17 @@ describe('smoke journey in three browser engines', () => {
         await page.goto(`${base}/#/conference/${c.id}?token=${c.edit}`)
         const link = `.session[data-session="${session.id}"] a.topic`
         await waitForIn(page, link, { text: topic })
+        step('board')
         await page.click(link)
         await waitForIn(page, '#chart-title', { text: topic })
         await waitForIn(page, NOTES, { text: 'Key points' })
 
+        step('chart')
         const mine = `Typed in ${name}, by keyboard`
         await page.keys(NOTES, ['Control+Home', 'End', 'Enter', mine])
         await waitForIn(page, NOTES, { text: mine })
 
+        step('typed')
         // A second browser on the same chart sees that text and answers.
         peer = await openPage(peerBrowser, { name: 'Peer', viewport: PHONE })
         await peer.page.goto(`${base}/#/chart/${session.chart_id}?token=${c.edit}`)
@@ -91,6 +97,7 @@ describe('smoke journey in three browser engines', () => {
         await peer.page.keyboard.press('Enter')
         await peer.page.keyboard.type(theirs, { delay: 5 })
         await waitForIn(page, NOTES, { text: theirs })
+        step('peer seen')
         await waitForIn(page, '#save-status[data-state="saved"]')
         await waitForIn(page, `#presence li[data-name="Peer"]`)
 
@@ -100,6 +107,7 @@ describe('smoke journey in three browser engines', () => {
           const res = await fetch(a.href)
           return { status: res.status, type: res.headers.get('content-type'), text: await res.text() }
         })
+        step('exported')
         assert.equal(exported.status, 200)
         assert.match(exported.type ?? '', /markdown/)
         // CommonMark escapes some punctuation in user text; compare what a reader sees.
@@ -110,7 +118,7 @@ describe('smoke journey in three browser engines', () => {
 
         assert.deepEqual(await page.errors(), [], `page errors in ${name}`)
         assert.deepEqual(peer.errors, [], 'page errors in the chromium peer')
-        t.diagnostic(`${name} journey: ${((Date.now() - started) / 1000).toFixed(1)} s`)
+        t.diagnostic(`${name} journey: ${steps.join(', ')}`)
       } finally {
         await peer?.context.close().catch(() => {})
         await page?.close().catch(() => {})

@@ -397,7 +397,6 @@ async function freePort() {
 const W3C_ELEMENT = 'element-6066-11e4-a52e-4f735466cecf'
 // W3C WebDriver key codepoints (WebDriver spec, "Keyboard actions").
 const WD_KEYS = { Enter: '\uE007', End: '\uE010', Home: '\uE011', Tab: '\uE004', Escape: '\uE00C', Backspace: '\uE003', Control: '\uE009', Shift: '\uE008' }
-const WD_RELEASE = '\uE000'
 
 async function launchWebKitEngine() {
   const port = await freePort()
@@ -485,13 +484,22 @@ async function launchWebKitEngine() {
         async keys(css, tokens) {
           const el = await find(css)
           await s('POST', `/element/${el}/click`, {})
-          let text = ''
+          // Key presses through the Actions API: WebKitGTK drops modifier chords (and the text
+          // after them) sent through Element Send Keys.
+          const actions = []
+          const press = (value) => actions.push({ type: 'keyDown', value }, { type: 'keyUp', value })
           for (const t of tokens) {
             const m = t.match(KEY_TOKEN)
-            if (!m) text += t
-            else text += (m[1] ? WD_KEYS[m[1]] : '') + WD_KEYS[m[2]] + (m[1] ? WD_RELEASE : '')
+            if (!m) {
+              for (const ch of t) press(ch)
+              continue
+            }
+            if (m[1]) actions.push({ type: 'keyDown', value: WD_KEYS[m[1]] })
+            press(WD_KEYS[m[2]])
+            if (m[1]) actions.push({ type: 'keyUp', value: WD_KEYS[m[1]] })
           }
-          await s('POST', `/element/${el}/value`, { text })
+          await s('POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions }] })
+          await s('DELETE', '/actions')
         },
         async errors() {
           return (await evaluate(() => window.__easelErrors ?? []).catch(() => [])) ?? []
