@@ -199,7 +199,9 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
     { label: 'Highlight', icon: 'A', run: (editor) => editor.chain().focus().toggleHighlight().run(), active: (editor) => editor.isActive('highlight') },
     { label: 'Heading', icon: 'H', run: (editor) => editor.chain().focus().toggleHeading({ level: 2 }).run(), active: (editor) => editor.isActive('heading') },
     { label: 'Bullet list', icon: '•', run: (editor) => editor.chain().focus().toggleBulletList().run(), active: (editor) => editor.isActive('bulletList') },
-    { label: 'Numbered list', icon: '1.', run: (editor) => editor.chain().focus().toggleOrderedList().run(), active: (editor) => editor.isActive('orderedList') },
+    // "1." is drawn by the stylesheet: as text it would read as a label ("one") that is not
+    // the button's name (WCAG 2.5.3, label in name); it is an icon.
+    { label: 'Numbered list', icon: '', run: (editor) => editor.chain().focus().toggleOrderedList().run(), active: (editor) => editor.isActive('orderedList') },
     { label: 'Action items', icon: '☑', run: (editor) => editor.chain().focus().toggleTaskList().run(), active: (editor) => editor.isActive('taskList') },
     { label: 'Quote', icon: '❝', run: (editor) => editor.chain().focus().toggleBlockquote().run(), active: (editor) => editor.isActive('blockquote') },
     {
@@ -341,7 +343,8 @@ export function chartPage(root: HTMLElement, chartId: string, token: string | nu
   function setMe(name: string): void {
     me = identity(name)
     meButton.textContent = `You: ${name}`
-    meButton.setAttribute('aria-label', `You appear as ${name}. Change your name`)
+    // The visible text starts the accessible name, so speech users can say what they see.
+    meButton.setAttribute('aria-label', `You: ${name}. Change your name`)
     // What CollaborationCaret's updateUser does, without needing the editor.
     provider.awareness.setLocalStateField('user', me)
   }
