@@ -21,6 +21,7 @@ declare -A DEB_PACKAGES=(
   [firefox-esr]=firefox-esr
   [webkit2gtk-driver]=WebKitWebDriver
   [xvfb]=xvfb-run
+  [xauth]=xauth # xvfb-run needs it; xvfb only recommends it
   [poppler-utils]=pdftotext
   [redis-server]=redis-server
   [docker-compose]=docker-compose
