@@ -48,7 +48,7 @@ describe('smoke journey in three browser engines', () => {
   })
 
   ENGINES.forEach((name, i) => {
-    it(`${name}: open the board, open a chart, type, see another browser's text, export`, async (t) => {
+    it(`${name}: open the board, open a chart, type, see another browser's text, export`, { timeout: 180000 }, async (t) => {
       const why = engineUnavailable(name)
       if (why) {
         const msg = `NOT RUN: ${name}: ${why}`
