@@ -86,6 +86,9 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Nothing but loopback: no name resolves (chromium otherwise looks up Google's account
+  // service), and the tests use 127.0.0.1.
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
 ]
 
 export async function launchBrowser() {
@@ -317,6 +320,45 @@ async function launchChromiumEngine() {
   }
 }
 
+const FIREFOX_OFFLINE_PREFS = {
+  'network.proxy.type': 1,
+  'network.proxy.http': '127.0.0.1',
+  'network.proxy.http_port': 9,
+  'network.proxy.ssl': '127.0.0.1',
+  'network.proxy.ssl_port': 9,
+  'network.proxy.no_proxies_on': 'localhost, 127.0.0.1, [::1]',
+  'network.proxy.allow_hijacking_localhost': false,
+  // Firefox's own service requests otherwise go direct when the proxy fails.
+  'network.proxy.failover_direct': false,
+  'network.trr.mode': 5,
+  // Remote settings at a closed local port (the pref is honoured with
+  // MOZ_REMOTE_SETTINGS_DEVTOOLS=1 in the environment).
+  'services.settings.server': 'http://127.0.0.1:9/v1',
+  'network.dns.disablePrefetch': true,
+  'network.prefetch-next': false,
+  'network.connectivity-service.enabled': false,
+  'network.captive-portal-service.enabled': false,
+  'services.settings.poll_interval': 86400 * 365,
+  'browser.newtabpage.enabled': false,
+  'browser.newtabpage.activity-stream.feeds.topsites': false,
+  'browser.newtabpage.activity-stream.feeds.system.topstories': false,
+  'browser.newtabpage.activity-stream.feeds.section.topstories': false,
+  'browser.newtabpage.activity-stream.showSponsoredTopSites': false,
+  'browser.topsites.contile.enabled': false,
+  'browser.startup.page': 0,
+  'browser.startup.homepage': 'about:blank',
+  'app.update.enabled': false,
+  'app.normandy.enabled': false,
+  'extensions.update.enabled': false,
+  'extensions.getAddons.cache.enabled': false,
+  'datareporting.policy.dataSubmissionEnabled': false,
+  'datareporting.healthreport.uploadEnabled': false,
+  'toolkit.telemetry.enabled': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'browser.safebrowsing.downloads.enabled': false,
+}
+
 async function launchFirefoxEngine() {
   const puppeteer = (await import('puppeteer-core')).default
   const browser = await puppeteer.launch({
@@ -327,14 +369,11 @@ async function launchFirefoxEngine() {
     // window gets the desktop size instead.
     defaultViewport: null,
     args: [`--width=${DESKTOP.width}`, `--height=${DESKTOP.height}`],
-    // No accounts, updates or telemetry reaching out from a test profile.
-    extraPrefsFirefox: {
-      'app.update.enabled': false,
-      'datareporting.policy.dataSubmissionEnabled': false,
-      'toolkit.telemetry.enabled': false,
-      'browser.safebrowsing.malware.enabled': false,
-      'browser.safebrowsing.phishing.enabled': false,
-    },
+    // Nothing but loopback: Firefox otherwise looks up and calls Mozilla's services (remote
+    // settings, new-tab content) even in a test profile. Every non-loopback request goes to a
+    // closed local port through a proxy; loopback (the test server) bypasses proxies.
+    extraPrefsFirefox: FIREFOX_OFFLINE_PREFS,
+    env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
   })
   const version = await browser.version()
   return {
