@@ -437,24 +437,52 @@ const W3C_ELEMENT = 'element-6066-11e4-a52e-4f735466cecf'
 // W3C WebDriver key codepoints (WebDriver spec, "Keyboard actions").
 const WD_KEYS = { Enter: '\uE007', End: '\uE010', Home: '\uE011', Tab: '\uE004', Escape: '\uE00C', Backspace: '\uE003', Control: '\uE009', Shift: '\uE008' }
 
-async function launchWebKitEngine() {
-  const port = await freePort()
-  // xvfb-run gives MiniBrowser (no headless mode) a private X display and removes it when the
-  // driver exits; the whole process group is ended on close.
-  const child = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', WEBKIT_DRIVER, `--port=${port}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  })
-  let log = ''
-  child.stdout.on('data', (d) => (log += d))
-  child.stderr.on('data', (d) => (log += d))
-  const exited = new Promise((r) => child.on('exit', r))
-  const endpoint = `http://127.0.0.1:${port}`
-  const killGroup = (sig) => {
+/**
+ * WebKitWebDriver under xvfb-run, which gives MiniBrowser (no headless mode) a private X display
+ * and removes it when the driver exits. `xvfb-run -a` can lose a race for a display number to
+ * another X server starting at the same moment; a start that dies early is tried again.
+ */
+async function startWebKitDriver() {
+  let lastError
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort()
+    const child = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', WEBKIT_DRIVER, `--port=${port}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    let log = ''
+    child.stdout.on('data', (d) => (log += d))
+    child.stderr.on('data', (d) => (log += d))
+    const exited = new Promise((r) => child.on('exit', r))
+    // The whole process group (xvfb-run, Xvfb, the driver, MiniBrowser) is ended on close.
+    const killGroup = (sig) => {
+      try {
+        process.kill(-child.pid, sig)
+      } catch {}
+    }
+    const endpoint = `http://127.0.0.1:${port}`
+    const ready = eventually(async () => (await (await fetch(`${endpoint}/status`)).json())?.value?.ready === true, {
+      timeout: 20000,
+      message: `WebKitWebDriver on ${port}`,
+    })
+    const died = exited.then((code) => {
+      throw new Error(`xvfb-run exited with ${code}`)
+    })
+    ready.catch(() => {})
+    died.catch(() => {})
     try {
-      process.kill(-child.pid, sig)
-    } catch {}
+      await Promise.race([ready, died])
+      return { endpoint, exited, killGroup }
+    } catch (e) {
+      killGroup('SIGKILL')
+      lastError = new Error(`WebKitWebDriver did not start (attempt ${attempt}): ${e.message}\n${log}`)
+    }
   }
+  throw lastError
+}
+
+async function launchWebKitEngine() {
+  const { endpoint, exited, killGroup } = await startWebKitDriver()
   async function wd(method, p, body) {
     const res = await fetch(`${endpoint}${p}`, {
       method,
@@ -464,12 +492,6 @@ async function launchWebKitEngine() {
     const data = await res.json().catch(() => ({}))
     if (!res.ok) throw new Error(`WebDriver ${method} ${p}: ${res.status} ${data?.value?.error ?? ''} ${data?.value?.message ?? ''}`)
     return data.value
-  }
-  try {
-    await eventually(async () => (await wd('GET', '/status'))?.ready === true, { timeout: 20000, message: `WebKitWebDriver on ${port}` })
-  } catch (e) {
-    killGroup('SIGKILL')
-    throw new Error(`${e.message}\n${log}`)
   }
   const sessions = []
   let version = 'WebKitGTK'
