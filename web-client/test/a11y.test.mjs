@@ -116,6 +116,25 @@ describe('accessibility (axe-core, keyboard only)', () => {
     }
   }
 
+  it('axe: the start page after creating a conference, and the organizer page after minting a link', async () => {
+    const o = await open({ name: 'Axel', timezoneId: 'Europe/Lisbon' })
+    await o.page.goto(`${base}/`)
+    await o.page.locator('#conf-name').fill('Axe Camp')
+    await o.page.locator('#conf-zone').fill('Europe/Lisbon')
+    await o.page.locator('#create-form button[type="submit"]').click()
+    await o.page.getByRole('link', { name: /Set up the agenda/ }).waitFor()
+    let found = await axeViolations(o.page)
+    assert.equal(found.length, 0, `axe on the start page with a new conference:\n${report(found)}`)
+    await o.page.getByRole('link', { name: /Set up the agenda/ }).click()
+    await o.page.locator('#link-label').fill('Attendees')
+    await o.page.locator('#link-form button').click()
+    await o.page.locator('#minted input').waitFor()
+    found = await axeViolations(o.page)
+    assert.equal(found.length, 0, `axe on the organizer page with a minted link:\n${report(found)}`)
+    assert.deepEqual(o.errors, [], 'console errors')
+    await o.context.close()
+  })
+
   it('axe: the name dialog a newcomer meets on a chart has no serious or critical violation', async () => {
     const o = await open({ viewport: PHONE })
     await o.page.goto(`${base}/#/chart/${session.chart_id}?token=${c.edit}`)
