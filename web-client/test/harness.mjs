@@ -86,6 +86,9 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Nothing but loopback: no name resolves (chromium otherwise looks up Google's account
+  // service), and the tests use 127.0.0.1.
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
 ]
 
 export async function launchBrowser() {
@@ -231,4 +234,388 @@ export async function unlabelled(page) {
     }
     return bad
   })
+}
+
+// ---- three browser engines ---------------------------------------------------------------
+//
+// The same journey runs in chromium (playwright-core), firefox-esr (puppeteer-core over
+// WebDriver BiDi) and WebKitGTK (WebKitWebDriver driving MiniBrowser under Xvfb, spoken to in
+// plain W3C WebDriver over fetch). All three come from Debian packages that
+// scripts/install-deps.sh installs; each is reached through a small common page interface:
+//   goto(url), evaluate(fn, ...args), waitFor(css, {text, timeout}), click(css),
+//   keys(css, [...tokens]) where a token is a key name (Enter, End, Home, Tab, Control+Home)
+//   or text to type, errors() (uncaught page errors), close().
+
+export const ENGINES = ['chromium', 'firefox', 'webkit']
+
+const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr'
+const WEBKIT_DRIVER = process.env.WEBKIT_DRIVER_PATH ?? '/usr/bin/WebKitWebDriver'
+const KEY_TOKEN = /^(?:(Control|Shift)\+)?(Enter|End|Home|Tab|Escape|Backspace)$/
+
+function which(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || null
+}
+
+/** Path of the MiniBrowser that ships with WebKitGTK (libwebkit2gtk-4.1-0), or null. */
+export function miniBrowserPath() {
+  if (process.env.MINIBROWSER_PATH) return process.env.MINIBROWSER_PATH
+  const r = spawnSync('dpkg', ['-L', 'libwebkit2gtk-4.1-0'], { encoding: 'utf8' })
+  const line = (r.stdout ?? '').split('\n').find((l) => l.endsWith('/MiniBrowser'))
+  if (line && existsSync(line)) return line
+  for (const p of ['/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser', '/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser']) {
+    if (existsSync(p)) return p
+  }
+  return null
+}
+
+/** Why an engine cannot start on this machine (a missing program), or null when it can. */
+export function engineUnavailable(name) {
+  const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+  if (name === 'chromium') return existsSync(chromiumPath) ? null : `${chromiumPath} missing (Debian package chromium)`
+  if (name === 'firefox') return existsSync(FIREFOX_PATH) ? null : `${FIREFOX_PATH} missing (Debian package firefox-esr)`
+  if (name === 'webkit') {
+    if (!existsSync(WEBKIT_DRIVER)) return `${WEBKIT_DRIVER} missing (Debian package webkit2gtk-driver)`
+    if (!miniBrowserPath()) return 'MiniBrowser missing (Debian package libwebkit2gtk-4.1-0)'
+    if (!which('xvfb-run')) return 'xvfb-run missing (Debian package xvfb): MiniBrowser has no headless mode'
+    return null
+  }
+  return `unknown engine ${name}`
+}
+
+/** Starts an engine; resolves with { name, version, newPage(), close() }. */
+export async function launchEngine(name) {
+  if (name === 'chromium') return launchChromiumEngine()
+  if (name === 'firefox') return launchFirefoxEngine()
+  if (name === 'webkit') return launchWebKitEngine()
+  throw new Error(`unknown engine ${name}`)
+}
+
+async function launchChromiumEngine() {
+  const browser = await launchBrowser()
+  return {
+    name: 'chromium',
+    version: `Chromium ${browser.version()}`,
+    async newPage({ viewport = DESKTOP } = {}) {
+      const { context, page, errors } = await openPage(browser, { viewport })
+      return {
+        raw: page,
+        goto: (url) => page.goto(url),
+        // A string expression: evaluated by the devtools protocol, not by eval() under the page's CSP.
+        evaluate: (fn, ...args) => page.evaluate(`(${fn.toString()})(...${JSON.stringify(args)})`),
+        async click(css) {
+          await page.locator(css).first().click()
+        },
+        async keys(css, tokens) {
+          await page.locator(css).first().click()
+          for (const t of tokens) {
+            if (KEY_TOKEN.test(t)) await page.keyboard.press(t)
+            else await page.keyboard.type(t, { delay: 5 })
+          }
+        },
+        errors: () => errors,
+        close: () => context.close(),
+      }
+    },
+    close: () => browser.close(),
+  }
+}
+
+const FIREFOX_OFFLINE_PREFS = {
+  'network.proxy.type': 1,
+  'network.proxy.http': '127.0.0.1',
+  'network.proxy.http_port': 9,
+  'network.proxy.ssl': '127.0.0.1',
+  'network.proxy.ssl_port': 9,
+  'network.proxy.no_proxies_on': 'localhost, 127.0.0.1, [::1]',
+  'network.proxy.allow_hijacking_localhost': false,
+  // Firefox's own service requests otherwise go direct when the proxy fails.
+  'network.proxy.failover_direct': false,
+  'network.trr.mode': 5,
+  // Remote settings at a closed local port (the pref is honoured with
+  // MOZ_REMOTE_SETTINGS_DEVTOOLS=1 in the environment).
+  'services.settings.server': 'http://127.0.0.1:9/v1',
+  'network.dns.disablePrefetch': true,
+  'network.prefetch-next': false,
+  'network.connectivity-service.enabled': false,
+  'network.captive-portal-service.enabled': false,
+  'services.settings.poll_interval': 86400 * 365,
+  'browser.newtabpage.enabled': false,
+  'browser.newtabpage.activity-stream.feeds.topsites': false,
+  'browser.newtabpage.activity-stream.feeds.system.topstories': false,
+  'browser.newtabpage.activity-stream.feeds.section.topstories': false,
+  'browser.newtabpage.activity-stream.showSponsoredTopSites': false,
+  'browser.topsites.contile.enabled': false,
+  'browser.startup.page': 0,
+  'browser.startup.homepage': 'about:blank',
+  'app.update.enabled': false,
+  'app.normandy.enabled': false,
+  'extensions.update.enabled': false,
+  'extensions.getAddons.cache.enabled': false,
+  'datareporting.policy.dataSubmissionEnabled': false,
+  'datareporting.healthreport.uploadEnabled': false,
+  'toolkit.telemetry.enabled': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'browser.safebrowsing.downloads.enabled': false,
+}
+
+async function launchFirefoxEngine() {
+  const puppeteer = (await import('puppeteer-core')).default
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX_PATH,
+    headless: true,
+    // Puppeteer's viewport emulation needs BiDi commands newer than Firefox ESR: the headless
+    // window gets the desktop size instead.
+    defaultViewport: null,
+    args: [`--width=${DESKTOP.width}`, `--height=${DESKTOP.height}`],
+    // Nothing but loopback: Firefox otherwise looks up and calls Mozilla's services (remote
+    // settings, new-tab content) even in a test profile. Every non-loopback request goes to a
+    // closed local port through a proxy; loopback (the test server) bypasses proxies.
+    extraPrefsFirefox: FIREFOX_OFFLINE_PREFS,
+    env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
+  })
+  const version = await browser.version()
+  return {
+    name: 'firefox',
+    version,
+    async newPage() {
+      const context = await browser.createBrowserContext()
+      const page = await context.newPage()
+      const errors = []
+      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
+      page.on('console', (msg) => {
+        if (msg.type() !== 'error') return
+        const text = msg.text()
+        if (/can.t establish a connection to the server at ws:/i.test(text)) return
+        errors.push(text)
+      })
+      return {
+        raw: page,
+        goto: (url) => page.goto(url),
+        evaluate: (fn, ...args) => page.evaluate(fn, ...args),
+        async click(css) {
+          const el = await page.waitForSelector(css)
+          await el.click()
+        },
+        async keys(css, tokens) {
+          const el = await page.waitForSelector(css)
+          await el.click()
+          for (const t of tokens) {
+            const m = t.match(KEY_TOKEN)
+            if (!m) {
+              await page.keyboard.type(t, { delay: 5 })
+              continue
+            }
+            if (m[1]) await page.keyboard.down(m[1])
+            await page.keyboard.press(m[2])
+            if (m[1]) await page.keyboard.up(m[1])
+          }
+        },
+        errors: () => errors,
+        close: () => context.close(),
+      }
+    },
+    close: () => browser.close(),
+  }
+}
+
+/** A free loopback TCP port (bound and released; the driver binds it right after). */
+async function freePort() {
+  const net = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+const W3C_ELEMENT = 'element-6066-11e4-a52e-4f735466cecf'
+// W3C WebDriver key codepoints (WebDriver spec, "Keyboard actions").
+const WD_KEYS = { Enter: '\uE007', End: '\uE010', Home: '\uE011', Tab: '\uE004', Escape: '\uE00C', Backspace: '\uE003', Control: '\uE009', Shift: '\uE008' }
+
+/**
+ * WebKitWebDriver under xvfb-run, which gives MiniBrowser (no headless mode) a private X display
+ * and removes it when the driver exits. `xvfb-run -a` can lose a race for a display number to
+ * another X server starting at the same moment; a start that dies early is tried again.
+ */
+async function startWebKitDriver() {
+  let lastError
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort()
+    const child = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', WEBKIT_DRIVER, `--port=${port}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    let log = ''
+    child.stdout.on('data', (d) => (log += d))
+    child.stderr.on('data', (d) => (log += d))
+    const exited = new Promise((r) => child.on('exit', r))
+    // The whole process group (xvfb-run, Xvfb, the driver, MiniBrowser) is ended on close.
+    const killGroup = (sig) => {
+      try {
+        process.kill(-child.pid, sig)
+      } catch {}
+    }
+    const endpoint = `http://127.0.0.1:${port}`
+    const ready = eventually(async () => (await (await fetch(`${endpoint}/status`)).json())?.value?.ready === true, {
+      timeout: 20000,
+      message: `WebKitWebDriver on ${port}`,
+    })
+    const died = exited.then((code) => {
+      throw new Error(`xvfb-run exited with ${code}`)
+    })
+    ready.catch(() => {})
+    died.catch(() => {})
+    try {
+      await Promise.race([ready, died])
+      return { endpoint, exited, killGroup }
+    } catch (e) {
+      killGroup('SIGKILL')
+      lastError = new Error(`WebKitWebDriver did not start (attempt ${attempt}): ${e.message}\n${log}`)
+    }
+  }
+  throw lastError
+}
+
+async function launchWebKitEngine() {
+  const { endpoint, exited, killGroup } = await startWebKitDriver()
+  async function wd(method, p, body) {
+    const res = await fetch(`${endpoint}${p}`, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const data = await res.json().catch(() => ({}))
+    if (!res.ok) throw new Error(`WebDriver ${method} ${p}: ${res.status} ${data?.value?.error ?? ''} ${data?.value?.message ?? ''}`)
+    return data.value
+  }
+  const sessions = []
+  let version = 'WebKitGTK'
+  return {
+    name: 'webkit',
+    get version() {
+      return version
+    },
+    async newPage({ viewport = DESKTOP } = {}) {
+      const created = await wd('POST', '/session', {
+        capabilities: {
+          alwaysMatch: {
+            'webkitgtk:browserOptions': { binary: miniBrowserPath(), args: ['--automation'] },
+          },
+        },
+      })
+      const sid = created.sessionId
+      sessions.push(sid)
+      version = `WebKitGTK ${created.capabilities.browserVersion} (MiniBrowser)`
+      const s = (method, p, body) => wd(method, `/session/${sid}${p}`, body)
+      await s('POST', '/window/rect', { width: viewport.width, height: viewport.height }).catch(() => {})
+      const find = async (css) => {
+        const el = await eventually(async () => {
+          try {
+            return await s('POST', '/element', { using: 'css selector', value: css })
+          } catch {
+            return null
+          }
+        }, { message: `element ${css}` })
+        return el[W3C_ELEMENT]
+      }
+      const evaluate = (fn, ...args) =>
+        s('POST', '/execute/sync', { script: `return (${fn.toString()}).apply(null, arguments)`, args })
+      const installErrorLog = () =>
+        evaluate(() => {
+          if (window.__easelErrors) return
+          window.__easelErrors = []
+          window.addEventListener('error', (e) => window.__easelErrors.push(`pageerror: ${e.message}`))
+          window.addEventListener('unhandledrejection', (e) => window.__easelErrors.push(`unhandledrejection: ${String(e.reason)}`))
+        })
+      return {
+        async goto(url) {
+          await s('POST', '/url', { url })
+          // WebDriver classic has no script-before-load hook: errors are collected from here.
+          await installErrorLog()
+        },
+        evaluate,
+        async click(css) {
+          await s('POST', `/element/${await find(css)}/click`, {})
+        },
+        async keys(css, tokens) {
+          const el = await find(css)
+          await s('POST', `/element/${el}/click`, {})
+          // Key presses through the Actions API: WebKitGTK drops modifier chords (and the text
+          // after them) sent through Element Send Keys.
+          const actions = []
+          const press = (value) => actions.push({ type: 'keyDown', value }, { type: 'keyUp', value })
+          for (const t of tokens) {
+            const m = t.match(KEY_TOKEN)
+            if (!m) {
+              for (const ch of t) press(ch)
+              continue
+            }
+            if (m[1]) actions.push({ type: 'keyDown', value: WD_KEYS[m[1]] })
+            press(WD_KEYS[m[2]])
+            if (m[1]) actions.push({ type: 'keyUp', value: WD_KEYS[m[1]] })
+          }
+          await s('POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions }] })
+          await s('DELETE', '/actions')
+        },
+        async errors() {
+          return (await evaluate(() => window.__easelErrors ?? []).catch(() => [])) ?? []
+        },
+        async close() {
+          await s('DELETE', '').catch(() => {})
+        },
+      }
+    },
+    async close() {
+      for (const sid of sessions) await wd('DELETE', `/session/${sid}`).catch(() => {})
+      killGroup('SIGTERM')
+      const t = setTimeout(() => killGroup('SIGKILL'), 5000)
+      await exited
+      clearTimeout(t)
+    },
+  }
+}
+
+/** Polls the page until `css` exists (and, with `text`, its text contains it). */
+export async function waitForIn(page, css, { text, timeout = 15000 } = {}) {
+  return eventually(
+    () =>
+      page.evaluate(
+        (css, text) => {
+          const els = [...document.querySelectorAll(css)]
+          return els.some((el) => text == null || (el.innerText ?? el.textContent).includes(text))
+        },
+        css,
+        text ?? null,
+      ),
+    { timeout, message: `${css}${text ? ` with "${text}"` : ''}` },
+  )
+}
+
+// ---- accessibility ---------------------------------------------------------------------------
+
+let axeSource = null
+
+/**
+ * Runs axe-core (its own rules, WCAG 2.x A/AA and best practices) on a playwright page and
+ * returns the violations at the given impacts, each as { id, impact, help, nodes: [target] }.
+ * axe's source is evaluated through the devtools protocol, so the app's CSP (script-src
+ * 'self') stays as it is for the page under test.
+ */
+export async function axeViolations(page, { impacts = ['serious', 'critical'] } = {}) {
+  if (!axeSource) {
+    const { createRequire } = await import('node:module')
+    const { readFileSync } = await import('node:fs')
+    axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+  }
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource)
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] })
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }))
+  })
+  return result.filter((v) => impacts.includes(v.impact))
 }
