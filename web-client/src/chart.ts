@@ -16,7 +16,7 @@ import { WebsocketProvider } from 'y-websocket'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import type { Editor } from '@tiptap/core'
 
-import { api, ApiError, type ChartInfo, type ConferenceView, type SessionView } from './api'
+import { api, ApiError, type ChartInfo, type ConferenceView, type Role, type SessionView } from './api'
 import { askName, identity, storedName } from './identity'
 import { SavedTracker } from './saved'
 import { appLink, clear, h, setTitle, viewerZone, wsBase } from './util'
@@ -493,7 +493,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
         chartId,
         conferenceId: info?.conference_id ?? null,
         token,
-        role: info?.role ?? null,
+        role: (info?.role as Role | undefined) ?? null,
         topic: info?.session?.topic ?? 'Flip chart',
       })
       sharePanel.querySelector<HTMLElement>('input, button')?.focus()
