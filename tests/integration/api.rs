@@ -1143,3 +1143,20 @@ async fn first_start_prints_demo_links_that_work() {
     })
     .await;
 }
+
+/// The web client's API types are generated from `web-client/openapi.json`
+/// (`npm run gen:api`; `npm run check:api` checks the other end): that
+/// snapshot must be the document this server serves, or the client's
+/// types drift from the API without anyone noticing.
+#[tokio::test]
+async fn the_web_clients_openapi_snapshot_is_what_the_server_serves() {
+    let server = TestServer::start();
+    let served = server.api("GET", "/api/v1/openapi.json", None, None);
+    assert_eq!(served.status, 200, "{}", served.raw);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web-client/openapi.json");
+    let snapshot: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(
+        served.body == snapshot,
+        "web-client/openapi.json is stale: run `cd web-client && npm run gen:api -- --refresh`"
+    );
+}
