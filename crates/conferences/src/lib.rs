@@ -424,7 +424,7 @@ impl Conferences {
 
     /// The conference, read-only, for hot paths: every WebSocket connect
     /// checks its session's state, and parsing a conference of hundreds of
-    /// sessions was most of a connect's cost in a join storm. The stored
+    /// sessions is most of a connect's cost in a join storm. The stored
     /// bytes are still read every time, so a change made by any node is
     /// seen at once; only the parse is skipped while they are unchanged.
     async fn load_shared(&self, id: &str) -> Result<Arc<StoredConference>> {

@@ -54,13 +54,13 @@ use easel_conferences::ChartDenied;
 /// Bytes tungstenite buffers before writing to the socket. The buffer keeps
 /// its grown capacity for the connection's life, so this bounds what an idle
 /// connection holds (2 KiB read + 2 KiB write: 14.3 KB per idle connection
-/// measured, against 20.9 KB with 4 + 8 KiB; BENCHMARKS.md, memory).
+/// measured, against 20.9 KB with 4 + 8 KiB; the memory scenario in
+/// BENCHMARKS.md).
 ///
-/// These were 4 and 8 KiB for a while: with 2 KiB the browser test of two
-/// people typing right after joining lost the template's task list nearly
-/// every run. The buffers only changed the timing; the bug was the web
-/// client's (ProseMirror acting on a stale caret, web-client/src/selection.ts)
-/// and web-client/test/join.test.mjs now guards it.
+/// Small buffers change the timing of what a browser receives right after
+/// joining; web-client/test/join.test.mjs races two people typing the moment
+/// they join, guarding the caret handling (web-client/src/selection.ts) that
+/// this timing exposes.
 const WRITE_BUFFER: usize = 2 * 1024;
 /// Initial read buffer per socket; a larger frame grows it.
 const READ_BUFFER: usize = 2 * 1024;
