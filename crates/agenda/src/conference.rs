@@ -1,5 +1,7 @@
 //! The conference aggregate: the agenda grid and every rule that keeps it
-//! consistent.
+//! consistent. (One file on purpose, though long: every mutation and the
+//! invariant checks it must pass sit side by side, so a rule cannot be
+//! changed in one place and missed in another.)
 //!
 //! Why one aggregate: in Open Space the participants build the agenda
 //! themselves, concurrently, from phones and a wall of sticky notes. The

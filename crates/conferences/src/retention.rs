@@ -1,4 +1,5 @@
-//! Automatic deletion: with `--delete-published-after`, a conference is
+//! Deleting a conference, by hand or automatically: with
+//! `--delete-published-after`, a conference is
 //! deleted (charts, links, agenda; see `Conferences::delete`) once its
 //! proceedings have been public that long. Unpublishing stops the clock.
 //!
@@ -10,7 +11,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::Conferences;
+use crate::tokens as access;
+use jiff::Timestamp;
+
+use crate::{chart_key, conf_key, ChartEntry, Conferences, Deleted, Effect, Error, Result};
 
 /// How often retention looks for due conferences, for a given delay.
 pub fn check_interval(after: Duration) -> Duration {
@@ -48,4 +52,100 @@ pub fn spawn(conferences: Conferences, after: Duration, shutdown: CancellationTo
             }
         }
     });
+}
+
+impl Conferences {
+    /// Deletes a conference with everything it owns: its charts (open
+    /// connections closed with 4410 on every node, unloaded, removed from
+    /// the store), its links and its agenda. Idempotent and resumable in
+    /// this order: a crash part-way leaves the conference (with its
+    /// remaining charts and its organizer link) in place, so deleting again
+    /// finishes the job.
+    pub async fn delete(&self, id: &str) -> Result<Deleted> {
+        let _guard = self.guard(id).await?;
+        let stored = self.load(id).await?;
+        let mut charts: std::collections::BTreeSet<String> = stored
+            .conference
+            .sessions()
+            .iter()
+            .map(|s| s.chart_id.clone())
+            .collect();
+        for (key, value) in self.inner.meta.scan("chart/").await? {
+            if serde_json::from_slice::<ChartEntry>(&value).is_ok_and(|e| e.conference_id == id) {
+                charts.insert(key.trim_start_matches("chart/").to_owned());
+            }
+        }
+        for chart in &charts {
+            // Index first: from here on no upgrade can open the chart, so
+            // the hub cannot load it again while its data goes.
+            self.inner.meta.remove(&chart_key(chart)).await?;
+            self.inner.hub.delete_chart(chart).await?;
+        }
+        let links = self.links(id).await?;
+        for link in &links {
+            self.inner
+                .meta
+                .remove(&access::token_key(&link.hash))
+                .await?;
+        }
+        // Before the agenda goes: if the other nodes cannot be told, the
+        // conference is still there to delete (and announce) again.
+        self.announce(Effect::Deleted {
+            conference_id: id.to_owned(),
+            charts: charts.iter().cloned().collect(),
+        })
+        .await?;
+        self.inner.meta.remove(&conf_key(id)).await?;
+        self.inner
+            .parsed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        tracing::info!(
+            conference_id = id,
+            charts = charts.len(),
+            links = links.len(),
+            "conference deleted"
+        );
+        Ok(Deleted {
+            charts: charts.len(),
+            links: links.len(),
+        })
+    }
+
+    /// One retention pass: deletes every conference whose proceedings have
+    /// been public for `after`. Conferences published before the retention
+    /// clock existed get it started now. Returns the deleted ids. In a
+    /// cluster every node with retention on runs passes; the conference
+    /// lock makes one of them delete and the others find it gone.
+    pub async fn delete_expired(
+        &self,
+        after: jiff::SignedDuration,
+        now: Timestamp,
+    ) -> Result<Vec<String>> {
+        let mut deleted = Vec::new();
+        for id in self.list_ids().await? {
+            let stored = match self.load(&id).await {
+                Ok(s) => s,
+                Err(Error::ConferenceNotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            if stored.proceedings_public && stored.proceedings_published_at.is_none() {
+                self.mutate(&id, "retention_clock_started", |s| {
+                    s.proceedings_published_at.get_or_insert(now);
+                    Ok(())
+                })
+                .await?;
+                continue;
+            }
+            if stored.retention_due(after, now) {
+                match self.delete(&id).await {
+                    Ok(_) => deleted.push(id),
+                    Err(Error::ConferenceNotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(deleted)
+    }
 }

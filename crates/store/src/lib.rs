@@ -1,5 +1,8 @@
 //! Easel's durable storage: one sled database holding every chart's update
-//! log, its compacted snapshot, and the server's metadata documents.
+//! log, its compacted snapshot, and the server's metadata documents. (The
+//! `Store` type's whole API is here, though long: its methods share the key
+//! layout and the ordering rules below, which split files would scatter;
+//! the group commit, journal and metadata are modules of their own.)
 //!
 //! The hub owns the rules of *when* to write; this crate owns *how* writes
 //! become durable. Its central promise, which the hub relies on for the
