@@ -236,6 +236,10 @@ async fn idle_chart_unloads_and_reloads() {
 async fn newcomer_syncs_a_chart_larger_than_one_frame() {
     let server = TestServer::start();
     let a = TestClient::connect(&server.ws_url("large")).await;
+    // Typed after the first sync, as an editor does: a client answers the
+    // server's sync step 1 with everything the server lacks, and 1.6 MB of
+    // unsynced text in one answer is past the frame limit (1009).
+    wait_for("a synced", WAIT, || a.seen.lock().unwrap().synced).await;
     let chunk = "L".repeat(400 * 1024);
     for _ in 0..4 {
         a.push_text("t", &chunk);
