@@ -64,6 +64,12 @@ pub struct StoredConference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proceedings_published_at: Option<Timestamp>,
     pub conference: Conference,
+    /// Session id → SHA-256 (hex) of the key its poster was given when
+    /// posting: how the server knows it is them when they rename or
+    /// withdraw their topic (no accounts; the key lives in their browser).
+    /// Never served.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub posters: std::collections::BTreeMap<String, String>,
 }
 
 impl StoredConference {
@@ -490,6 +496,7 @@ impl Conferences {
             proceedings_public: false,
             proceedings_published_at: None,
             conference,
+            posters: Default::default(),
         };
         let id = stored.conference.id().to_owned();
         let _guard = self.guard(&id).await?;
@@ -560,6 +567,7 @@ mod tests {
             proceedings_public: false,
             proceedings_published_at: None,
             conference: Conference::new("conf-x", "X", "UTC", date, date).unwrap(),
+            posters: Default::default(),
         }
     }
 

@@ -10,6 +10,16 @@ use crate::tokens as access;
 use crate::{chart_key, to_json, ChartEntry, Conferences, Effect, Result, StoredConference};
 
 impl Conferences {
+    /// Whether `key` is the poster key of `session_id` (compared in
+    /// constant time, like tokens).
+    pub async fn is_poster(&self, conference_id: &str, session_id: &str, key: &str) -> Result<bool> {
+        let stored = self.load_shared(conference_id).await?;
+        Ok(stored
+            .posters
+            .get(session_id)
+            .is_some_and(|hash| access::hashes_match(hash, &access::hash_token(key))))
+    }
+
     /// Post a topic into a free cell, with a new chart seeded once with the
     /// report template. Nothing is visible unless every step succeeded.
     pub async fn propose_session(
@@ -19,10 +29,14 @@ impl Conferences {
         convener: &str,
         round_id: &str,
         space_id: &str,
-    ) -> Result<(Session, StoredConference)> {
+    ) -> Result<(Session, StoredConference, String)> {
         let _guard = self.guard(conference_id).await?;
         let (mut stored, read) = self.load_raw(conference_id).await?;
         let session_id = access::new_id("s-");
+        let poster_key = access::secret();
+        stored
+            .posters
+            .insert(session_id.clone(), access::hash_token(&poster_key));
         let chart_id = access::new_id("c-");
         let session = stored.conference.propose_session(
             &session_id,
@@ -51,7 +65,7 @@ impl Conferences {
         self.save(&stored, &read).await?;
         self.announce_change(conference_id, stored.version, "session_proposed")
             .await;
-        Ok((session, stored))
+        Ok((session, stored, poster_key))
     }
 
     /// Organizer edit of one session, atomically: rename, move (both

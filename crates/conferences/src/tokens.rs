@@ -97,9 +97,7 @@ pub fn hash_token(secret: &str) -> String {
 
 /// Mint a new random token for a conference.
 pub fn mint(conference_id: &str, role: Role, label: &str) -> Minted {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let secret = secret();
     let hash = hash_token(&secret);
     Minted {
         record: TokenRecord {
@@ -115,14 +113,23 @@ pub fn mint(conference_id: &str, role: Role, label: &str) -> Minted {
     }
 }
 
+/// 256 random bits from the OS RNG, base64url (43 characters): a token's
+/// secret, or a poster's key.
+pub fn secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// Whether `record` was stored for the presented secret's hash, compared in
 /// constant time.
 pub fn hash_matches(record: &TokenRecord, presented_hash: &str) -> bool {
-    record
-        .hash
-        .as_bytes()
-        .ct_eq(presented_hash.as_bytes())
-        .into()
+    hashes_match(&record.hash, presented_hash)
+}
+
+/// Two hashes compared in constant time.
+pub fn hashes_match(stored: &str, presented: &str) -> bool {
+    stored.as_bytes().ct_eq(presented.as_bytes()).into()
 }
 
 /// A random id for conferences, sessions, rounds, spaces and charts:

@@ -110,7 +110,7 @@ async fn demo(conferences: &Conferences, base: &str) -> anyhow::Result<Vec<Strin
     let space = conf.spaces()[0].id.clone();
     let id = conf.id().to_owned();
     let (_, organizer) = conferences.create(conf).await?;
-    let (session, _) = conferences
+    let (session, _, _) = conferences
         .propose_session(&id, "Welcome: how Easel works", "Easel", &round, &space)
         .await?;
     let edit = conferences

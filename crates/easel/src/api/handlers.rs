@@ -395,7 +395,7 @@ pub async fn propose_session(
     ApiJson(body): ApiJson<ProposeSession>,
 ) -> ApiResult<(StatusCode, Json<SessionChanged>)> {
     caller.require(&id, Role::Edit)?;
-    let (session, stored) = state
+    let (session, stored, poster_key) = state
         .conferences
         .propose_session(
             &id,
@@ -410,6 +410,7 @@ pub async fn propose_session(
         Json(SessionChanged {
             session: session_view(&session),
             version: stored.version,
+            poster_key: Some(poster_key),
         }),
     ))
 }
@@ -421,14 +422,24 @@ pub async fn propose_session(
     responses((status = 200, body = SessionChanged), (status = "4XX", body = ErrorBody))
 )]
 /// Rename, move or change the state of a session (organizer). `final`
-/// makes its chart read-only at once, also for open connections.
+/// makes its chart read-only at once, also for open connections. The
+/// person who posted the topic may rename it with an edit link and the
+/// `X-Easel-Poster-Key` header they were given when posting.
 pub async fn update_session(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     ApiPath((id, session_id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<UpdateSession>,
 ) -> ApiResult<Json<SessionChanged>> {
-    caller.require(&id, Role::Organizer)?;
+    if !is_organizer(&caller, &id) {
+        require_poster(&state, &caller, &headers, &id, &session_id).await?;
+        if body.round_id.is_some() || body.space_id.is_some() || body.state.is_some() {
+            return Err(ApiError::forbidden(
+                "a topic's poster may rename or withdraw it; moving it or changing its state is for organizers",
+            ));
+        }
+    }
     let cell = match (&body.round_id, &body.space_id) {
         (Some(r), Some(s)) => Some((r.as_str(), s.as_str())),
         (None, None) => None,
@@ -450,6 +461,7 @@ pub async fn update_session(
     Ok(Json(SessionChanged {
         session: session_view(&session),
         version: stored.version,
+        poster_key: None,
     }))
 }
 
@@ -459,17 +471,22 @@ pub async fn update_session(
     security(("bearer" = [])),
     responses((status = 200, description = "Cancelled; its chart is kept, read-only", body = SessionChanged), (status = "4XX", body = ErrorBody))
 )]
-/// Cancel a session (organizer). Its chart is kept, read-only.
+/// Cancel a session (organizer), or withdraw it (its poster, with an edit
+/// link and the `X-Easel-Poster-Key` header). Its chart is kept, read-only.
 pub async fn cancel_session(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     ApiPath((id, session_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<SessionChanged>> {
-    caller.require(&id, Role::Organizer)?;
+    if !is_organizer(&caller, &id) {
+        require_poster(&state, &caller, &headers, &id, &session_id).await?;
+    }
     let (session, stored) = state.conferences.cancel_session(&id, &session_id).await?;
     Ok(Json(SessionChanged {
         session: session_view(&session),
         version: stored.version,
+        poster_key: None,
     }))
 }
 
@@ -631,4 +648,42 @@ pub async fn chart_info(
         read_only,
         merged_into: entry.merged_into,
     }))
+}
+
+/// The header that carries a poster's key.
+const POSTER_KEY: &str = "x-easel-poster-key";
+
+fn is_organizer(caller: &Caller, conference_id: &str) -> bool {
+    caller.require(conference_id, Role::Organizer).is_ok()
+}
+
+/// An edit link plus the key the server gave whoever posted `session_id`.
+async fn require_poster(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    conference_id: &str,
+    session_id: &str,
+) -> Result<(), ApiError> {
+    caller.require(conference_id, Role::Edit)?;
+    let key = headers
+        .get(POSTER_KEY)
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::forbidden(
+                "only organizers, or the person who posted this topic (X-Easel-Poster-Key), may change it",
+            )
+        })?;
+    if state
+        .conferences
+        .is_poster(conference_id, session_id, key)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this poster key is not the one given for this topic",
+        ))
+    }
 }

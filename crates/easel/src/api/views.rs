@@ -155,6 +155,11 @@ pub struct ChartInfo {
 pub struct SessionChanged {
     pub session: SessionView,
     pub version: u64,
+    /// Only when posting: the key with which its poster (the browser that
+    /// posted it) may rename or withdraw it with an edit link, sent as the
+    /// `X-Easel-Poster-Key` header. Shown once; the server keeps its hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poster_key: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
