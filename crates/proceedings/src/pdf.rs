@@ -101,7 +101,12 @@ static SHARED: LazyLock<Shared> = LazyLock::new(|| {
             let Ok(data) = std::fs::read(&path) else {
                 continue;
             };
-            for (index, info) in (0u32..).zip(FontInfo::iter(&data)) {
+            // Face by face, so that a face typst cannot read does not shift
+            // the index of the ones after it.
+            for index in 0..faces_in(&data) {
+                let Some(info) = FontInfo::new(&data, index) else {
+                    continue;
+                };
                 book.push(info);
                 fonts.push(FontSlot {
                     path: Some(path.clone()),
@@ -129,13 +134,26 @@ static SHARED: LazyLock<Shared> = LazyLock::new(|| {
     }
 });
 
+/// Number of faces in a font file: a collection (`ttcf`) says so in its
+/// header, any other file is one face.
+fn faces_in(data: &[u8]) -> u32 {
+    match data {
+        [b't', b't', b'c', b'f', _, _, _, _, a, b, c, d, ..] => {
+            u32::from_be_bytes([*a, *b, *c, *d])
+        }
+        _ => 1,
+    }
+}
+
+/// Font files below `dir`. Symlinked directories are not followed (no
+/// loops); symlinked files are.
 fn font_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.is_dir() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             font_files(&path, out);
         } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
             matches!(

@@ -10,14 +10,19 @@ fn fonts_from_a_directory_are_added() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("font-dir-test");
     let nested = dir.join("truetype/hack");
     std::fs::create_dir_all(&nested).unwrap();
-    // A font that is not embedded, in a subdirectory, and a file that is
-    // not a font at all next to it.
+    // A font that is not embedded, in a subdirectory, a file that is not a
+    // font at all next to it, and a directory that does not exist.
     std::fs::write(
         nested.join("Hack-Regular.ttf"),
         epaint_default_fonts::HACK_REGULAR,
     )
     .unwrap();
     std::fs::write(nested.join("broken.otf"), b"not a font").unwrap();
+    // A symlinked directory pointing back up must not loop.
+    let link = nested.join("loop");
+    if !link.exists() {
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+    }
     let missing = dir.join("does-not-exist");
     std::env::set_var(
         FONT_DIRS_ENV,
