@@ -14,6 +14,7 @@
 //! - [`Zone`] and the `zone` helpers: IANA time zones, DST-aware civil time
 //!   resolution and display formatting.
 //! - [`AgendaError`]: what went wrong, in a form a caller can act on.
+//! - [`calendar`]: the agenda as an iCalendar (RFC 5545) document.
 //!
 //! ```
 //! use easel_agenda::{AgendaError, Conference, Round, RoundKind, Space};
@@ -34,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod calendar;
 mod conference;
 mod error;
 mod model;
@@ -42,6 +44,7 @@ mod position;
 mod text;
 pub mod zone;
 
+pub use calendar::{agenda_ics, session_ics, IcsOptions};
 pub use conference::{Conference, Day, MergeOutcome, MAX_CONFERENCE_DAYS};
 pub use error::{AgendaError, Entity, Result};
 pub use model::{Round, RoundKind, Session, SessionState, Space, MAX_ROUND_MINUTES};

@@ -21,34 +21,98 @@ pub fn html(s: &str) -> String {
     out
 }
 
-/// Escapes text for CommonMark/GFM inline content: every ASCII punctuation
-/// character that can mean something somewhere (emphasis, links, HTML,
-/// entities, tables, headings, list and quote markers, setext underlines,
-/// fences) is backslash-escaped; CommonMark allows this for all of them.
-/// Only characters that are inert in any position stay as they are (to keep
-/// the source readable), and `.` is escaped only after a digit (`1.` list
-/// marker). Line breaks and other control characters become spaces so that
-/// text cannot start a new block.
+/// Escapes text for CommonMark/GFM inline content, adding a backslash only
+/// where a parser would otherwise read markup mid-line: emphasis and
+/// strikethrough (`*`, `~`, and `_` unless it sits inside a word), code
+/// (`` ` ``), links (`[`, `]`), HTML and autolinks (`<`), tables (`|`),
+/// entities (`&` that starts `&name;` or `&#..;`) and escapes themselves
+/// (`\` before punctuation or at the end). Everything else (`(`, `+`, `.`,
+/// `#`, `!`, ...) is inert mid-line and stays as typed; what is special only
+/// at the start of a line is handled by [`markdown_line_start`]. Line breaks
+/// and other control characters become spaces so that text cannot start a
+/// new block.
 pub fn markdown(s: &str) -> String {
+    let chars: Vec<char> = s
+        .chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
     let mut out = String::with_capacity(s.len() + 8);
-    let mut prev = ' ';
-    for c in s.chars() {
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1).copied();
         let escape = match c {
-            ',' | ';' | ':' | '/' | '?' | '@' | '%' | '$' | '^' | '\'' | '"' => false,
-            '.' => prev.is_ascii_digit(),
-            c => c.is_ascii_punctuation(),
+            '*' | '`' | '[' | ']' | '<' | '|' | '~' => true,
+            // Intraword `_` can neither open nor close emphasis.
+            '_' => {
+                !(prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphanumeric))
+            }
+            // The end of this text may meet a line break or markup.
+            '\\' => next.is_none_or(|n| n.is_ascii_punctuation()),
+            '&' => starts_entity(&chars[i + 1..]),
+            _ => false,
         };
-        prev = c;
         if escape {
             out.push('\\');
-            out.push(c);
-        } else if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
-            out.push(' ');
-        } else {
-            out.push(c);
         }
+        out.push(c);
     }
     out
+}
+
+/// Whether `rest` (the text after a `&`) would make it an entity or
+/// numeric character reference. Text that ends before a `;` might be
+/// continued by the next piece of text, so it counts too.
+fn starts_entity(rest: &[char]) -> bool {
+    let name_len = rest
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == '#')
+        .count();
+    name_len > 0 && rest.get(name_len).is_none_or(|c| *c == ';')
+}
+
+/// Makes a line of already [`markdown`]-escaped text safe at the start of a
+/// line (or of a list item), where `#` headings, `>` quotes, `-`/`+`/`1.`
+/// list items, `=`/`-` setext underlines and thematic breaks begin. Leading
+/// whitespace (indented code) must already be gone.
+pub fn markdown_line_start(line: &str) -> String {
+    let bytes = line.as_bytes();
+    let follows_blank = |i: usize| matches!(bytes.get(i), None | Some(b' ' | b'\t'));
+    let escape_at = match bytes.first() {
+        Some(b'#') => {
+            let run = bytes.iter().take_while(|b| **b == b'#').count();
+            (run <= 6 && follows_blank(run)).then_some(0)
+        }
+        Some(b'>' | b'=') => Some(0),
+        Some(b'+') => follows_blank(1).then_some(0),
+        Some(b'-') => (follows_blank(1) || bytes.get(1) == Some(&b'-')).then_some(0),
+        Some(b'0'..=b'9') => {
+            let run = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+            (run <= 9 && matches!(bytes.get(run), Some(b'.' | b')')) && follows_blank(run + 1))
+                .then_some(run)
+        }
+        _ => None,
+    };
+    match escape_at {
+        Some(i) => format!("{}\\{}", &line[..i], &line[i..]),
+        None => line.to_string(),
+    }
+}
+
+/// Markdown-escaped text for an ATX heading: a trailing `#` run would be
+/// read as the optional closing sequence and dropped.
+pub fn markdown_heading(s: &str) -> String {
+    let text = markdown(s.trim());
+    match text.strip_suffix('#') {
+        Some(head) => format!("{head}\\#"),
+        None => text,
+    }
 }
 
 /// A CommonMark code span holding `s` literally.
@@ -187,12 +251,44 @@ mod tests {
     }
 
     #[test]
-    fn markdown_escapes_all_punctuation() {
+    fn markdown_escapes_only_what_a_parser_would_read() {
         assert_eq!(
-            markdown("*_[]()#>`|\\"),
-            "\\*\\_\\[\\]\\(\\)\\#\\>\\`\\|\\\\"
+            markdown("*_[]()#>`|\\ <b> ~x~"),
+            "\\*\\_\\[\\]()#>\\`\\|\\ \\<b> \\~x\\~"
         );
         assert_eq!(markdown("a\nb"), "a b");
-        assert_eq!(markdown("1. Hi, you: 2.5 a.b"), "1\\. Hi, you: 2\\.5 a.b");
+        assert_eq!(
+            markdown("1. Hi (you): 2.5 a+b = c! snake_case _x_ C:\\Users"),
+            "1. Hi (you): 2.5 a+b = c! snake_case \\_x\\_ C:\\Users"
+        );
+        assert_eq!(markdown("R&D &amp; &#60; &x"), "R&D \\&amp; \\&#60; \\&x");
+        assert_eq!(markdown("ends\\"), "ends\\\\");
+    }
+
+    #[test]
+    fn markdown_line_starts() {
+        for (line, want) in [
+            ("# a", "\\# a"),
+            ("###### a", "\\###### a"),
+            ("####### a", "####### a"),
+            ("#hashtag", "#hashtag"),
+            ("> a", "\\> a"),
+            ("- a", "\\- a"),
+            ("---", "\\---"),
+            ("-1 degrees", "-1 degrees"),
+            ("+ a", "\\+ a"),
+            ("+1", "+1"),
+            ("===", "\\==="),
+            ("1. a", "1\\. a"),
+            ("2026) a", "2026\\) a"),
+            ("2026.", "2026\\."),
+            ("2.5 kg", "2.5 kg"),
+            ("1234567890. a", "1234567890. a"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(markdown_line_start(line), want, "{line:?}");
+        }
+        assert_eq!(markdown_heading("C# ##"), "C# #\\#");
+        assert_eq!(markdown_heading("Why?"), "Why?");
     }
 }

@@ -26,7 +26,7 @@ pub use model::{
     ActionEntry, ConvenerEntry, Day, DocumentKind, Proceedings, Round, Session, SessionRef,
     Summary, SCHEMA,
 };
-pub use pdf::TEMPLATE as PDF_TEMPLATE;
+pub use pdf::{font_families, FONT_DIRS_ENV, TEMPLATE as PDF_TEMPLATE};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

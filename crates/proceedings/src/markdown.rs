@@ -6,9 +6,12 @@
 
 use std::fmt::Write;
 
-use easel_chart::{Block, Inline};
+use easel_chart::{Block, Inline, Marks};
 
-use crate::escape::{language_tag, markdown as esc, markdown_code_span, markdown_href, safe_href};
+use crate::escape::{
+    language_tag, markdown as esc, markdown_code_span, markdown_heading as heading_text,
+    markdown_href, markdown_line_start, safe_href,
+};
 use crate::model::{DocumentKind, Proceedings, Session};
 
 /// Renders the compiled model as Markdown.
@@ -40,9 +43,9 @@ fn dates(model: &Proceedings) -> String {
 
 fn render_proceedings(model: &Proceedings, out: &mut String) {
     let c = &model.conference;
-    let _ = writeln!(out, "# {}\n", esc(&c.name));
+    let _ = writeln!(out, "# {}\n", heading_text(&c.name));
     if !c.description.trim().is_empty() {
-        let _ = writeln!(out, "{}\n", esc(c.description.trim()));
+        let _ = writeln!(out, "{}\n", line_start(c.description.trim()));
     }
     let _ = writeln!(
         out,
@@ -66,11 +69,11 @@ fn render_proceedings(model: &Proceedings, out: &mut String) {
     );
 
     for day in &model.days {
-        let _ = writeln!(out, "## {}\n", esc(&day.label));
+        let _ = writeln!(out, "## {}\n", heading_text(&day.label));
         for round in &day.rounds {
-            let _ = writeln!(out, "### {}\n", esc(&round.label));
+            let _ = writeln!(out, "### {}\n", heading_text(&round.label));
             for session in &round.sessions {
-                let _ = writeln!(out, "#### {}\n", esc(&session.topic));
+                let _ = writeln!(out, "#### {}\n", heading_text(&session.topic));
                 session_body(session, 4, out);
             }
         }
@@ -83,7 +86,7 @@ fn render_proceedings(model: &Proceedings, out: &mut String) {
                 out,
                 "- [{}] {} — *{}*",
                 if a.done { "x" } else { " " },
-                esc(&a.text),
+                line_start(&a.text),
                 esc(&a.topic)
             );
         }
@@ -101,14 +104,13 @@ fn render_proceedings(model: &Proceedings, out: &mut String) {
 
     if !model.participants.is_empty() {
         let _ = writeln!(out, "## Participants\n");
-        let names: Vec<String> = model.participants.iter().map(|p| esc(p)).collect();
-        let _ = writeln!(out, "{}\n", names.join(", "));
+        let _ = writeln!(out, "{}\n", line_start(&model.participants.join(", ")));
     }
 }
 
 fn render_chart(model: &Proceedings, session: &Session, out: &mut String) {
-    let _ = writeln!(out, "# {}\n", esc(&session.topic));
-    let mut context = vec![format!("*{}*", esc(&model.conference.name))];
+    let _ = writeln!(out, "# {}\n", heading_text(&session.topic));
+    let mut context = vec![format!("*{}*", esc(model.conference.name.trim()))];
     for part in [&session.day_label, &session.round_label] {
         if !part.trim().is_empty() {
             context.push(esc(part));
@@ -220,15 +222,22 @@ fn hang(body: &str, indent: &str) -> String {
 
 fn block(b: &Block, base: u8, bullet: char, delim: char) -> String {
     match b {
-        Block::Paragraph { inlines: i } => inlines(i),
+        Block::Paragraph { inlines: i } => inline_text(i, true),
         Block::Heading { level, inlines: i } => {
-            let text = inlines(i);
+            // Hard breaks are not allowed in ATX headings; nothing is at the
+            // start of a line there either.
+            let text = inline_text(i, false).replace("\\\n", " ");
             if text.is_empty() {
                 return String::new();
             }
+            // A trailing `#` (always user text: no markup ends in `#`) would
+            // be read as the closing sequence.
+            let text = match text.strip_suffix('#') {
+                Some(head) => format!("{head}\\#"),
+                None => text,
+            };
             let n = (base.saturating_add(*level)).clamp(1, 6) as usize;
-            // Hard breaks are not allowed in ATX headings.
-            format!("{} {}", "#".repeat(n), text.replace("\\\n", " "))
+            format!("{} {text}", "#".repeat(n))
         }
         Block::BulletList { items } => items
             .iter()
@@ -293,55 +302,101 @@ fn block(b: &Block, base: u8, bullet: char, delim: char) -> String {
         Block::HorizontalRule => "---".to_string(),
         Block::Unknown { text, .. } => text
             .split('\n')
-            .map(|l| esc(l.trim()))
+            .map(|l| line_start(l.trim()))
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join("\\\n"),
     }
 }
 
-fn inlines(items: &[Inline]) -> String {
+/// User text at the start of a line (or of a list item).
+fn line_start(s: &str) -> String {
+    markdown_line_start(&esc(s.trim_start()))
+}
+
+/// The Markdown for one run of text sharing the marks Markdown can show
+/// (highlight has no Markdown form, so it does not split a run).
+fn styled(text: &str, marks: &Marks) -> String {
+    if marks.code {
+        let core = markdown_code_span(text);
+        return match marks.link.as_deref().and_then(safe_href) {
+            Some(href) => format!("[{core}]({})", markdown_href(&href)),
+            None => core,
+        };
+    }
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return esc(text);
+    }
+    // Emphasis must not start or end with whitespace, so it wraps the
+    // trimmed text.
+    let lead = &text[..text.len() - text.trim_start().len()];
+    let trail = &text[text.trim_end().len()..];
+    let mut s = esc(trimmed);
+    if marks.strike {
+        s = format!("~~{s}~~");
+    }
+    if marks.italic {
+        s = format!("*{s}*");
+    }
+    if marks.bold {
+        s = format!("**{s}**");
+    }
+    if let Some(href) = marks.link.as_deref().and_then(safe_href) {
+        s = format!("[{s}]({})", markdown_href(&href));
+    }
+    format!("{}{s}{}", esc(lead), esc(trail))
+}
+
+/// Renders inline content. Neighbouring pieces that look the same in
+/// Markdown are escaped as one text, so that escaping sees the real
+/// neighbours of each character (`snake_case` split by a highlight stays
+/// unescaped, `&amp;` split in two is still caught). With `line_starts`,
+/// the first line and every line after a hard break are made safe against
+/// block markers.
+fn inline_text(items: &[Inline], line_starts: bool) -> String {
     let mut out = String::new();
+    let mut run: Option<(String, Marks)> = None;
+    let visible = |m: &Marks| Marks {
+        highlight: false,
+        ..m.clone()
+    };
     for i in items {
         match i {
-            Inline::HardBreak => out.push_str("\\\n"),
+            Inline::HardBreak => {
+                if let Some((text, marks)) = run.take() {
+                    out.push_str(&styled(&text, &marks));
+                }
+                out.push_str("\\\n");
+            }
             Inline::Text { text, marks } => {
-                let core = if marks.code {
-                    markdown_code_span(text)
-                } else {
-                    let trimmed = text.trim();
-                    if trimmed.is_empty() {
-                        out.push_str(&esc(text));
-                        continue;
+                let marks = visible(marks);
+                match &mut run {
+                    Some((t, m)) if *m == marks => t.push_str(text),
+                    _ => {
+                        if let Some((t, m)) = run.replace((text.clone(), marks)) {
+                            out.push_str(&styled(&t, &m));
+                        }
                     }
-                    let lead = &text[..text.len() - text.trim_start().len()];
-                    let trail = &text[text.trim_end().len()..];
-                    out.push_str(&esc(lead));
-                    let mut s = esc(trimmed);
-                    if marks.strike {
-                        s = format!("~~{s}~~");
-                    }
-                    if marks.italic {
-                        s = format!("*{s}*");
-                    }
-                    if marks.bold {
-                        s = format!("**{s}**");
-                    }
-                    if let Some(href) = marks.link.as_deref().and_then(safe_href) {
-                        s = format!("[{s}]({})", markdown_href(&href));
-                    }
-                    out.push_str(&s);
-                    out.push_str(&esc(trail));
-                    continue;
-                };
-                let core = match marks.link.as_deref().and_then(safe_href) {
-                    Some(href) => format!("[{core}]({})", markdown_href(&href)),
-                    None => core,
-                };
-                out.push_str(&core);
+                }
             }
         }
     }
-    // A block must not start with indentation (indented code).
-    out.trim_start().to_string()
+    if let Some((text, marks)) = run {
+        out.push_str(&styled(&text, &marks));
+    }
+    // Hard breaks are the only line breaks here (user text has none), and
+    // leading whitespace is dropped by the parser anyway: at the start of a
+    // block it would make indented code.
+    out.split('\n')
+        .map(|line| {
+            let line = line.trim_start();
+            if line_starts {
+                markdown_line_start(line)
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

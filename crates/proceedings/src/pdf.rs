@@ -7,17 +7,29 @@
 //! typesets as literal text. User text is never spliced into typst markup,
 //! so `#`, `$`, `*`, `_`, `@`, `<`, `]` and backslashes are inert.
 //!
-//! The world is hermetic: the only files are the template and the data, the
-//! only fonts are the ones compiled into the binary (Libertinus Serif,
-//! New Computer Modern and DejaVu Sans Mono from `typst-assets`), and there
-//! is no package access, no system font lookup and no clock.
+//! The world is hermetic: the only files are the template and the data, and
+//! there is no package access and no clock. Fonts are compiled into the
+//! binary so that every script a worldwide event writes in comes out without
+//! any system font: Libertinus Serif, New Computer Modern and DejaVu Sans
+//! Mono from `typst-assets` (Latin, Greek, Cyrillic), Noto Naskh Arabic,
+//! Noto Sans Hebrew, Devanagari and Thai and a subset of Noto Sans CJK JP
+//! from Debian's fonts-noto packages (`assets/fonts/`, see its README), and
+//! the monochrome Noto Emoji from the `epaint_default_fonts` crate. Typst
+//! subsets every font it uses into the PDF, so a PDF carries only the glyphs
+//! it shows.
+//!
+//! Directories named in [`FONT_DIRS_ENV`] (e.g. `/usr/share/fonts`) add
+//! system fonts, loaded only when a document needs them. They come first, so
+//! a complete Noto Sans CJK there replaces the embedded subset, and they
+//! cover scripts the embedded set does not.
 
-use std::sync::LazyLock;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, OnceLock};
 
 use typst::diag::{FileError, FileResult, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Duration};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
-use typst::text::{Font, FontBook};
+use typst::text::{Font, FontBook, FontInfo};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 use typst_layout::PagedDocument;
@@ -28,23 +40,143 @@ use crate::ProceedingsError;
 /// The template, compiled into the binary.
 pub const TEMPLATE: &str = include_str!("pdf/template.typ");
 
+/// Environment variable with extra font directories (separated like
+/// `PATH`), searched recursively for `.ttf`, `.otf`, `.ttc` and `.otc`
+/// files when the first PDF is rendered.
+pub const FONT_DIRS_ENV: &str = "EASEL_FONT_DIRS";
+
+/// Fonts compiled in besides typst-assets' (see `assets/fonts/README.md`).
+const EMBEDDED_FONTS: &[&[u8]] = &[
+    include_bytes!("../assets/fonts/NotoNaskhArabic-Regular.ttf"),
+    include_bytes!("../assets/fonts/NotoNaskhArabic-Bold.ttf"),
+    include_bytes!("../assets/fonts/NotoSansHebrew-Regular.ttf"),
+    include_bytes!("../assets/fonts/NotoSansHebrew-Bold.ttf"),
+    include_bytes!("../assets/fonts/NotoSansDevanagari-Regular.ttf"),
+    include_bytes!("../assets/fonts/NotoSansDevanagari-Bold.ttf"),
+    include_bytes!("../assets/fonts/NotoSansThai-Regular.ttf"),
+    include_bytes!("../assets/fonts/NotoSansThai-Bold.ttf"),
+    include_bytes!("../assets/fonts/NotoSansCJKjp-Regular-subset.otf"),
+    epaint_default_fonts::NOTO_EMOJI_REGULAR,
+];
+
+/// A font the book knows about: embedded ones are parsed up front, files
+/// from [`FONT_DIRS_ENV`] on first use (a font directory can hold hundreds
+/// of MB, of which a document needs a few fonts).
+struct FontSlot {
+    path: Option<PathBuf>,
+    index: u32,
+    font: OnceLock<Option<Font>>,
+}
+
+impl FontSlot {
+    fn get(&self) -> Option<Font> {
+        self.font
+            .get_or_init(|| {
+                let data = std::fs::read(self.path.as_ref()?).ok()?;
+                Font::new(Bytes::new(data), self.index)
+            })
+            .clone()
+    }
+}
+
 /// Fonts and standard library, parsed once per process.
 struct Shared {
     library: LazyHash<Library>,
     book: LazyHash<FontBook>,
-    fonts: Vec<Font>,
+    fonts: Vec<FontSlot>,
 }
 
 static SHARED: LazyLock<Shared> = LazyLock::new(|| {
-    let fonts: Vec<Font> = typst_assets::fonts()
-        .flat_map(|data| Font::iter(Bytes::new(data)))
-        .collect();
+    let mut book = FontBook::new();
+    let mut fonts = Vec::new();
+    if let Some(dirs) = std::env::var_os(FONT_DIRS_ENV) {
+        let mut files = Vec::new();
+        for dir in std::env::split_paths(&dirs) {
+            font_files(&dir, &mut files);
+        }
+        // Sorted so that the font order, and with it the output, does not
+        // depend on directory listing order.
+        files.sort();
+        for path in files {
+            let Ok(data) = std::fs::read(&path) else {
+                continue;
+            };
+            // Face by face, so that a face typst cannot read does not shift
+            // the index of the ones after it.
+            for index in 0..faces_in(&data) {
+                let Some(info) = FontInfo::new(&data, index) else {
+                    continue;
+                };
+                book.push(info);
+                fonts.push(FontSlot {
+                    path: Some(path.clone()),
+                    index,
+                    font: OnceLock::new(),
+                });
+            }
+        }
+    }
+    let embedded = typst_assets::fonts()
+        .chain(EMBEDDED_FONTS.iter().copied())
+        .flat_map(|data| Font::iter(Bytes::new(data)));
+    for font in embedded {
+        book.push(font.info().clone());
+        fonts.push(FontSlot {
+            path: None,
+            index: font.index(),
+            font: OnceLock::from(Some(font)),
+        });
+    }
     Shared {
         library: LazyHash::new(Library::default()),
-        book: LazyHash::new(FontBook::from_fonts(&fonts)),
+        book: LazyHash::new(book),
         fonts,
     }
 });
+
+/// Number of faces in a font file: a collection (`ttcf`) says so in its
+/// header, any other file is one face.
+fn faces_in(data: &[u8]) -> u32 {
+    match data {
+        [b't', b't', b'c', b'f', _, _, _, _, a, b, c, d, ..] => {
+            u32::from_be_bytes([*a, *b, *c, *d])
+        }
+        _ => 1,
+    }
+}
+
+/// Font files below `dir`. Symlinked directories are not followed (no
+/// loops); symlinked files are.
+fn font_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            font_files(&path, out);
+        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            matches!(
+                e.to_ascii_lowercase().as_str(),
+                "ttf" | "otf" | "ttc" | "otc"
+            )
+        }) {
+            out.push(path);
+        }
+    }
+}
+
+/// Families of the fonts available to the PDF renderer, embedded and from
+/// [`FONT_DIRS_ENV`], sorted and without duplicates (for diagnostics and
+/// tests).
+pub fn font_families() -> Vec<String> {
+    let mut families: Vec<String> = (0..SHARED.fonts.len())
+        .filter_map(|i| SHARED.book.info(i).map(|info| info.family.clone()))
+        .collect();
+    families.sort();
+    families.dedup();
+    families
+}
 
 fn file_id(path: &str) -> FileId {
     // Both paths are constants, so `VirtualPath::new` cannot fail.
@@ -101,7 +233,7 @@ impl World for ProceedingsWorld {
     }
 
     fn font(&self, index: usize) -> Option<Font> {
-        SHARED.fonts.get(index).cloned()
+        SHARED.fonts.get(index).and_then(FontSlot::get)
     }
 
     fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {

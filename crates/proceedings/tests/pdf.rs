@@ -9,11 +9,15 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{conference, evil, fixture, hostile, hostile_fields};
-use easel_proceedings::{
-    render, render_chart, render_chart_pdf, render_model, render_pdf, Format, Proceedings,
-    ProceedingsInput,
+use common::{
+    conference, el, evil, fixture, heading, hostile, hostile_fields, mark, para, participants,
+    read_via_update, session, task,
 };
+use easel_proceedings::{
+    font_families, render, render_chart, render_chart_pdf, render_model, render_pdf, Format,
+    Proceedings, ProceedingsInput,
+};
+use yrs::{Doc, Text, Transact, XmlFragment, XmlTextPrelim};
 
 /// Typst markup and code that must come out as literal text.
 const TYPST_EVIL: &str = r#" #set page(width: 3cm) $x^2$ @fig <lbl> #eval("1+1") \#[x] ] = Heading ~ -- "quoted" 'single' \ / ``raw``"#;
@@ -300,4 +304,140 @@ fn empty_conference_pdf() {
     let text = pdf_text("empty.pdf", &pdf);
     assert_contains_squashed(&text, "PROCEEDINGS");
     assert_contains_squashed(&text, "0 sessions");
+}
+
+/// One sample per script a worldwide event writes in. Right-to-left samples
+/// are in logical (typing) order, which is what extracted text must give.
+const SCRIPTS: &[(&str, &str)] = &[
+    ("Latin", "Café naïve façade"),
+    ("Greek", "Καλημέρα κόσμε"),
+    ("Cyrillic", "Привет, мир"),
+    ("Japanese", "会議の文化を変える ひらがな カタカナ"),
+    ("Chinese", "开放空间会议"),
+    ("Korean", "오픈 스페이스 회의"),
+    ("Arabic", "مرحبا بالعالم"),
+    ("Hebrew", "שלום עולם"),
+    ("Devanagari", "नमस्ते दुनिया"),
+    ("Thai", "สวัสดีชาวโลก"),
+    ("Emoji", "🎉🚀👍"),
+];
+
+/// pdftotext wraps right-to-left runs in embedding controls (U+202B ...
+/// U+202C); the text between them is in logical order.
+fn strip_bidi_controls(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+        .collect()
+}
+
+/// A chart written through yrs as the web client would: a heading, a
+/// paragraph per script (one in bold), a task and participants.
+fn every_script_chart() -> easel_proceedings::SessionInput {
+    let doc = Doc::with_client_id(21);
+    let notes = doc.get_or_insert_xml_fragment("notes");
+    {
+        let mut txn = doc.transact_mut();
+        heading(&mut txn, &notes, 2, "各国の言葉 · Языки · اللغات");
+        for (name, sample) in SCRIPTS {
+            para(&mut txn, &notes, &format!("{name}: {sample}"));
+        }
+        let p = el(&mut txn, &notes, "paragraph");
+        let t = p.push_back(&mut txn, XmlTextPrelim::new("Bold: "));
+        t.insert_with_attributes(&mut txn, 6, "太字 עברית नमस्ते", mark("bold"));
+        let tl = el(&mut txn, &notes, "taskList");
+        task(&mut txn, &tl, false, "🎯 翻訳する — ترجمة");
+    }
+    participants(&doc, &["山田 花子", "أحمد", "Ada", "דוד", "प्रिया"]);
+    let mut s = session(
+        "s-world",
+        0,
+        0,
+        0,
+        "世界の会議 🌍 مؤتمر",
+        read_via_update(&doc),
+    );
+    s.convener = "さくら".into();
+    s.space = "ห้อง 1".into();
+    s
+}
+
+#[test]
+fn every_script_pdf() {
+    let families = font_families();
+    for family in [
+        "Libertinus Serif",
+        "Noto Naskh Arabic",
+        "Noto Sans Hebrew",
+        "Noto Sans Devanagari",
+        "Noto Sans Thai",
+        "Noto Sans CJK JP",
+        "Noto Emoji",
+    ] {
+        assert!(
+            families.iter().any(|f| f == family),
+            "{family} not embedded: {families:?}"
+        );
+    }
+
+    let chart = every_script_chart();
+    let pdf = render_chart_pdf(&chart, &conference()).unwrap();
+    let text = strip_bidi_controls(&pdf_text("scripts.pdf", &pdf));
+    // Right-to-left samples come back in logical order, word order included.
+    for (name, sample) in SCRIPTS {
+        assert_contains(&text, &format!("{name}: {sample}"));
+    }
+    // Where a right-to-left run meets other text, pdftotext may put the
+    // space on either side of the run.
+    for s in [
+        "世界の会議 🌍 مؤتمر",
+        "各国の言葉 · Языки · اللغات",
+        "Bold: 太字 עברית नमस्ते",
+        "🎯 翻訳する — ترجمة",
+        "さくら",
+        "ห้อง 1",
+        "山田 花子, أحمد, Ada, דוד, प्रिया",
+    ] {
+        assert_contains_squashed(&text, s);
+    }
+    // A character no font has would be a .notdef box, and pdftotext loses
+    // it (checked above). Here: each script took its own font, and every
+    // font is embedded.
+    let path = write_pdf("scripts.pdf", &pdf);
+    let fonts = tool("pdffonts").arg(&path).output().unwrap();
+    let fonts = String::from_utf8(fonts.stdout).unwrap();
+    // Hebrew letters and points are in Libertinus Serif, which comes first;
+    // Noto Sans Hebrew only adds the cantillation marks.
+    for family in [
+        "LibertinusSerif",
+        "NotoSansCJKjp",
+        "NotoNaskhArabic",
+        "NotoSansDevanagari",
+        "NotoSansThai",
+        "NotoEmoji",
+    ] {
+        assert!(fonts.contains(family), "{family} not used:\n{fonts}");
+    }
+    for line in fonts.lines().skip(2) {
+        assert!(line.contains(" yes "), "font not embedded: {line}");
+    }
+
+    // The same text through the full proceedings.
+    let mut input = fixture();
+    input.sessions.push(every_script_chart());
+    let text = strip_bidi_controls(&pdf_text(
+        "scripts-proceedings.pdf",
+        &render_pdf(&input).unwrap(),
+    ));
+    for (name, sample) in SCRIPTS {
+        assert_contains(&text, &format!("{name}: {sample}"));
+    }
+
+    // A page to look at: target/tmp/scripts-page-1.png.
+    let status = tool("pdftoppm")
+        .args(["-png", "-r", "110", "-f", "1", "-l", "1"])
+        .arg(&path)
+        .arg(tmp("scripts-page"))
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

@@ -3,13 +3,13 @@
 
 mod common;
 
-use common::{conference, evil, fixture, hostile, hostile_fields, EVIL};
-use easel_chart::{Block, Inline};
+use common::{conference, evil, fixture, hostile, hostile_fields, session, EVIL};
+use easel_chart::{Block, ChartContent, Inline, Marks};
 use easel_proceedings::{
     parse_json, render, render_chart, render_chart_html, render_chart_json, render_chart_markdown,
     render_html, render_json, render_markdown, Format, Proceedings, SCHEMA,
 };
-use pulldown_cmark::{Event, Parser, Tag};
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 /// Independent HTML escaper for assertions.
 fn html_escaped(s: &str) -> String {
@@ -318,7 +318,7 @@ fn injection_markdown() {
         pulldown_cmark::html::push_html(&mut html, Parser::new(md));
         assert!(!html.contains("<script"));
         assert_safe_hrefs(&html);
-        assert!(md.contains(r"\<script\>alert\(1\)\</script\> \*\_\[\]\(\)\#\>\`\| \&amp; \&lt;"));
+        assert!(md.contains(r"\<script>alert(1)\</script> \*\_\[\]()#>\`\| \&amp; \&lt;"));
     }
 }
 
@@ -370,4 +370,135 @@ fn golden_hostile() {
     insta::assert_snapshot!("hostile_markdown", render_markdown(&input));
     insta::assert_snapshot!("hostile_html", render_html(&input));
     insta::assert_snapshot!("hostile_json", render_json(&input).unwrap());
+}
+
+fn plain(text: &str) -> Inline {
+    Inline::Text {
+        text: text.into(),
+        marks: Marks::default(),
+    }
+}
+
+/// Lines that would be block markup at the start of a line, each after a
+/// hard break, and text that needs no escaping at all.
+#[test]
+fn markdown_escapes_only_what_would_be_markup() {
+    let lines = [
+        "# not a heading",
+        "###### nor this",
+        "- not a list",
+        "+ nor this",
+        "* nor this",
+        "1. nor this",
+        "2) nor this",
+        "> not a quote",
+        "===",
+        "---",
+        "___",
+        "    not code",
+        "| a | b |",
+        "|---|---|",
+        "<div>not html</div>",
+        "```",
+        "~~~",
+        "[x]: https://evil.example",
+        "~~not struck~~ *not emphasis* _nor this_ `not code`",
+    ];
+    let mut broken = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            broken.push(Inline::HardBreak);
+        }
+        broken.push(plain(l));
+    }
+    let highlight = Marks {
+        highlight: true,
+        ..Marks::default()
+    };
+    let blocks = vec![
+        Block::Paragraph { inlines: broken },
+        Block::Heading {
+            level: 2,
+            inlines: vec![plain("Is C# better than F##")],
+        },
+        Block::Paragraph {
+            inlines: vec![plain("2026. A year")],
+        },
+        Block::Paragraph {
+            inlines: vec![plain(r"snake_case, 2.5 + (x) R&D! C:\path #24 a-b 50% ok?")],
+        },
+        Block::Paragraph {
+            inlines: vec![
+                plain("split &amp"),
+                Inline::Text {
+                    text: "; entity and snake_".into(),
+                    marks: highlight,
+                },
+                plain("case"),
+            ],
+        },
+    ];
+    let chart = ChartContent {
+        blocks,
+        participants: Vec::new(),
+    };
+    let s = session("s-md", 0, 0, 0, "Markup # in (a) topic #", chart);
+    let md = render_chart_markdown(&s, &conference());
+
+    // Readable: nothing to escape here.
+    assert!(
+        md.contains(r"snake_case, 2.5 + (x) R&D! C:\path #24 a-b 50% ok?"),
+        "{md}"
+    );
+    assert!(md.contains("# Markup # in (a) topic \\#\n"), "{md}");
+    assert!(md.contains("## Is C# better than F#\\#\n"), "{md}");
+    assert!(md.contains("2026\\. A year"), "{md}");
+    assert!(md.contains(r"split \&amp; entity and snake_case"), "{md}");
+
+    let gfm = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_GFM;
+    for options in [Options::empty(), gfm] {
+        let mut headings = Vec::new();
+        let mut lists = 0;
+        let mut in_heading = false;
+        let mut text = String::new();
+        for ev in Parser::new_ext(&md, options) {
+            match &ev {
+                Event::Start(Tag::Heading { .. }) => {
+                    in_heading = true;
+                    headings.push(String::new());
+                }
+                Event::End(TagEnd::Heading(_)) => in_heading = false,
+                Event::Text(t) if in_heading => headings.last_mut().unwrap().push_str(t),
+                Event::Text(t) => text.push_str(t),
+                Event::HardBreak | Event::SoftBreak | Event::End(_) => text.push('\n'),
+                Event::Start(Tag::List(_)) => lists += 1,
+                Event::Start(Tag::Paragraph | Tag::Item | Tag::Emphasis | Tag::Strong) => {}
+                other => panic!("unexpected {other:?} with {options:?} in:\n{md}"),
+            }
+        }
+        assert_eq!(
+            headings,
+            ["Markup # in (a) topic #", "Is C# better than F##"],
+            "{options:?}"
+        );
+        // Only the facts list (convener, space, ...).
+        assert_eq!(lists, 1, "{options:?}:\n{md}");
+        for line in lines {
+            assert!(
+                text.contains(line.trim_start()),
+                "{line:?} altered with {options:?}:\n{text}"
+            );
+        }
+        for s in [
+            "2026. A year",
+            "split &amp; entity and snake_case",
+            r"C:\path #24",
+        ] {
+            assert!(text.contains(s), "{s:?} altered:\n{text}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! Why one binary: each test binary links the whole crate graph, which is
 //! slow on the shared 2-core machine.
 
+mod calendar;
 mod grid;
 mod pattern;
 mod serde_roundtrip;
