@@ -1160,3 +1160,135 @@ async fn the_web_clients_openapi_snapshot_is_what_the_server_serves() {
         "web-client/openapi.json is stale: run `cd web-client && npm run gen:api -- --refresh`"
     );
 }
+
+/// #24: the person who posted a topic renames and withdraws it with the key
+/// the server gave them when posting; nobody else with an edit link can.
+#[tokio::test]
+async fn the_poster_of_a_topic_may_rename_and_withdraw_it() {
+    let server = TestServer::start();
+    let s = setup(&server);
+    let links = |role: &str| {
+        let r = server.api(
+            "POST",
+            &path(&s.id, "/links"),
+            Some(&s.org),
+            Some(json!({"role": role, "label": role})),
+        );
+        assert_eq!(r.status, 201, "{}", r.raw);
+        r.body["token"].as_str().unwrap().to_owned()
+    };
+    let (edit, other_edit, read) = (links("edit"), links("edit"), links("read"));
+    let posted = server.api(
+        "POST",
+        &path(&s.id, "/sessions"),
+        Some(&edit),
+        Some(json!({"topic": "Tea", "convener": "Ada", "round_id": s.round, "space_id": s.space})),
+    );
+    assert_eq!(posted.status, 201, "{}", posted.raw);
+    let key = posted.body["poster_key"].as_str().unwrap().to_owned();
+    let sid = posted.body["session"]["id"].as_str().unwrap().to_owned();
+    // The key is shown once: the agenda never carries it.
+    assert!(!get(&server, &s).to_string().contains(&key));
+    let session = path(&s.id, &format!("/sessions/{sid}"));
+    let call = |method: &str, token: &str, key: Option<&str>, body: Option<Value>| {
+        let auth = format!("Bearer {token}");
+        let mut headers = vec![
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        if let Some(k) = key {
+            headers.push(("X-Easel-Poster-Key", k));
+        }
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        request(&server.addr, method, &session, &headers, bytes.as_deref())
+    };
+    let rename = Some(json!({"topic": "Tea and biscuits"}));
+    // Without the key, with a wrong one, or with a read link: refused.
+    assert_eq!(
+        call("PATCH", &other_edit, None, rename.clone()).code(),
+        "forbidden"
+    );
+    assert_eq!(
+        call("PATCH", &other_edit, Some("not-the-key"), rename.clone()).code(),
+        "forbidden"
+    );
+    assert_eq!(
+        call("PATCH", &read, Some(&key), rename.clone()).code(),
+        "forbidden"
+    );
+    // The poster may rename, not move or finalize.
+    let r = call("PATCH", &edit, Some(&key), Some(json!({"state": "final"})));
+    assert_eq!(r.code(), "forbidden", "{}", r.raw);
+    let r = call("PATCH", &edit, Some(&key), rename);
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert_eq!(r.body["session"]["topic"], "Tea and biscuits");
+    assert!(r.body.get("poster_key").is_none());
+    // Withdrawing: the session leaves the agenda.
+    let r = call("DELETE", &other_edit, Some(&key), None);
+    assert_eq!(
+        r.status, 200,
+        "a key works with any edit link of the conference: {}",
+        r.raw
+    );
+    let agenda = get(&server, &s);
+    assert!(agenda["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["id"] != sid.as_str()));
+}
+
+/// #24: the agenda as a calendar, whole and per session, for readers.
+#[tokio::test]
+async fn the_agenda_downloads_as_a_calendar() {
+    let server = TestServer::start();
+    let s = setup(&server);
+    let posted = server.api(
+        "POST",
+        &path(&s.id, "/sessions"),
+        Some(&s.org),
+        Some(json!({"topic": "Night, owls; and \\ friends", "convener": "Ada", "round_id": s.round, "space_id": s.space})),
+    );
+    assert_eq!(posted.status, 201, "{}", posted.raw);
+    let sid = posted.body["session"]["id"].as_str().unwrap().to_owned();
+    let read = server.api(
+        "POST",
+        &path(&s.id, "/links"),
+        Some(&s.org),
+        Some(json!({"role": "read", "label": "r"})),
+    );
+    let read = read.body["token"].as_str().unwrap().to_owned();
+    let ics = |p: &str, token: Option<&str>| {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        request(&server.addr, "GET", &path(&s.id, p), &headers, None)
+    };
+    let whole = ics("/agenda.ics", Some(&read));
+    assert_eq!(whole.status, 200, "{}", whole.raw);
+    assert!(whole.headers["content-type"].starts_with("text/calendar"));
+    let text = whole.raw.replace("\r\n ", "");
+    assert!(text.starts_with("BEGIN:VCALENDAR"), "{text}");
+    assert!(text.contains("X-WR-TIMEZONE:Europe/Lisbon"));
+    // 10:00 in Lisbon on 2026-03-28 is 10:00 UTC (summer time starts the 29th).
+    assert!(text.contains("DTSTART:20260328T100000Z"), "{text}");
+    assert!(
+        text.contains("SUMMARY:Night\\, owls\\; and \\\\ friends"),
+        "{text}"
+    );
+    assert!(text.contains("LOCATION:Kitchen"));
+    // One session alone, and the same bytes on a second download.
+    let one = ics(&format!("/sessions/{sid}/session.ics"), Some(&read));
+    assert_eq!(one.status, 200, "{}", one.raw);
+    assert_eq!(one.raw.matches("BEGIN:VEVENT").count(), 1);
+    assert_eq!(
+        ics(&format!("/sessions/{sid}/session.ics"), Some(&read)).raw,
+        one.raw
+    );
+    // No token, private proceedings: refused; an unknown session: 404.
+    assert_eq!(ics("/agenda.ics", None).status, 401);
+    assert_eq!(
+        ics("/sessions/s-nope/session.ics", Some(&read)).code(),
+        "not_found"
+    );
+}

@@ -77,6 +77,23 @@ export interface paths {
         patch: operations["update_conference"];
         trace?: never;
     };
+    "/conferences/{conference_id}/agenda.ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The whole agenda as a calendar (UTC, the conference's zone named). */
+        get: operations["agenda_calendar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/events": {
         parameters: {
             query?: never;
@@ -247,13 +264,18 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Cancel a session (organizer). Its chart is kept, read-only. */
+        /**
+         * Cancel a session (organizer), or withdraw it (its poster, with an edit
+         *     link and the `X-Easel-Poster-Key` header). Its chart is kept, read-only.
+         */
         delete: operations["cancel_session"];
         options?: never;
         head?: never;
         /**
          * Rename, move or change the state of a session (organizer). `final`
-         *     makes its chart read-only at once, also for open connections.
+         *     makes its chart read-only at once, also for open connections. The
+         *     person who posted the topic may rename it with an edit link and the
+         *     `X-Easel-Poster-Key` header they were given when posting.
          */
         patch: operations["update_session"];
         trace?: never;
@@ -272,6 +294,23 @@ export interface paths {
          *     other chart's content is merged into this chart and it becomes read-only.
          */
         post: operations["merge_sessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/sessions/{session_id}/session.ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One session as a calendar event ("add to calendar"). */
+        get: operations["session_calendar"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -515,6 +554,12 @@ export interface components {
         };
         /** @description A session changed by an organizer, with the agenda version after it. */
         SessionChanged: {
+            /**
+             * @description Only when posting: the key with which its poster (the browser that
+             *     posted it) may rename or withdraw it with an edit link, sent as the
+             *     `X-Easel-Poster-Key` header. Shown once; the server keeps its hash.
+             */
+            poster_key?: string | null;
             session: components["schemas"]["SessionView"];
             /** Format: int64 */
             version: number;
@@ -776,6 +821,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConferenceView"];
+                };
+            };
+        };
+    };
+    agenda_calendar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The agenda as an iCalendar file (text/calendar) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/calendar": unknown;
                 };
             };
         };
@@ -1201,6 +1276,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+        };
+    };
+    session_calendar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description One session as an iCalendar file (text/calendar) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/calendar": unknown;
                 };
             };
         };

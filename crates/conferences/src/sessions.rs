@@ -12,7 +12,12 @@ use crate::{chart_key, to_json, ChartEntry, Conferences, Effect, Result, StoredC
 impl Conferences {
     /// Whether `key` is the poster key of `session_id` (compared in
     /// constant time, like tokens).
-    pub async fn is_poster(&self, conference_id: &str, session_id: &str, key: &str) -> Result<bool> {
+    pub async fn is_poster(
+        &self,
+        conference_id: &str,
+        session_id: &str,
+        key: &str,
+    ) -> Result<bool> {
         let stored = self.load_shared(conference_id).await?;
         Ok(stored
             .posters

@@ -13,6 +13,7 @@
 //! | edit       | + propose sessions; edit charts                               |
 //! | organizer  | + everything else: conference, rounds, spaces, sessions, links |
 
+pub mod calendar;
 pub mod error;
 pub mod events;
 pub mod exports;
@@ -196,6 +197,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(revoke_link))
         .routes(routes!(events::conference_events))
         .routes(routes!(conference_presence))
+        .routes(routes!(calendar::agenda_calendar))
+        .routes(routes!(calendar::session_calendar))
         .routes(routes!(chart_info))
         .routes(routes!(exports::chart_export))
         .routes(routes!(exports::proceedings))
