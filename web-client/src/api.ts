@@ -42,8 +42,9 @@ export async function api<T>(
   path: string,
   token: string | null | undefined,
   body?: unknown,
+  extra: Record<string, string> = {},
 ): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' }
+  const headers: Record<string, string> = { Accept: 'application/json', ...extra }
   if (token) headers.Authorization = `Bearer ${token}`
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   let res: Response

@@ -112,6 +112,43 @@ describe('the agenda board', () => {
     noErrors(ana)
   })
 
+  it('lets the person who posted a topic rename and withdraw it, nobody else (#24)', async () => {
+    const c = await makeConference(base)
+    const ana = await open({ name: 'Ana', timezoneId: 'Europe/Lisbon' })
+    await ana.page.goto(`${base}/#/conference/${c.id}?token=${c.edit}`)
+    await ana.page.locator('#live-status', { hasText: 'Live' }).waitFor()
+    const breakouts = c.conf.rounds.filter((r) => r.kind === 'breakout')
+    const cell = ana.page.locator(`tr[data-round="${breakouts[0].id}"] td[data-space="${c.conf.spaces[0].id}"]`)
+    await cell.locator('.propose-btn').click()
+    await ana.page.keyboard.type('Ana posts this')
+    await ana.page.locator('#propose-form button[type="submit"]').click()
+    const own = cell.locator('.session', { hasText: 'Ana posts this' })
+    await own.locator('[data-action="rename"]').waitFor()
+    // Bo has the same edit link but did not post it: no such buttons.
+    const bo = await open({ name: 'Bo', timezoneId: 'Asia/Tokyo' })
+    await bo.page.goto(`${base}/#/conference/${c.id}?token=${c.edit}`)
+    const seen = bo.page.locator(`tr[data-round="${breakouts[0].id}"] td[data-space="${c.conf.spaces[0].id}"] .session`)
+    await seen.locator('.topic', { hasText: 'Ana posts this' }).waitFor()
+    assert.equal(await seen.locator('[data-action="rename"], [data-action="withdraw"]').count(), 0)
+    // Rename: Bo's board follows.
+    ana.page.once('dialog', (d) => d.accept('Ana renamed this'))
+    await own.locator('[data-action="rename"]').click()
+    await seen.locator('.topic', { hasText: 'Ana renamed this' }).waitFor()
+    await screenshot(ana.page, 'board-own-topic-desktop')
+    // Withdraw, behind a confirmation reachable by keyboard.
+    await cell.locator('[data-action="withdraw"]').focus()
+    await ana.page.keyboard.press('Enter')
+    await ana.page.locator('dialog [data-action="confirm"]').click()
+    await seen.waitFor({ state: 'detached' })
+    const conf = await api(base, 'GET', `/conferences/${c.id}`, c.edit)
+    assert.ok(!conf.sessions.some((x) => x.topic.startsWith('Ana')), 'withdrawn from the agenda')
+    // The whole agenda as a calendar, from the board.
+    const href = await bo.page.locator('#agenda-ics').getAttribute('href')
+    const ics = await (await fetch(new URL(href, base))).text()
+    assert.match(ics, /^BEGIN:VCALENDAR/)
+    noErrors(ana, bo)
+  })
+
   it('says the 200-character topic limit where people type (bug 8)', async () => {
     const p = await open({ name: 'Lim', viewport: PHONE, timezoneId: 'Europe/Lisbon' })
     await p.page.goto(`${base}/#/conference/${c.id}?token=${c.edit}`)

@@ -3,12 +3,14 @@
 // spaces change; a new or changed session updates its own cell, a head
 // count its own badge, the clock the rows' "now"/"next"/past marks.
 
-import type { ConferenceView, RoundView, SessionView, SpaceView } from '../api'
-import { appLink, dateKey, formatDay, formatSpan, formatTime, h, plural, zoneAbbrev } from '../util'
+import { describeError, type ConferenceView, type RoundView, type SessionView, type SpaceView } from '../api'
+import { appLink, confirmDialog, dateKey, formatDay, formatSpan, formatTime, h, plural, toast, zoneAbbrev } from '../util'
 import type { ProposeForm } from './propose'
+import { posterKey, renameTopic, withdrawTopic } from './poster'
 
 export interface GridHost {
   conferenceId: string
+  token: string | null
   zone: string
   /** Whether this link may post topics (edit or organizer; unknown: offer). */
   canPropose: () => boolean
@@ -225,6 +227,52 @@ export class BoardGrid {
       call
         ? h('a', { class: 'btn btn-small join-call', href: call, target: '_blank', rel: 'noopener noreferrer', 'aria-label': `Join call: ${s.topic} (${space?.name ?? ''})` }, 'Join call')
         : null,
+      this.ownActions(s),
+    )
+  }
+
+  /** Rename and withdraw, for the topics this browser posted. */
+  private ownActions(s: SessionView): HTMLElement | null {
+    const token = this.host.token
+    if (!token || !posterKey(s.id) || s.state === 'final') return null
+    const fail = (e: unknown) => toast(describeError(e), 'error')
+    return h(
+      'div',
+      { class: 'row own-topic' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-small btn-ghost',
+          'data-action': 'rename',
+          'aria-label': `Rename your topic: ${s.topic}`,
+          onclick: () => {
+            const topic = window.prompt('New name for your topic (at most 200 characters)', s.topic)?.trim()
+            if (!topic || topic === s.topic) return
+            renameTopic(this.host.conferenceId, token, s.id, topic).then(() => toast('Renamed'), fail)
+          },
+        },
+        'Rename',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-small btn-ghost',
+          'data-action': 'withdraw',
+          'aria-label': `Withdraw your topic: ${s.topic}`,
+          onclick: async () => {
+            const ok = await confirmDialog({
+              title: 'Withdraw your topic?',
+              body: `“${s.topic}” leaves the agenda and its cell is free again. Its notes are kept, read-only.`,
+              confirm: 'Withdraw',
+              cancel: 'Keep it',
+            })
+            if (ok) withdrawTopic(this.host.conferenceId, token, s.id).then(() => toast('Withdrawn'), fail)
+          },
+        },
+        'Withdraw',
+      ),
     )
   }
 

@@ -9,6 +9,7 @@ import { knownRole, rememberCharts, rememberRole, shareButton } from '../share'
 import { append, appLink, clear, h, setTitle, viewerZone, zoneAbbrev } from '../util'
 import { BoardGrid } from './grid'
 import { ProposeForm } from './propose'
+import { rememberPosterKey } from './poster'
 
 export function conferencePage(root: HTMLElement, conferenceId: string, token: string | null): () => void {
   clear(root)
@@ -33,11 +34,13 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
     conf: () => conf,
     closed: () => grid.refreshCells(),
     posted: (res) => {
+      if (res.poster_key) rememberPosterKey(res.session.id, res.poster_key)
       if (conf && !conf.sessions.some((s) => s.id === res.session.id)) conf.sessions.push(res.session)
     },
   })
   const grid: BoardGrid = new BoardGrid({
     conferenceId,
+    token,
     zone,
     canPropose: () => !!token && role !== 'read',
     isOrganizer: () => role === 'organizer',
@@ -58,6 +61,19 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
   function renderNav(): void {
     clear(nav)
     nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/proceedings`) }, 'Proceedings'))
+    nav.append(
+      h(
+        'a',
+        {
+          class: 'btn btn-small',
+          id: 'agenda-ics',
+          href: `/api/v1/conferences/${encodeURIComponent(conferenceId)}/agenda.ics${token ? `?token=${encodeURIComponent(token)}` : ''}`,
+          download: '',
+          title: 'Every session as calendar events (UTC, works in any calendar app)',
+        },
+        'Add to calendar',
+      ),
+    )
     if (role === 'organizer' || (role === null && token)) {
       nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/organize`), id: 'organize-link' }, 'Organize'))
     }
