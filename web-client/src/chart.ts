@@ -381,7 +381,24 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     if (session?.convener) bits.push(`convened by ${session.convener}`)
     subtitle.textContent = bits.join(' · ')
     when.hidden = !info.round
-    if (info.round) when.textContent = sessionWhen(info.round, viewerZone(), conference?.time_zone ?? null)
+    if (info.round) {
+      when.textContent = sessionWhen(info.round, viewerZone(), conference?.time_zone ?? null)
+      if (session) {
+        const q = token ? `?token=${encodeURIComponent(token)}` : ''
+        when.append(
+          ' · ',
+          h(
+            'a',
+            {
+              id: 'session-ics',
+              href: `/api/v1/conferences/${encodeURIComponent(info.conference_id)}/sessions/${encodeURIComponent(session.id)}/session.ics${q}`,
+              download: '',
+            },
+            'Add to calendar',
+          ),
+        )
+      }
+    }
     if (session) showBadge(session.state)
     else stateBadge.hidden = true
   }

@@ -374,6 +374,11 @@ describe('the chart page follows the truth', () => {
     assert.match(l, /15 Jun|Jun 15/)
     assert.match(l, /09:45–10:45 Europe\/Lisbon/)
     assert.doesNotMatch(l, /Tokyo/)
+    // "Add to calendar": the session as an event in UTC (09:45 WEST = 08:45Z).
+    const href = await tokyo.page.locator('#session-ics').getAttribute('href')
+    const ics = await (await fetch(new URL(href, base))).text()
+    assert.match(ics.replace(/\r\n /g, ''), /SUMMARY:Across the world/)
+    assert.match(ics, /DTSTART:20260615T084500Z/)
     await screenshot(tokyo.page, 'chart-when-phone')
     noErrors(tokyo, lisbon)
   })
