@@ -50,6 +50,23 @@ fn host(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
+/// Runs `f` with the options every calendar of this server uses: the
+/// conference's creation as `DTSTAMP`, the requested host in UIDs and in
+/// each session's chart link.
+fn with_options<T>(
+    stored: &StoredConference,
+    headers: &HeaderMap,
+    f: impl FnOnce(&IcsOptions<'_>) -> T,
+) -> T {
+    let host = host(headers);
+    let link = |s: &easel_agenda::Session| format!("http://{host}/#/chart/{}", s.chart_id);
+    f(&IcsOptions {
+        stamp: stored.created,
+        uid_domain: &host,
+        session_url: Some(&link),
+    })
+}
+
 fn calendar_response(name: &str, body: String) -> Response {
     (
         [
@@ -81,14 +98,7 @@ pub async fn agenda_calendar(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let stored = readable(&state, &caller, &id).await?;
-    let host = host(&headers);
-    let link = |s: &easel_agenda::Session| format!("http://{host}/#/chart/{}", s.chart_id);
-    let options = IcsOptions {
-        stamp: stored.created,
-        uid_domain: &host,
-        session_url: Some(&link),
-    };
-    let body = agenda_ics(&stored.conference, &options);
+    let body = with_options(&stored, &headers, |o| agenda_ics(&stored.conference, o));
     Ok(calendar_response(
         &slug(stored.conference.name(), "agenda"),
         body,
@@ -112,14 +122,9 @@ pub async fn session_calendar(
     ApiPath((id, session_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let stored = readable(&state, &caller, &id).await?;
-    let host = host(&headers);
-    let link = |s: &easel_agenda::Session| format!("http://{host}/#/chart/{}", s.chart_id);
-    let options = IcsOptions {
-        stamp: stored.created,
-        uid_domain: &host,
-        session_url: Some(&link),
-    };
-    let body = session_ics(&stored.conference, &session_id, &options)?;
+    let body = with_options(&stored, &headers, |o| {
+        session_ics(&stored.conference, &session_id, o)
+    })?;
     let topic = stored
         .conference
         .sessions()
