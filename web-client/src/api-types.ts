@@ -564,17 +564,24 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        /** @description A topic posted into one (round, space) cell of the grid. */
         SessionView: {
+            /** @description The collaborative flip chart that records it (unique per session). */
             chart_id: string;
+            /** @description Who posted it and hosts it. */
             convener: string;
+            /** @description Caller-chosen unique id. */
             id: string;
+            /** @description The breakout round it is in. */
             round_id: string;
+            /** @description The space it is in. */
             space_id: string;
             /**
-             * @description `proposed`, `live` or `final`.
+             * @description Lifecycle state: `proposed`, `live` or `final`.
              * @example proposed
              */
             state: string;
+            /** @description What the session is about (1..=200 chars, one line). */
             topic: string;
         };
         SpaceView: {

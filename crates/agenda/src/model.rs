@@ -212,7 +212,10 @@ pub enum SessionState {
 }
 
 /// A topic posted into one (round, space) cell of the grid.
+// The HTTP API serves it as it is (`SessionView` in the OpenAPI document,
+// with the `openapi` feature), so its shape is written once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SessionView))]
 pub struct Session {
     /// Caller-chosen unique id.
     pub id: String,
@@ -226,7 +229,8 @@ pub struct Session {
     pub space_id: String,
     /// The collaborative flip chart that records it (unique per session).
     pub chart_id: String,
-    /// Lifecycle state.
+    /// Lifecycle state: `proposed`, `live` or `final`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "proposed"))]
     pub state: SessionState,
 }
 

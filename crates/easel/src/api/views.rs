@@ -75,18 +75,8 @@ pub struct SpaceView {
     pub capacity: Option<u32>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionView {
-    pub id: String,
-    pub topic: String,
-    pub convener: String,
-    pub round_id: String,
-    pub space_id: String,
-    pub chart_id: String,
-    /// `proposed`, `live` or `final`.
-    #[schema(value_type = String, example = "proposed")]
-    pub state: SessionState,
-}
+/// A session as the API serves it: the agenda's own type.
+pub use easel_agenda::Session as SessionView;
 
 /// How many people are in each session's chart right now: open
 /// connections (tabs and other clients, read-only ones included) on this
@@ -344,15 +334,7 @@ pub fn presence_view(hub: &easel_hub::Hub, c: &Conference) -> PresenceView {
 }
 
 pub fn session_view(s: &Session) -> SessionView {
-    SessionView {
-        id: s.id.clone(),
-        topic: s.topic.clone(),
-        convener: s.convener.clone(),
-        round_id: s.round_id.clone(),
-        space_id: s.space_id.clone(),
-        chart_id: s.chart_id.clone(),
-        state: s.state,
-    }
+    s.clone()
 }
 
 pub fn link_view(t: &TokenRecord) -> LinkView {
