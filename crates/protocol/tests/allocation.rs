@@ -173,3 +173,25 @@ fn decoding_costs_a_bounded_multiple_of_the_input() {
     );
     assert!(accepted > 1000 && refused > 1000);
 }
+
+/// Shows why `check_update` bounds nesting: yrs decodes an `Any` nested
+/// 100,000 deep (200 KB of update) recursively, and on a 2 MiB stack (a
+/// tokio worker's) the process dies of a stack overflow, which no
+/// `catch_unwind` catches. Ignored: it kills the test process on purpose.
+/// `cargo test -p easel-protocol --test allocation -- --ignored deep`
+#[test]
+#[ignore]
+fn deep_nesting_overflows_yrs_stack() {
+    let mut update = vec![1, 1, 1, 0, 8, 1, 1, b'x', 1];
+    for _ in 0..100_000 {
+        update.extend_from_slice(&[117, 1]);
+    }
+    update.extend_from_slice(&[126, 0]);
+    assert!(check_update(&update).is_err());
+    let survived = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || Update::decode_v1(&update).is_ok())
+        .unwrap()
+        .join();
+    eprintln!("yrs survived: {survived:?}");
+}
