@@ -203,7 +203,7 @@ impl Peer {
                             break;
                         }
                         if tg.load(Ordering::Relaxed) {
-                            let t = next_token(&*ty);
+                            let t = next_token(&ty);
                             client.push_text("t", &format!("{t};"));
                         }
                         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -221,7 +221,7 @@ impl Peer {
                         // Offline: keep typing into the document; the
                         // next connection's sync carries it.
                         if tg.load(Ordering::Relaxed) {
-                            let t = next_token(&*ty);
+                            let t = next_token(&ty);
                             let text = doc.get_or_insert_text("t");
                             let mut txn = doc.transact_mut();
                             let len = text.len(&txn);
