@@ -13,8 +13,9 @@
 //! Sub-documents are refused outright (see [`Walk::content`]).
 //!
 //! It also refuses what yrs would turn into a panic or an abort rather than
-//! an error: clock arithmetic that overflows `u32` (yrs adds without checking;
-//! debug builds panic) and `Any` values nested deeper than [`MAX_ANY_DEPTH`]
+//! an error: client ids above 2^53 (yrs asserts in debug builds; found by
+//! the update_check fuzzer), clock arithmetic that overflows `u32` (yrs adds
+//! without checking; debug builds panic) and `Any` values nested deeper than [`MAX_ANY_DEPTH`]
 //! (yrs decodes them recursively, so a deep enough nesting overflows the
 //! stack, which no `catch_unwind` can catch).
 
@@ -123,8 +124,17 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
+    /// A client id: yrs asserts (in debug builds; release builds fold
+    /// such ids onto others) that it fits in 53 bits, as Yjs' do.
+    fn client(&mut self) -> Result<(), ProtocolError> {
+        if self.u64()? >> 53 != 0 {
+            return Err(ProtocolError::Malformed("update: client id above 2^53"));
+        }
+        Ok(())
+    }
+
     fn id(&mut self) -> Result<(), ProtocolError> {
-        self.u64()?;
+        self.client()?;
         self.u32()?;
         Ok(())
     }
@@ -137,7 +147,7 @@ impl<'a> Walk<'a> {
             let structs = self.u32()?;
             // The smallest struct (a GC or skip run) is an info byte and a length.
             self.count("structs of a client", structs.into(), 2)?;
-            self.u64()?;
+            self.client()?;
             let mut clock = self.u32()?;
             for _ in 0..structs {
                 let len = self.block()?;
@@ -281,7 +291,7 @@ impl<'a> Walk<'a> {
         let clients = self.u32()?;
         self.count("delete set clients", clients.into(), 2)?;
         for _ in 0..clients {
-            self.u64()?;
+            self.client()?;
             let ranges = self.u32()?;
             self.count("delete set ranges", ranges.into(), 2)?;
             for _ in 0..ranges {
@@ -515,6 +525,37 @@ mod tests {
             check_update(&update),
             Err(ProtocolError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn client_ids_above_2_pow_53_are_refused() {
+        // Found by the update_check fuzzer: yrs' ClientID::new asserts.
+        let crash =
+            include_bytes!("../../../fuzz/corpus/update_check/regress_client_id_above_2_pow_53");
+        assert!(matches!(
+            check_update(crash),
+            Err(ProtocolError::Malformed(_))
+        ));
+        let big = 1u64 << 53;
+        let mut section = vec![1, 1];
+        var(big, &mut section);
+        section.extend_from_slice(&[0, SKIP, 1, 0]);
+        let mut origin = vec![1, 1, 1, 0, DELETED | HAS_ORIGIN];
+        var(big, &mut origin);
+        origin.extend_from_slice(&[0, 1, 0]);
+        let mut deletes = vec![0, 1];
+        var(big, &mut deletes);
+        deletes.extend_from_slice(&[1, 0, 1]);
+        for update in [section, origin, deletes] {
+            assert!(
+                matches!(check_update(&update), Err(ProtocolError::Malformed(_))),
+                "{update:?}"
+            );
+        }
+        let mut fine = vec![1, 1];
+        var(big - 1, &mut fine);
+        fine.extend_from_slice(&[0, SKIP, 1, 0]);
+        assert_eq!(check_update(&fine), Ok(()));
     }
 
     #[test]
