@@ -107,7 +107,8 @@ impl<'a> Walk<'a> {
     }
 
     /// A string yrs parses as JSON (embeds, format values): parsed here
-    /// without building the value, so what yrs would refuse is refused here.
+    /// without building the value. Syntax only: yrs also refuses numbers
+    /// out of `f64` range (with an error, harmlessly).
     fn json(&mut self) -> Result<(), ProtocolError> {
         let s = self.string()?;
         serde_json::from_str::<serde::de::IgnoredAny>(s)
