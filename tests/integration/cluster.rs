@@ -30,11 +30,18 @@ pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
     dir: tempfile::TempDir,
+    binds: Vec<String>,
 }
 
 impl RedisServer {
     /// None (after a loud message) when redis-server is not installed here.
     pub fn start() -> Option<RedisServer> {
+        Self::start_on(&[])
+    }
+
+    /// [`RedisServer::start`], also listening on `extra_binds` (addresses
+    /// of veth links a test made).
+    pub fn start_on(extra_binds: &[&str]) -> Option<RedisServer> {
         if !Path::new(REDIS_SERVER).exists() {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -50,6 +57,10 @@ impl RedisServer {
             child: None,
             port,
             dir: tempfile::tempdir().expect("tempdir"),
+            binds: std::iter::once("127.0.0.1")
+                .chain(extra_binds.iter().copied())
+                .map(str::to_owned)
+                .collect(),
         };
         redis.spawn();
         Some(redis)
@@ -57,7 +68,16 @@ impl RedisServer {
 
     fn spawn(&mut self) {
         let child = Command::new(REDIS_SERVER)
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg("--bind")
+            .args(&self.binds)
+            // Protected mode refuses clients from any address but loopback
+            // when there is no password; the extra binds are a test's own
+            // veth links.
+            .args([
+                "--protected-mode",
+                if self.binds.len() > 1 { "no" } else { "yes" },
+            ])
+            .args(["--port", &self.port.to_string()])
             .args([
                 "--appendonly",
                 "yes",
@@ -192,7 +212,7 @@ impl Cluster {
 
 /// Connects until the server has sent its state (a chart whose node just
 /// lost Redis closes joiners with 1013 until it is back).
-async fn connect_synced(url: &str, doc: yrs::Doc) -> TestClient {
+pub async fn connect_synced(url: &str, doc: yrs::Doc) -> TestClient {
     let deadline = Instant::now() + WAIT;
     let mut last = String::from("no connection");
     loop {
@@ -662,7 +682,7 @@ async fn a_chart_unloaded_on_one_node_reloads_what_others_wrote_meanwhile() {
 
 /// Waits (up to `WAIT`) for `check` to hold every acknowledged word; returns
 /// those it still lacks.
-async fn missing(check: &TestClient, acked: &BTreeSet<String>) -> Vec<String> {
+pub async fn missing(check: &TestClient, acked: &BTreeSet<String>) -> Vec<String> {
     let _ = tokio::time::timeout(WAIT, async {
         while !acked.iter().all(|t| tokens(&check.text("t")).contains(t)) {
             tokio::time::sleep(Duration::from_millis(10)).await;

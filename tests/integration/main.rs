@@ -15,6 +15,7 @@ mod exports;
 mod interop;
 mod limits;
 mod ops;
+mod partition;
 mod recovery;
 mod security;
 mod sync;

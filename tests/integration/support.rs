@@ -53,11 +53,33 @@ impl TestServer {
     /// [`TestServer::spawn`] with extra environment variables (they win
     /// over the defaults, e.g. `EASEL_LOG`).
     pub fn spawn_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> TestServer {
+        Self::spawn_via(&[], "127.0.0.1:0", data_dir, args, env)
+    }
+
+    /// [`TestServer::spawn_with_env`] through a wrapper command (`prefix`,
+    /// e.g. `ip netns exec NS`, which execs the server in place) and on
+    /// another listen address.
+    pub fn spawn_via(
+        prefix: &[&str],
+        listen: &str,
+        data_dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> TestServer {
         let stderr_log = data_dir.with_extension(format!("log{}", rand_suffix()));
         let log = std::fs::File::create(&stderr_log).expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_easel"))
+        let bin = env!("CARGO_BIN_EXE_easel");
+        let mut command = match prefix.split_first() {
+            Some((wrapper, rest)) => {
+                let mut c = Command::new(wrapper);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--no-demo", "--data-dir"])
+            .args(["--listen", listen, "--no-demo", "--data-dir"])
             .arg(data_dir)
             .args(args)
             .env("EASEL_LOG", "easel=debug,easel_hub=debug,info")

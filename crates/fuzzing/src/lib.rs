@@ -6,10 +6,13 @@
 //!
 //! - [`message_handler`]: one WebSocket frame through the chart actor's
 //!   decode + integrate path.
+//! - [`update_check`]: one v1 update through the protocol's structural
+//!   check and yrs' decoder.
 //! - [`log_replay`]: a stored snapshot and log, replayed as a chart load.
 //! - [`http_body`]: one JSON body sent to one of the API's body-taking
 //!   routes, through the real router with a real store.
 
+#[cfg(feature = "http")]
 mod http;
 
 use bytes::Bytes;
@@ -19,6 +22,7 @@ use easel_store::StoredChart;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
+#[cfg(feature = "http")]
 pub use http::{http_body, BODY_ROUTES};
 
 /// For the cargo-fuzz targets: libfuzzer-sys installs a panic hook that
@@ -62,6 +66,25 @@ pub fn message_handler(data: &[u8]) {
         let txn = doc.transact();
         assert!(!txn.has_missing_updates(), "pending state kept");
         let _ = txn.encode_state_as_update_v1(&StateVector::default());
+    }
+}
+
+/// One v1 update through `check_update` and then yrs' decoder. Invariant:
+/// what the check accepts, yrs decodes without a panic and without an error
+/// other than a JSON embed's number out of range (the
+/// check walks yrs' grammar, not a looser one, so the counts it bounded are
+/// the ones yrs reserves for).
+pub fn update_check(data: &[u8]) {
+    if easel_protocol::check_update(data).is_err() {
+        return;
+    }
+    match std::panic::catch_unwind(|| Update::decode_v1(data).map(|_| ())) {
+        Ok(Ok(())) => {}
+        // The check validates JSON embeds' syntax, not the range of their
+        // numbers (yrs refuses 1e400 with an error): no hazard, so allowed.
+        Ok(Err(yrs::encoding::read::Error::InvalidJSON(_))) => {}
+        Ok(Err(e)) => panic!("check_update accepted an update yrs refuses: {e}"),
+        Err(_) => panic!("yrs panicked decoding an update check_update accepted"),
     }
 }
 

@@ -40,6 +40,11 @@ fn message_handler_corpus() {
 }
 
 #[test]
+fn update_check_corpus() {
+    replay("update_check", easel_fuzzing::update_check);
+}
+
+#[test]
 fn log_replay_corpus() {
     replay("log_replay", easel_fuzzing::log_replay);
 }

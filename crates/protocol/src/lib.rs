@@ -9,8 +9,13 @@
 //! of input, so a hostile frame can hide errors. We decode one message at a time
 //! and report every failure as a [`ProtocolError`] the hub can count. Declared
 //! element counts are checked against the bytes that are actually left before
-//! yrs gets to reserve memory for them, so a few bytes cannot make the server
-//! allocate gigabytes. Encoding is delegated to yrs, which has no such hazard.
+//! yrs gets to reserve memory for them (for updates, every count at every
+//! level: [`check_update`]), so a few bytes cannot make the server allocate
+//! gigabytes. Encoding is delegated to yrs, which has no such hazard.
+
+mod check;
+
+pub use check::{check_update, MAX_ANY_DEPTH};
 
 use bytes::Bytes;
 use yrs::encoding::read::{Cursor, Read};
@@ -214,14 +219,6 @@ fn no_panic<T, E>(
     }
 }
 
-/// Cheap structural check of a v1 update before yrs decodes it: the client
-/// count must fit the bytes (each client section has a struct count, a client
-/// id and a clock). Deeper counts are bounded by yrs' fallible reservations and
-/// by the frame-size limit.
-pub fn check_update(payload: &[u8]) -> Result<(), ProtocolError> {
-    check_count(payload, "update", 3)
-}
-
 fn encode(message: YMessage) -> Bytes {
     Bytes::from(message.encode_v1())
 }
@@ -369,7 +366,10 @@ mod tests {
         let frame = [0, 2, 4, 0xc0, 0x84, 0x3d, 0];
         assert!(matches!(
             decode_all(&frame)[0],
-            Err(ProtocolError::CountTooLarge { what: "update", .. })
+            Err(ProtocolError::CountTooLarge {
+                what: "update clients",
+                ..
+            })
         ));
         // awareness with a huge count.
         let frame = [1, 4, 0xff, 0xff, 0xff, 0x0f];
