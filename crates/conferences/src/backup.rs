@@ -318,6 +318,11 @@ async fn read(
                 let update = decode(&update)?;
                 checked(&update, &sha256, format!("chart {id}"))?;
                 easel_store::validate_chart_id(&id).map_err(|e| damaged(e.to_string()))?;
+                // The same bounded walk as client input before yrs decodes:
+                // a damaged or hostile file must not make yrs reserve
+                // gigabytes (or abort) while restoring.
+                easel_protocol::check_update(&update)
+                    .map_err(|e| damaged(format!("chart {id} is not a Yjs update ({e})")))?;
                 yrs::Update::decode_v1(&update)
                     .map_err(|e| damaged(format!("chart {id} is not a Yjs update ({e})")))?;
                 summary.charts += 1;
