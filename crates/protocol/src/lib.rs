@@ -252,6 +252,9 @@ pub fn encode_query_awareness() -> Bytes {
     encode(YMessage::AwarenessQuery)
 }
 
+mod raw;
+pub use raw::{peek_message, RawMessage};
+
 #[cfg(test)]
 mod tests {
     #[test]
