@@ -3,8 +3,6 @@
 //! updates are never applied or stored, revocation (4401), finalization of
 //! open connections, the Origin check and the rate limits.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -353,15 +351,15 @@ async fn read_only_updates_are_never_applied_or_stored() {
         editor.text("t") == "by editor;again;"
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The reader's edit was refused before the editor typed again: had it
+    // been applied, its broadcast would have come before this echo.
     assert!(!editor.text("t").contains("reader"));
     editor.close().await;
     reader.close().await;
     assert_eq!(server.terminate(), Some(0));
     server.restart(&[]);
     let fresh = TestClient::connect(&server.ws_url_with(&chart, Some(&f.edit))).await;
-    wait_for("reload", WAIT, || fresh.text("t") == "by editor;again;").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    fresh.wait_synced().await;
     assert_eq!(fresh.text("t"), "by editor;again;");
 }
 

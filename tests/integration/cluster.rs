@@ -94,11 +94,10 @@ impl RedisServer {
             .spawn()
             .expect("start redis-server");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.cli(&["PING"]) != "PONG" {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        assert!(
+            poll_blocking(Duration::from_secs(10), || self.cli(&["PING"]) == "PONG"),
+            "redis-server did not start"
+        );
     }
 
     pub fn url(&self) -> String {
@@ -221,12 +220,12 @@ pub async fn connect_synced(url: &str, doc: yrs::Doc) -> TestClient {
             last = e.clone();
         }
         if let Ok(c) = tried {
-            let until = Instant::now() + Duration::from_secs(2);
-            while Instant::now() < until && c.closed().is_none() {
-                if c.seen.lock().unwrap().synced {
-                    return c;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
+            poll(Duration::from_secs(2), || {
+                c.is_synced() || c.closed().is_some()
+            })
+            .await;
+            if c.is_synced() {
+                return c;
             }
             last = format!("closed: {:?}", c.closed());
             c.abort();
@@ -235,6 +234,7 @@ pub async fn connect_synced(url: &str, doc: yrs::Doc) -> TestClient {
             Instant::now() < deadline,
             "could not connect to {url} ({last})"
         );
+        // Between attempts: the node is refusing joiners for now.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -251,19 +251,12 @@ async fn edits_and_presence_cross_nodes() {
     b.push_text("t", "from-1;");
     c.push_text("t", "from-2;");
     let all = |x: &TestClient| tokens(&x.text("t")).len() == 3;
-    let converged = tokio::time::timeout(WAIT, async {
-        while !(all(&a)
-            && all(&b)
-            && all(&c)
-            && a.text("t") == b.text("t")
-            && b.text("t") == c.text("t"))
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    let converged = poll(WAIT, || {
+        all(&a) && all(&b) && all(&c) && a.text("t") == b.text("t") && b.text("t") == c.text("t")
     })
     .await;
     assert!(
-        converged.is_ok(),
+        converged,
         "no convergence: {:?} / {:?} / {:?}\n{}",
         a.text("t"),
         b.text("t"),
@@ -355,6 +348,7 @@ async fn node_killed_mid_edit_loses_no_acknowledged_update() {
                 })
                 .await;
             }
+            // Paced, so the kill below lands in a stream of edits.
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let seen_local = tokens(&local.text("t"));
@@ -392,14 +386,13 @@ async fn node_killed_mid_edit_loses_no_acknowledged_update() {
         for doc in docs {
             again.push(connect_synced(&cluster.url(1, "crash"), doc).await);
         }
-        let converged = tokio::time::timeout(WAIT, async {
-            while !typed.iter().all(|t| tokens(&check.text("t")).contains(t)) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+        let converged = poll(WAIT, || {
+            let have = tokens(&check.text("t"));
+            typed.iter().all(|t| have.contains(t))
         })
         .await;
         assert!(
-            converged.is_ok(),
+            converged,
             "cycle {cycle}: after resync, missing {:?} (check client closed: {:?})\n{}",
             typed
                 .difference(&tokens(&check.text("t")))
@@ -455,9 +448,13 @@ async fn redis_restart_keeps_acknowledged_updates_and_nodes_recover() {
             // Mid-edit: Redis dies with appends in flight.
             cluster.redis.kill9();
         }
+        // Paced, so Redis dies with appends in flight.
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("an acknowledgement from before the kill", WAIT, || {
+        !observer.text("t").is_empty() || !local.text("t").is_empty()
+    })
+    .await;
     let acked: BTreeSet<String> = tokens(&observer.text("t"))
         .into_iter()
         .chain(tokens(&local.text("t")))
@@ -468,6 +465,7 @@ async fn redis_restart_keeps_acknowledged_updates_and_nodes_recover() {
     );
     // While Redis is down nothing new is shown: the observer's view stays.
     writer.push_text("t", "during;");
+    // Deliberate: nothing may arrive within this window.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         !observer.text("t").contains("during"),
@@ -533,17 +531,13 @@ async fn compaction_on_busy_nodes_loses_nothing() {
             c.push_text("t", &format!("{t};"));
             typed.insert(t);
         }
+        // Paced: a steady stream of edits on every node, not one burst.
         tokio::time::sleep(Duration::from_millis(3)).await;
     }
     for (i, w) in writers.iter().enumerate() {
-        let done = tokio::time::timeout(WAIT, async {
-            while tokens(&w.text("t")) != typed {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await;
+        let done = poll(WAIT, || tokens(&w.text("t")) == typed).await;
         assert!(
-            done.is_ok(),
+            done,
             "writer {i} misses {:?} (closed: {:?})\n{}",
             typed.difference(&tokens(&w.text("t"))).collect::<Vec<_>>(),
             w.closed(),
@@ -683,10 +677,9 @@ async fn a_chart_unloaded_on_one_node_reloads_what_others_wrote_meanwhile() {
 /// Waits (up to `WAIT`) for `check` to hold every acknowledged word; returns
 /// those it still lacks.
 pub async fn missing(check: &TestClient, acked: &BTreeSet<String>) -> Vec<String> {
-    let _ = tokio::time::timeout(WAIT, async {
-        while !acked.iter().all(|t| tokens(&check.text("t")).contains(t)) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    poll(WAIT, || {
+        let have = tokens(&check.text("t"));
+        acked.iter().all(|t| have.contains(t))
     })
     .await;
     let have = tokens(&check.text("t"));
@@ -920,6 +913,7 @@ async fn finalizing_on_one_node_makes_writers_on_others_read_only() {
         writer.denied().len() > denied
     })
     .await;
+    // Deliberate: the refused edit must not arrive within this window.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !observer.text("t").contains("after;"),
@@ -1101,12 +1095,15 @@ async fn links_survive_a_redis_restart_and_announcements_still_arrive() {
     // The link was acknowledged before Redis was killed (SIGKILL): it
     // survived, so node B still accepts it once Redis is back.
     let conference = conf_path(&f.conference_id, "");
-    let deadline = Instant::now() + WAIT;
-    let mut r = crate::api_support::api(&b, "GET", &conference, Some(&token), None);
-    while r.status == 503 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        r = crate::api_support::api(&b, "GET", &conference, Some(&token), None);
-    }
+    let get = || crate::api_support::api(&b, "GET", &conference, Some(&token), None);
+    let mut r = get();
+    poll(WAIT, || {
+        if r.status == 503 {
+            r = get();
+        }
+        r.status != 503
+    })
+    .await;
     assert_eq!(r.status, 200, "the minted link was lost: {}", r.raw);
     let revoke = || {
         crate::api_support::api(
@@ -1118,12 +1115,14 @@ async fn links_survive_a_redis_restart_and_announcements_still_arrive() {
         )
     };
     // Node A answers 503 until its own connection is back.
-    let deadline = Instant::now() + WAIT;
     let mut r = revoke();
-    while r.status != 200 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        r = revoke();
-    }
+    poll(WAIT, || {
+        if r.status != 200 {
+            r = revoke();
+        }
+        r.status == 200
+    })
+    .await;
     assert_eq!(r.status, 200, "{}", r.raw);
     wait_for("B's reader closed", WAIT, || on_b.closed().is_some()).await;
     assert_eq!(
@@ -1283,6 +1282,8 @@ async fn retention_on_every_node_deletes_a_published_conference_once() {
         })
     })
     .await;
+    // Deliberate: two retention intervals (250 ms), so every node has run a
+    // pass after the deletion; none may delete again.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let logs = cluster.logs();
     assert_eq!(

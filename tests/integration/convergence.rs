@@ -283,6 +283,8 @@ async fn run_case(clients: usize, ops: &[Op]) -> Result<(), String> {
                     }
                 }
             }
+            // A generated step: the pause is what lets edits and deliveries
+            // interleave differently from case to case.
             Op::Pause { ms } => tokio::time::sleep(Duration::from_millis(*ms)).await,
             Op::Flood { client, seed } => {
                 let replica = &replicas[*client];
@@ -318,7 +320,13 @@ async fn run_case(clients: usize, ops: &[Op]) -> Result<(), String> {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let fresh = TestClient::connect(&server.ws_url("prop")).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        poll(WAIT, || fresh.is_synced() || fresh.closed().is_some()).await;
+        // Replicas still resyncing catch up while the fresh one stays live.
+        poll(Duration::from_secs(1), || {
+            let want = view(&fresh.doc);
+            replicas.iter().all(|r| view(&r.doc()) == want)
+        })
+        .await;
         let want = view(&fresh.doc);
         let views: Vec<String> = replicas.iter().map(|r| view(&r.doc())).collect();
         let closed: Vec<_> = replicas

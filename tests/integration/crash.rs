@@ -48,6 +48,7 @@ async fn sigkill_loses_no_acknowledged_update() {
             for (w, c) in writers.iter().enumerate() {
                 c.push_text("t", &format!("c{cycle}w{w}n{n};"));
             }
+            // Paced, so the kill lands in a stream of edits.
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         // Acknowledged = what another client (the observer) has received.
@@ -68,34 +69,21 @@ async fn sigkill_loses_no_acknowledged_update() {
         let check = TestClient::connect(&server.ws_url(chart)).await;
         // A big chart on a loaded machine can take a while to load: wait for
         // the server's answer itself, so slowness is never counted as loss.
-        let served = tokio::time::timeout(Duration::from_secs(120), async {
-            while !check.seen.lock().unwrap().synced {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await;
+        let served = poll(Duration::from_secs(120), || check.is_synced()).await;
         assert!(
-            served.is_ok(),
+            served,
             "cycle {cycle}: the restarted server did not serve the chart within 120 s; log:\n{}",
             server.log()
         );
-        let _ = tokio::time::timeout(WAIT, async {
-            loop {
-                let have = tokens(&check.text("t"));
-                let this = format!("c{cycle}w");
-                if acked
-                    .iter()
-                    .filter(|t| t.starts_with(&this))
-                    .all(|t| have.contains(t))
-                {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+        let this = format!("c{cycle}w");
+        poll(WAIT, || {
+            let have = tokens(&check.text("t"));
+            acked
+                .iter()
+                .filter(|t| t.starts_with(&this))
+                .all(|t| have.contains(t))
         })
         .await;
-        // Give a moment for the whole state to arrive (one step 2 carries it).
-        tokio::time::sleep(Duration::from_millis(50)).await;
         let have = tokens(&check.text("t"));
         let prefix = format!("c{cycle}w");
         let lost_now: Vec<_> = acked

@@ -95,8 +95,12 @@ async fn disk_full_refuses_edits_and_recovers_when_space_returns() {
     let mut writers = vec![writer];
     for i in 0..200 {
         let w = writers.last().unwrap();
-        w.push_text("t", &format!("full{i:03}-{};", "x".repeat(2000)));
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let token = format!("full{i:03}-");
+        w.push_text("t", &format!("{token}{};", "x".repeat(2000)));
+        wait_for("the edit stored or refused", WAIT, || {
+            reader.text("t").contains(&token) || w.closed().is_some()
+        })
+        .await;
         if let Some(closed) = w.closed() {
             refused = Some((i, closed));
             break;
@@ -107,7 +111,9 @@ async fn disk_full_refuses_edits_and_recovers_when_space_returns() {
         refused.unwrap_or_else(|| panic!("no edit was refused on a full disk; log:\n{log}"));
     assert_eq!(code, 1013, "{reason}");
     let refused_token = format!("full{refused_at:03}-");
-    // The reader, and a newcomer, never see the refused edit.
+    // The reader, and a newcomer, never see the refused edit. Deliberate
+    // waits: windows in which it must not show up (a chart on a failing
+    // disk does not serve a newcomer, so there is nothing to wait for).
     tokio::time::sleep(Duration::from_millis(500)).await;
     let newcomer = TestClient::connect(&url).await;
     let _keep = &newcomer;
@@ -208,21 +214,20 @@ fn start_expecting_exit(data: &Path) -> Option<(i32, String)> {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start easel");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            use std::io::Read;
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            return Some((status.code().unwrap_or(-1), err));
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut status = None;
+    poll_blocking(Duration::from_secs(10), || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    Some((status.code().unwrap_or(-1), err))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -280,7 +285,7 @@ async fn damaged_sled_files_stop_startup_with_a_recovery_command() {
                 let mut server = TestServer::spawn(&copy, &[]);
                 let url = format!("ws://{}/sync/{chart_id}?token={token}", server.addr);
                 let c = TestClient::connect(&url).await;
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                poll(WAIT, || c.is_synced() || c.closed().is_some()).await;
                 assert_eq!(
                     c.text("t"),
                     want,

@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
 
 use crate::support::*;
 use serde_json::{json, Value};
@@ -178,8 +177,7 @@ async fn stock_y_websocket_and_yrs_converge() {
     }
 
     let mut last = (Value::Null, Value::Null);
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
+    let converged = poll(WAIT, || {
         let n = node.dump();
         let r = rust_dump(&rust);
         let node_view = json!({"text": n["text"]["t"], "map": n["map"]["m"], "array": n["array"]["a"], "xml": n["xml"]["notes"]});
@@ -189,21 +187,19 @@ async fn stock_y_websocket_and_yrs_converge() {
             && r["xml"]
                 .as_str()
                 .is_some_and(|s| s.contains("node para") && s.contains("rust para"));
-        if node_view == r && complete {
-            assert_eq!(r["map"]["node"], json!({"n": 1}));
-            assert_eq!(r["map"]["rust"], json!(2.5));
-            assert_eq!(r["array"].as_array().map(Vec::len), Some(3));
-            break;
-        }
         last = (node_view, r);
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no convergence:\nnode: {}\nrust: {}",
-            last.0,
-            last.1
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        last.0 == last.1 && complete
+    })
+    .await;
+    assert!(
+        converged,
+        "no convergence:\nnode: {}\nrust: {}",
+        last.0, last.1
+    );
+    let r = &last.1;
+    assert_eq!(r["map"]["node"], json!({"n": 1}));
+    assert_eq!(r["map"]["rust"], json!(2.5));
+    assert_eq!(r["array"].as_array().map(Vec::len), Some(3));
 
     // Presence crosses over too.
     node.send(json!({"cmd": "awareness", "state": {"user": {"name": "Node"}}}));

@@ -16,13 +16,9 @@ async fn oversized_frame_closes_only_that_connection() {
     let bad = TestClient::connect(&server.ws_url("big")).await;
     bad.push_text("t", &"x".repeat(10_000));
     let log = || server.log();
-    tokio::time::timeout(WAIT, async {
-        while bad.closed().is_none() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("bad client not closed; server log:\n{}", log()));
+    if !poll(WAIT, || bad.closed().is_some()).await {
+        panic!("bad client not closed; server log:\n{}", log());
+    }
     let (code, reason) = bad.closed().unwrap();
     assert_eq!(code, 1009, "{reason}");
     assert!(reason.contains("4096"), "{reason}");
@@ -207,6 +203,7 @@ async fn slow_consumer_is_closed_and_others_keep_going() {
             txn.encode_update_v1()
         };
         writer.send_raw(protocol::encode_update(update).to_vec());
+        // Paced: a steady flood the reading client can keep up with.
         if i % 8 == 0 {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
@@ -295,6 +292,7 @@ async fn busy_chart(slow: bool) -> BusyRun {
                     txn.encode_update_v1()
                 };
                 writer.send_raw(protocol::encode_update(update).to_vec());
+                // Paced: the same load with and without the slow consumer.
                 if i % 8 == 0 {
                     tokio::time::sleep(Duration::from_millis(4)).await;
                 }
@@ -314,7 +312,7 @@ async fn busy_chart(slow: bool) -> BusyRun {
         // is the delivery time, not the polling period.
         while observer.text("probe") != want {
             assert!(sent.elapsed() < WAIT, "probe {i} not delivered");
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            tokio::time::sleep(Duration::from_millis(1)).await; // the poll period
         }
         probes_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
         peak_rss_kib = peak_rss_kib.max(server.rss_kib());
@@ -324,15 +322,20 @@ async fn busy_chart(slow: bool) -> BusyRun {
         {
             slow_closed_after = Some(started.elapsed());
         }
+        // Paced: probes spread over the whole flood.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _writer = flood.await.unwrap();
-    while slow && slow_closed_after.is_none() && started.elapsed() < Duration::from_secs(30) {
+    if slow && slow_closed_after.is_none() {
+        let left = Duration::from_secs(30).saturating_sub(started.elapsed());
+        poll(left, || {
+            peak_rss_kib = peak_rss_kib.max(server.rss_kib());
+            server.metric("easel_queue_full_disconnects_total") > 0
+        })
+        .await;
         if server.metric("easel_queue_full_disconnects_total") > 0 {
             slow_closed_after = Some(started.elapsed());
         }
-        peak_rss_kib = peak_rss_kib.max(server.rss_kib());
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(prober.closed().is_none() && observer.closed().is_none());
     drop(slow_socket);
@@ -396,7 +399,10 @@ async fn oversized_client_id_in_awareness_does_not_kill_the_chart() {
         0x01, 0x0c, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05, 0x22, 0x3a, 0x08,
         0x7d,
     ]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("the bad frame refused", WAIT, || {
+        server.metric("easel_protocol_errors_total") >= 1
+    })
+    .await;
     good.push_text("t", "still here");
     let other = TestClient::connect(&server.ws_url("huge-id")).await;
     wait_for("chart still serves", WAIT, || {
@@ -422,7 +428,13 @@ async fn update_declaring_millions_of_structs_costs_no_memory() {
             0, 1, 12, 1, 255, 255, 255, 43, 2, 247, 255, 14, 255, 255, 48, 12,
         ]);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The chart handles one connection's frames in order: once an edit sent
+    // after them arrives, they have all been handled.
+    bad.push_text("barrier", "after the bad frames");
+    wait_for("the bad frames handled", WAIT, || {
+        bad.closed().is_some() || good.text("barrier") == "after the bad frames"
+    })
+    .await;
     good.push_text("t", "+alive");
     let other = TestClient::connect(&server.ws_url("huge-count")).await;
     wait_for("still serving", WAIT, || other.text("t") == "warm+alive").await;

@@ -181,6 +181,7 @@ async fn online_backup_restores_proceedings_byte_for_byte_and_old_links_work() {
             writer.push_text("t", &format!("w{written};"));
             written += 1;
         }
+        // Paced: edits keep coming for as long as the backup runs.
         tokio::time::sleep(Duration::from_millis(2)).await;
     };
     let took = started.elapsed();
@@ -603,6 +604,8 @@ async fn published_proceedings_are_deleted_after_the_retention_delay() {
     wait_for("its chart closes", WAIT, || c.closed().is_some()).await;
     assert_eq!(c.closed().unwrap().0, 4410);
     eprintln!("retention: deleted {waited:?} after publication (delay 2s)");
+    // Deliberate: two more retention passes (every 500 ms), which must
+    // leave the conferences that are not due.
     tokio::time::sleep(Duration::from_secs(1)).await;
     for conf in [&unpublished, &withdrawn] {
         let path = format!("/api/v1/conferences/{}", conf.conference_id);
@@ -695,6 +698,7 @@ async fn backup_of_many_charts_while_writers_and_the_organizer_work() {
         );
         assert_eq!(r.status, 200, "{}", r.raw);
         agenda_edits.push(edit.elapsed());
+        // Paced: edits keep coming for as long as the backup runs.
         tokio::time::sleep(Duration::from_millis(1)).await;
     };
     let took = started.elapsed();

@@ -148,17 +148,15 @@ impl TestServer {
             .arg("-TERM")
             .arg(self.child.id().to_string())
             .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                self.kill9();
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let mut status = None;
+        let exited = poll_blocking(Duration::from_secs(20), || {
+            status = self.child.try_wait().ok().flatten();
+            status.is_some()
+        });
+        if !exited {
+            self.kill9();
         }
+        status.and_then(|s| s.code())
     }
 
     /// Restart on the same data dir after a kill.
@@ -219,6 +217,7 @@ pub struct Seen {
     pub denied: Vec<String>,
     pub closed: Option<(u16, String)>,
     pub updates_received: usize,
+    /// The server's SyncStep2 (its whole state) has been applied.
     pub synced: bool,
 }
 
@@ -284,6 +283,7 @@ impl TestClient {
                         match frame {
                             Some(Ok(WsMessage::Binary(bytes))) => {
                                 if !read_delay.is_zero() {
+                                    // Deliberate: this client is slow to read.
                                     tokio::time::sleep(read_delay).await;
                                 }
                                 handle(&task_doc, &task_seen, &task_out, bytes)
@@ -373,6 +373,15 @@ impl TestClient {
         self.seen.lock().unwrap().denied.clone()
     }
 
+    pub fn is_synced(&self) -> bool {
+        self.seen.lock().unwrap().synced
+    }
+
+    /// Waits for the server's whole state (its SyncStep2).
+    pub async fn wait_synced(&self) {
+        wait_for("the server's SyncStep2", WAIT, || self.is_synced()).await;
+    }
+
     pub fn state(&self) -> Vec<u8> {
         self.doc
             .transact()
@@ -397,7 +406,9 @@ fn handle(
     bytes: Bytes,
 ) {
     for msg in FrameDecoder::new(&bytes) {
-        match msg.expect("server sent an undecodable message") {
+        let msg = msg.expect("server sent an undecodable message");
+        let step2 = matches!(msg, Message::SyncStep2(_));
+        match msg {
             Message::SyncStep1(sv) => {
                 let diff = doc.transact().encode_state_as_update_v1(&sv);
                 let _ = out.send(WsMessage::Binary(protocol::encode_sync_step2(diff)));
@@ -407,7 +418,7 @@ fn handle(
                 doc.transact_mut().apply_update(update).expect("apply");
                 let mut s = seen.lock().unwrap();
                 s.updates_received += 1;
-                s.synced = true;
+                s.synced |= step2;
             }
             Message::Awareness(a) => {
                 let mut s = seen.lock().unwrap();
@@ -431,14 +442,41 @@ fn handle(
     }
 }
 
-/// Polls `cond` until it holds or `timeout` passes.
-pub async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+/// How often [`poll`] and [`poll_blocking`] look again.
+const POLL_EVERY: Duration = Duration::from_millis(10);
+
+/// Polls `cond` until it holds or `timeout` passes; whether it held.
+pub async fn poll(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
-    while !cond() {
-        if Instant::now() > deadline {
-            panic!("timed out waiting for {what}");
+    loop {
+        if cond() {
+            return true;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// [`poll`] for code outside the runtime (process and thread waits).
+pub fn poll_blocking(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
+}
+
+/// Polls `cond` until it holds, failing the test after `timeout`.
+pub async fn wait_for(what: &str, timeout: Duration, cond: impl FnMut() -> bool) {
+    if !poll(timeout, cond).await {
+        panic!("timed out waiting for {what}");
     }
 }
 

@@ -132,7 +132,8 @@ async fn presence_changes_made_together_arrive_as_one_message() {
                     .is_some_and(|s| s.contains(&format!("Ben {clock}")))
         })
         .await;
-        // Anything still on its way would be counted in this round.
+        // Deliberate: anything still on its way is counted in this round,
+        // so a round split into several messages shows.
         tokio::time::sleep(Duration::from_millis(150)).await;
         per_round.push(c.seen.lock().unwrap().awareness_messages - before);
         if per_round.last() == Some(&1) {
@@ -165,6 +166,7 @@ async fn rooms_are_isolated() {
         a.seen.lock().unwrap().updates_received >= 1
     })
     .await;
+    // Deliberate: nothing may reach the other room within this window.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(b.text("t"), "");
     assert!(b.awareness().is_empty());

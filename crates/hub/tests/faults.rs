@@ -267,6 +267,7 @@ async fn failing_flush_case(config: HubConfig) {
         match Store::open(dir.path()) {
             Ok(store) => break store,
             Err(_) if std::time::Instant::now() < deadline => {
+                // Between attempts: the lock is about to be let go.
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
             Err(e) => panic!("reopening the store: {e}"),

@@ -1,6 +1,7 @@
 //! One simulated y-websocket client: connects, syncs, types, announces
 //! presence, and reads (decodes) everything the server sends it.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -14,11 +15,16 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
+use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+use yrs::{ClientID, ReadTxn, StateVector, XmlTextRef};
 use yrs::{Doc, GetString, Text, Transact, XmlElementPrelim, XmlFragment, XmlTextPrelim};
-use yrs::{ReadTxn, StateVector, XmlTextRef};
 
+use easel_protocol::{self as protocol, peek_message, RawMessage};
+use yrs::updates::decoder::Decode;
+use yrs::Update;
+
+use crate::marker::{self, Marker};
 use crate::stats::Shared;
-use crate::wire::{self, Inbound, Marker};
 
 /// Where the server is and how to open a chart on it.
 #[derive(Debug, Clone)]
@@ -211,8 +217,14 @@ pub fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn binary(v: Vec<u8>) -> Message {
-    Message::Binary(v.into())
+/// One client's presence, as y-websocket's awareness sends it.
+fn awareness(client_id: u64, clock: u32, json: &Arc<str>) -> bytes::Bytes {
+    let entry = AwarenessUpdateEntry {
+        clock,
+        json: json.clone(),
+    };
+    let clients = HashMap::from([(ClientID::new(client_id), entry)]);
+    protocol::encode_awareness(AwarenessUpdate { clients })
 }
 
 /// How far behind schedule a typist may fall before it drops the backlog.
@@ -241,22 +253,20 @@ pub async fn run(spec: ClientSpec, ctl: Arc<Control>) {
     sh.connected.fetch_add(1, Relaxed);
     let mut rng = spec.seed ^ (spec.index as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
     let mut typist = spec.writer.map(|_| Typist::new(spec.client_id));
-    let mut aw_clock = 1u64;
-    let aw_json = format!(
+    let mut aw_clock = 1u32;
+    let aw_json: Arc<str> = format!(
         "{{\"user\":{{\"name\":\"bench-{}\",\"color\":\"#30bced\"}},\"cursor\":null}}",
         spec.index
-    );
+    )
+    .into();
     // What y-websocket sends on open: SyncStep1, then our presence.
-    let sv: Vec<u8> = match &typist {
-        Some(t) => {
-            use yrs::updates::encoder::Encode;
-            t.doc.transact().state_vector().encode_v1()
-        }
-        None => vec![0],
+    let sv = match &typist {
+        Some(t) => t.doc.transact().state_vector(),
+        None => StateVector::default(),
     };
     let hello = [
-        binary(wire::step1(&sv)),
-        binary(wire::awareness(spec.client_id, aw_clock, &aw_json)),
+        Message::Binary(protocol::encode_sync_step1(&sv)),
+        Message::Binary(awareness(spec.client_id, aw_clock, &aw_json)),
     ];
     for m in hello {
         if ws.feed(m).await.is_err() {
@@ -316,35 +326,38 @@ pub async fn run(spec: ClientSpec, ctl: Arc<Control>) {
                 };
                 let c = sh.counters();
                 c.bytes_in.fetch_add(b.len() as u64, Relaxed);
-                match wire::classify(&b) {
-                    Inbound::Step1 => {
-                        let state = typist.as_ref().map_or_else(|| vec![0, 0], Typist::state);
-                        if ws.send(binary(wire::step2(&state))).await.is_err() {
+                match peek_message(&b) {
+                    Ok(RawMessage::SyncStep1(_)) => {
+                        let state = typist
+                            .as_ref()
+                            .map_or_else(|| Update::EMPTY_V1.to_vec(), Typist::state);
+                        let step2 = protocol::encode_sync_step2(state);
+                        if ws.send(Message::Binary(step2)).await.is_err() {
                             continue;
                         }
                     }
-                    Inbound::Step2(_) => {
+                    Ok(RawMessage::SyncStep2(_)) => {
                         if !synced {
                             synced = true;
                             sh.record_sync(started.elapsed());
                         }
                     }
-                    Inbound::Update(payload) => {
-                        if ctl.decode && !wire::decode_update(payload) {
+                    Ok(RawMessage::Update(payload)) => {
+                        if ctl.decode && Update::decode_v1(payload).is_err() {
                             sh.bad_updates.fetch_add(1, Relaxed);
                         }
                         let now = sh.now_us();
-                        wire::markers(payload, |m| {
+                        marker::markers(payload, |m| {
                             if Some(m.writer) != own_writer {
                                 c.arrived.fetch_add(1, Relaxed);
                                 sh.record_latency(m.phase, now.saturating_sub(m.sent_us));
                             }
                         });
                     }
-                    Inbound::Awareness => {
+                    Ok(RawMessage::Awareness(_)) => {
                         c.awareness_recv.fetch_add(1, Relaxed);
                     }
-                    Inbound::Other => {}
+                    Ok(RawMessage::Other(_)) | Err(_) => {}
                 }
             }
             _ = tokio::time::sleep_until(update_at), if can_type => {
@@ -381,7 +394,7 @@ pub async fn run(spec: ClientSpec, ctl: Arc<Control>) {
                         .expected
                         .fetch_add(spec.receivers, Relaxed);
                     sent_updates += 1;
-                    if ws.feed(binary(wire::update(&upd))).await.is_err() {
+                    if ws.feed(Message::Binary(protocol::encode_update(upd))).await.is_err() {
                         failed = true;
                         break;
                     }
@@ -394,7 +407,7 @@ pub async fn run(spec: ClientSpec, ctl: Arc<Control>) {
                 next_aw += ctl.awareness_period.unwrap_or(far);
                 aw_clock += 1;
                 sh.counters().awareness_sent.fetch_add(1, Relaxed);
-                if ws.send(binary(wire::awareness(spec.client_id, aw_clock, &aw_json))).await.is_err() {
+                if ws.send(Message::Binary(awareness(spec.client_id, aw_clock, &aw_json))).await.is_err() {
                     continue;
                 }
             }
@@ -420,13 +433,12 @@ mod tests {
         let u1 = t.type_marker(&m, 3);
         let u2 = t.type_marker(&Marker { seq: 1, ..m }, 0);
         let mut found = Vec::new();
-        wire::markers(&u1, |m| found.push(m.seq));
-        wire::markers(&u2, |m| found.push(m.seq));
+        marker::markers(&u1, |m| found.push(m.seq));
+        marker::markers(&u2, |m| found.push(m.seq));
         assert_eq!(found, vec![0, 1]);
         // A fresh doc integrates both with nothing pending.
         let other = Doc::new();
         let mut txn = other.transact_mut();
-        use yrs::updates::decoder::Decode;
         txn.apply_update(yrs::Update::decode_v1(&u1).unwrap())
             .unwrap();
         txn.apply_update(yrs::Update::decode_v1(&u2).unwrap())

@@ -6,7 +6,7 @@
 //! (so every update is one a browser could have sent), renew presence, and
 //! decode every update they receive. Latency is measured on the process's
 //! one monotonic clock: each typed update carries a marker with its send time
-//! ([`wire::Marker`]), found again in the bytes the receivers get.
+//! ([`marker::Marker`]), found again in the bytes the receivers get.
 //!
 //! Scenarios (one function each, the binary exposes them as subcommands):
 //! - [`traffic`]: C clients in rooms of K, W typists per room, a ramp of
@@ -22,8 +22,8 @@
 //! sent, what arrived, and what went missing.
 
 pub mod client;
+pub mod marker;
 pub mod stats;
-pub mod wire;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -735,11 +735,14 @@ async fn open_once(target: &Target, chart: &str, index: usize) -> anyhow::Result
     use tokio_tungstenite::tungstenite::Message;
     let t = Instant::now();
     let mut ws = client::connect(target, chart, index).await?;
-    ws.send(Message::Binary(wire::step1(&[0]).into())).await?;
+    let step1 = easel_protocol::encode_sync_step1(&yrs::StateVector::default());
+    ws.send(Message::Binary(step1)).await?;
     let got = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(Ok(m)) = ws.next().await {
             if let Message::Binary(b) = m {
-                if let wire::Inbound::Step2(_) = wire::classify(&b) {
+                if let Ok(easel_protocol::RawMessage::SyncStep2(_)) =
+                    easel_protocol::peek_message(&b)
+                {
                     return true;
                 }
             }

@@ -249,6 +249,9 @@ pub fn encode_query_awareness() -> Bytes {
     encode(YMessage::AwarenessQuery)
 }
 
+mod raw;
+pub use raw::{peek_message, RawMessage};
+
 #[cfg(test)]
 mod tests {
     #[test]

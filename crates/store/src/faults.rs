@@ -17,6 +17,8 @@ use std::time::Duration;
 pub struct FlushFaults {
     delay_ms: AtomicU64,
     fail: AtomicBool,
+    /// Flushes the flusher has begun (counted before the delay).
+    begun: AtomicU64,
     /// Flushes that reached sled and succeeded.
     succeeded: AtomicU64,
     /// Flushes this hook made fail.
@@ -35,6 +37,12 @@ impl FlushFaults {
         self.fail.store(fail, Ordering::SeqCst);
     }
 
+    /// Flushes begun so far: a test knows one is under way (held by the
+    /// delay) without guessing how long the flusher takes to get there.
+    pub fn begun(&self) -> u64 {
+        self.begun.load(Ordering::SeqCst)
+    }
+
     /// Flushes that completed successfully so far.
     pub fn succeeded(&self) -> u64 {
         self.succeeded.load(Ordering::SeqCst)
@@ -48,6 +56,7 @@ impl FlushFaults {
     /// Called by the flusher thread before a flush: sleeps for the delay,
     /// then says whether this flush must fail.
     pub(crate) fn before_flush(&self) -> Result<(), String> {
+        self.begun.fetch_add(1, Ordering::SeqCst);
         let delay = self.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             std::thread::sleep(Duration::from_millis(delay));

@@ -300,6 +300,7 @@ fn a_data_dir_in_use_is_refused_clearly_and_waited_for_briefly() {
     );
     // Let go while a second open waits: it gets the data dir.
     let releaser = std::thread::spawn(move || {
+        // Deliberate: long enough that the open below is already waiting.
         std::thread::sleep(std::time::Duration::from_millis(300));
         drop(first);
     });
@@ -467,8 +468,12 @@ fn waiting_below_another_request_is_not_a_retry() {
             let b = store.append("d", 0, b"b").unwrap();
             // The commit for `b` is under way (held 100 ms) when `a` is waited for.
             faults.set_delay(std::time::Duration::from_millis(100));
+            let begun = faults.begun();
             let (first, second) = tokio::join!(store.durable(b), async {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while faults.begun() == begun && std::time::Instant::now() < deadline {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
                 store.durable(a).await
             });
             first.unwrap();
