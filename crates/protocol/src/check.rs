@@ -1,4 +1,6 @@
-//! A structural walk over a v1 update, run before yrs decodes it.
+//! A structural walk over a v1 update, run before yrs decodes it. (One
+//! file, though long: it mirrors yrs' decoder grammar step by step, and
+//! reading it beside that grammar is how it is reviewed.)
 //!
 //! yrs reserves memory from the counts an update declares (clients, structs
 //! per client, `Any` arrays and maps, JSON entries) before it reads the
