@@ -19,7 +19,7 @@ import type { Editor } from '@tiptap/core'
 import { api, ApiError, type ChartInfo, type ConferenceView, type Role, type SessionView } from './api'
 import { askName, identity, storedName } from './identity'
 import { SavedTracker } from './saved'
-import { appLink, clear, h, setTitle, viewerZone, wsBase } from './util'
+import { appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone, wsBase } from './util'
 import { buildToolbar, createEditor } from './chart/editor'
 import { exportList } from './chart/exports'
 import { Participants, watchOwnEdits } from './chart/participants'
@@ -384,15 +384,19 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     if (info.round) {
       when.textContent = sessionWhen(info.round, viewerZone(), conference?.time_zone ?? null)
       if (session) {
-        const q = token ? `?token=${encodeURIComponent(token)}` : ''
+        const path = `/conferences/${encodeURIComponent(info.conference_id)}/sessions/${encodeURIComponent(session.id)}/session.ics`
         when.append(
           ' · ',
           h(
-            'a',
+            'button',
             {
+              type: 'button',
+              class: 'linklike',
               id: 'session-ics',
-              href: `/api/v1/conferences/${encodeURIComponent(info.conference_id)}/sessions/${encodeURIComponent(session.id)}/session.ics${q}`,
-              download: '',
+              'data-path': path,
+              onclick: () => {
+                downloadFromApi(path, token, 'session.ics').catch((e) => toast(String(e), 'error'))
+              },
             },
             'Add to calendar',
           ),

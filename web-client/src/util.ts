@@ -259,3 +259,20 @@ export function linkField(label: string, url: string): HTMLElement {
   )
   return h('div', { class: 'linkfield' }, h('span', { class: 'linkfield-label' }, label), input, btn)
 }
+
+/**
+ * Downloads an API file with the token in a header, so that no link on the
+ * page carries a token (a copied link would hand out access).
+ */
+export async function downloadFromApi(path: string, token: string | null, filename: string): Promise<void> {
+  const res = await fetch(`/api/v1${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} })
+  if (!res.ok) throw new Error(`download failed (${res.status})`)
+  const url = URL.createObjectURL(await res.blob())
+  const a = document.createElement('a')
+  a.href = url
+  a.download = filename
+  document.body.append(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10000)
+}

@@ -6,6 +6,7 @@
 
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import {
   api,
   easelBinary,
@@ -143,9 +144,10 @@ describe('the agenda board', () => {
     const conf = await api(base, 'GET', `/conferences/${c.id}`, c.edit)
     assert.ok(!conf.sessions.some((x) => x.topic.startsWith('Ana')), 'withdrawn from the agenda')
     // The whole agenda as a calendar, from the board.
-    const href = await bo.page.locator('#agenda-ics').getAttribute('href')
-    const ics = await (await fetch(new URL(href, base))).text()
+    const [download] = await Promise.all([bo.page.waitForEvent('download'), bo.page.locator('#agenda-ics').click()])
+    const ics = readFileSync(await download.path(), 'utf8')
     assert.match(ics, /^BEGIN:VCALENDAR/)
+    assert.equal(download.suggestedFilename(), 'agenda.ics')
     noErrors(ana, bo)
   })
 

@@ -7,6 +7,7 @@
 
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import {
   api,
   DESKTOP,
@@ -375,8 +376,8 @@ describe('the chart page follows the truth', () => {
     assert.match(l, /09:45–10:45 Europe\/Lisbon/)
     assert.doesNotMatch(l, /Tokyo/)
     // "Add to calendar": the session as an event in UTC (09:45 WEST = 08:45Z).
-    const href = await tokyo.page.locator('#session-ics').getAttribute('href')
-    const ics = await (await fetch(new URL(href, base))).text()
+    const [download] = await Promise.all([tokyo.page.waitForEvent('download'), tokyo.page.locator('#session-ics').click()])
+    const ics = readFileSync(await download.path(), 'utf8')
     assert.match(ics.replace(/\r\n /g, ''), /SUMMARY:Across the world/)
     assert.match(ics, /DTSTART:20260615T084500Z/)
     await screenshot(tokyo.page, 'chart-when-phone')

@@ -6,7 +6,7 @@
 
 import { api, ApiError, tokenProblem, type ChartInfo, type ConferenceView, type PresenceView, type Role } from '../api'
 import { knownRole, rememberCharts, rememberRole, shareButton } from '../share'
-import { append, appLink, clear, h, setTitle, viewerZone, zoneAbbrev } from '../util'
+import { append, appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone, zoneAbbrev } from '../util'
 import { BoardGrid } from './grid'
 import { ProposeForm } from './propose'
 import { rememberPosterKey } from './poster'
@@ -63,13 +63,18 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
     nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/proceedings`) }, 'Proceedings'))
     nav.append(
       h(
-        'a',
+        'button',
         {
+          type: 'button',
           class: 'btn btn-small',
           id: 'agenda-ics',
-          href: `/api/v1/conferences/${encodeURIComponent(conferenceId)}/agenda.ics${token ? `?token=${encodeURIComponent(token)}` : ''}`,
-          download: '',
+          'data-path': `/conferences/${encodeURIComponent(conferenceId)}/agenda.ics`,
           title: 'Every session as calendar events (UTC, works in any calendar app)',
+          onclick: () => {
+            downloadFromApi(`/conferences/${encodeURIComponent(conferenceId)}/agenda.ics`, token, 'agenda.ics').catch((e) =>
+              toast(String(e), 'error'),
+            )
+          },
         },
         'Add to calendar',
       ),
