@@ -409,23 +409,26 @@ export interface components {
             session?: components["schemas"]["SessionView"] | null;
             space?: components["schemas"]["SpaceView"] | null;
         };
-        /** @description A conference with its whole agenda. */
-        ConferenceView: {
-            days: components["schemas"]["DayView"][];
+        /** @description Conference-level facts shown on the cover. */
+        ConferenceInfo: {
             description: string;
-            /** @description Last day (inclusive). */
+            /** @description Last day (inclusive), `YYYY-MM-DD`. */
             end_date: string;
             id: string;
             name: string;
+            /** @description First day, `YYYY-MM-DD`, in the conference zone. */
+            start_date: string;
+            /** @description IANA zone the agenda is planned in, e.g. `Europe/Lisbon`. */
+            time_zone: string;
+        };
+        /** @description A conference with its whole agenda. */
+        ConferenceView: components["schemas"]["ConferenceInfo"] & {
+            days: components["schemas"]["DayView"][];
             proceedings_public: boolean;
             published: boolean;
             rounds: components["schemas"]["RoundView"][];
             sessions: components["schemas"]["SessionView"][];
             spaces: components["schemas"]["SpaceView"][];
-            /** @description First day, `YYYY-MM-DD`, in the conference zone. */
-            start_date: string;
-            /** @description IANA zone the agenda is planned in, e.g. `Europe/Lisbon`. */
-            time_zone: string;
             /**
              * Format: int64
              * @description Bumped on every change; live events carry it too.

@@ -9,16 +9,19 @@ use easel_chart::ChartContent;
 use serde::{Deserialize, Serialize};
 
 /// Conference-level facts shown on the cover.
+// The HTTP API serves the same facts at the top of a conference (flattened
+// into `ConferenceView`, with the `openapi` feature): written once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConferenceInfo {
     pub id: String,
     pub name: String,
     pub description: String,
-    /// IANA time zone name, e.g. `Europe/Berlin`.
+    /// IANA zone the agenda is planned in, e.g. `Europe/Lisbon`.
     pub time_zone: String,
-    /// `YYYY-MM-DD`.
+    /// First day, `YYYY-MM-DD`, in the conference zone.
     pub start_date: String,
-    /// `YYYY-MM-DD`.
+    /// Last day (inclusive), `YYYY-MM-DD`.
     pub end_date: String,
 }
 

@@ -7,22 +7,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{Role, TokenRecord};
+use easel_conferences::proceedings::conference_info;
 use easel_conferences::StoredConference;
+use easel_proceedings::ConferenceInfo;
 
 // ----- responses ---------------------------------------------------------------
 
 /// A conference with its whole agenda.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConferenceView {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    /// IANA zone the agenda is planned in, e.g. `Europe/Lisbon`.
-    pub time_zone: String,
-    /// First day, `YYYY-MM-DD`, in the conference zone.
-    pub start_date: String,
-    /// Last day (inclusive).
-    pub end_date: String,
+    /// Id, name, description, zone and dates: the facts the proceedings'
+    /// cover shows too.
+    #[serde(flatten)]
+    pub info: ConferenceInfo,
     pub published: bool,
     pub proceedings_public: bool,
     /// Bumped on every change; live events carry it too.
@@ -267,12 +264,7 @@ pub struct MintLink {
 pub fn conference_view(stored: &StoredConference) -> ConferenceView {
     let c = &stored.conference;
     ConferenceView {
-        id: c.id().to_owned(),
-        name: c.name().to_owned(),
-        description: c.description().to_owned(),
-        time_zone: c.time_zone().name().to_owned(),
-        start_date: c.start_date().to_string(),
-        end_date: c.end_date().to_string(),
+        info: conference_info(c),
         published: c.is_published(),
         proceedings_public: stored.proceedings_public,
         version: stored.version,
