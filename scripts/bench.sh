@@ -68,9 +68,13 @@ case " $SERVERS " in
     fi
     ;;
 esac
-if [ ! -d "$REF_DIR/node_modules/@y/websocket-server" ]; then
-  (cd "$REF_DIR" && npm ci --no-audit --no-fund >&2)
-fi
+case " $SERVERS " in
+  *" reference "*)
+    if [ ! -d "$REF_DIR/node_modules/@y/websocket-server" ]; then
+      (cd "$REF_DIR" && npm ci --no-audit --no-fund >&2)
+    fi
+    ;;
+esac
 
 if [ "$MODE" = quick ]; then
   SAT="--clients 200 --rates 1,4,16 --warmup-secs 1 --step-secs 2"
