@@ -20,6 +20,11 @@
 #   SAT_RATES=0.5,1,...,128      saturation ramp (updates/s per typist); it stops at
 #                                the first step whose p99 passes 100 ms
 #   EASEL_BIN, BASELINE_BIN, LOADGEN_BIN   prebuilt binaries (else cargo build --release)
+#   EASEL_BEFORE_BIN             a second easel build (e.g. the commit before a change)
+#                                benchmarked as server "before": add it to SERVERS
+#                                (SERVERS="easel before baseline"). It is started exactly
+#                                like easel (same flags, fixture, fresh data dir) and the
+#                                table gains a "before" column and an easel/before ratio
 #   EASEL_ARGS                   extra `easel serve` flags
 #   EASEL_TOKEN, EASEL_CHARTS_FILE  an edit token and chart ids (one per line) to use on
 #                                easel; by default each fresh easel gets a benchmark
@@ -55,9 +60,21 @@ if [ -z "${EASEL_BIN:-}" ] || [ -z "${BASELINE_BIN:-}" ] || [ -z "${LOADGEN_BIN:
   BASELINE_BIN=${BASELINE_BIN:-$TARGET/release/easel-baseline}
   LOADGEN_BIN=${LOADGEN_BIN:-$TARGET/release/easel-loadgen}
 fi
-if [ ! -d "$REF_DIR/node_modules/@y/websocket-server" ]; then
-  (cd "$REF_DIR" && npm ci --no-audit --no-fund >&2)
-fi
+case " $SERVERS " in
+  *" before "*)
+    if [ -z "${EASEL_BEFORE_BIN:-}" ]; then
+      echo "bench: SERVERS has \"before\" but EASEL_BEFORE_BIN is not set" >&2
+      exit 1
+    fi
+    ;;
+esac
+case " $SERVERS " in
+  *" reference "*)
+    if [ ! -d "$REF_DIR/node_modules/@y/websocket-server" ]; then
+      (cd "$REF_DIR" && npm ci --no-audit --no-fund >&2)
+    fi
+    ;;
+esac
 
 if [ "$MODE" = quick ]; then
   SAT="--clients 200 --rates 1,4,16 --warmup-secs 1 --step-secs 2"
@@ -95,13 +112,15 @@ wait_line() { # file pattern -> first matching line (10 s)
 start_server() { # name [keep-data]
   local name=$1 log=$OUT/$1-$RUN.log line addr
   case $name in
-    easel)
+    easel | before)
+      local bin=$EASEL_BIN
+      [ "$name" = before ] && bin=$EASEL_BEFORE_BIN
       if [ -z "${2:-}" ]; then
         drop_data # the previous scenario's: a full run would leave GBs behind
         DATA=$(mktemp -d "$OUT/easel-data.XXXX")
       fi
       # shellcheck disable=SC2086
-      "$EASEL_BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --web-dir "$OUT/no-web" --no-demo \
+      "$bin" serve --listen 127.0.0.1:0 --data-dir "$DATA" --web-dir "$OUT/no-web" --no-demo \
         ${EASEL_ARGS:-} >"$log" 2>"$log.err" &
       SERVER_PID=$!
       line=$(wait_line "$log" 'Easel listening on http://')
@@ -153,7 +172,7 @@ loadgen() { # server scenario rep args...
   shift 3
   local extra=()
   if [ -n "$TOKEN" ]; then extra+=("--token=$TOKEN"); fi  # a token may start with "-"
-  if [ "$server" = easel ] && [ -n "${EASEL_CHARTS_FILE:-$CHARTS_FILE}" ]; then
+  if { [ "$server" = easel ] || [ "$server" = before ]; } && [ -n "${EASEL_CHARTS_FILE:-$CHARTS_FILE}" ]; then
     extra+=(--charts-file "${EASEL_CHARTS_FILE:-$CHARTS_FILE}")
   fi
   echo "== $scenario / $server / rep $rep  (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
@@ -199,14 +218,14 @@ for rep in $(seq 1 "$REPS"); do
           loadgen "$server" "$scenario" "$rep" --chart-prefix storm join $JOIN
           ;;
         coldload)
-          # Only easel keeps charts across a restart.
-          [ "$server" = easel ] || continue
-          start_server easel
-          loadgen easel populate "$rep" --chart-prefix cold populate --charts "$COLD"
+          # Only easel (either build) keeps charts across a restart.
+          [ "$server" = easel ] || [ "$server" = before ] || continue
+          start_server "$server"
+          loadgen "$server" populate "$rep" --chart-prefix cold populate --charts "$COLD"
           stop_server
           t0=$(date +%s%N)
-          start_server easel keep
-          loadgen easel coldload "$rep" --chart-prefix cold load --charts "$COLD" --t0-unix-ns "$t0"
+          start_server "$server" keep
+          loadgen "$server" coldload "$rep" --chart-prefix cold load --charts "$COLD" --t0-unix-ns "$t0"
           ;;
       esac
       stop_server
@@ -283,9 +302,13 @@ def fmt(x):
         return f"{x:,.0f}"
     return f"{x:.2f}"
 
-servers = ["easel", "baseline", "reference"]
-print("| scenario | metric | easel | baseline | reference | easel/baseline | easel/reference |")
-print("|---|---|---|---|---|---|---|")
+# A second easel build ("before", EASEL_BEFORE_BIN) gets its own column and
+# an easel/before ratio only when it ran, so the usual table keeps its shape.
+has_before = any(sv == "before" for _, sv in runs)
+servers = ["easel"] + (["before"] if has_before else []) + ["baseline", "reference"]
+ratios = (["before"] if has_before else []) + ["baseline", "reference"]
+print("| scenario | metric | " + " | ".join(servers) + " | " + " | ".join(f"easel/{b}" for b in ratios) + " |")
+print("|---|---|" + "---|" * (len(servers) + len(ratios)))
 for sc, name, f in metrics:
     vals = {}
     for sv in servers:
@@ -301,8 +324,8 @@ for sc, name, f in metrics:
     def ratio(a, b):
         return f"{a / b:.2f}x" if a is not None and b else "n/a"
     reps = len(runs.get((sc, "easel"), []))
-    print(f"| {sc} | {name} | {fmt(vals['easel'])} | {fmt(vals['baseline'])} | {fmt(vals['reference'])} "
-          f"| {ratio(vals['easel'], vals['baseline'])} | {ratio(vals['easel'], vals['reference'])} |")
+    print(f"| {sc} | {name} | " + " | ".join(fmt(vals[sv]) for sv in servers) + " | "
+          + " | ".join(ratio(vals["easel"], vals[b]) for b in ratios) + " |")
 print()
 print(f"medians of {max((len(v) for v in runs.values()), default=0)} runs per cell; raw results: {sys.argv[1]}")
 PY
