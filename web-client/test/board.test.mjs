@@ -19,7 +19,7 @@ import {
   screenshot,
   startServer,
   tempDataDir,
-  unlabelled,
+  unlabelled, browserSuite
 } from './harness.mjs'
 
 // A refused token is a refused request, and the browser logs each one.
@@ -64,24 +64,12 @@ async function conferenceAroundNow(base) {
 
 describe('the agenda board', () => {
   let server, browser, base, c
-  const opened = []
-  const open = async (opts) => {
-    const p = await openPage(browser, opts)
-    opened.push(p)
-    return p
-  }
+  const suite = browserSuite()
+  const open = suite.open
 
   before(async () => {
-    server = await startServer(easelBinary(), tempDataDir())
-    base = server.url
-    browser = await launchBrowser()
+    ;({ server, browser, base } = suite)
     c = await makeConference(base)
-  })
-
-  after(async () => {
-    for (const p of opened) await p.context.close().catch(() => {})
-    await browser?.close()
-    await server?.stop()
   })
 
   it('keeps a typed topic when someone takes the cell, and posts it in another (bug 5)', async () => {
@@ -236,7 +224,8 @@ describe('the agenda board', () => {
     const guest = await open({ name: 'Guest', timezoneId: 'Europe/Lisbon' })
     await guest.page.goto(shared.replace(/^http:\/\/[^/]+/, base))
     await guest.page.locator('.session .topic', { hasText: 'Shared things' }).waitFor()
-    assert.equal(await guest.page.locator('.propose-btn').count(), 0, 'a read link cannot propose')
+    // The board learns a link's role from its first chart's info, a moment after the sessions show.
+    await eventually(async () => (await guest.page.locator('.propose-btn').count()) === 0, { message: 'a read link cannot propose' })
     const info = await api(base, 'GET', `/charts/${session.chart_id}`, sharedToken)
     assert.equal(info.role, 'read')
     noErrors(r, o, guest)

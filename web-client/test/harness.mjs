@@ -1,3 +1,4 @@
+import { before, after } from 'node:test'
 // Test harness: the real `easel` binary on a free port with a temp data dir,
 // serving the built web client, and Debian's chromium through playwright-core.
 
@@ -618,4 +619,31 @@ export async function axeViolations(page, { impacts = ['serious', 'critical'] } 
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }))
   })
   return result.filter((v) => impacts.includes(v.impact))
+}
+
+/**
+ * The usual suite around a group of browser tests: a fresh server and data
+ * dir, one chromium, and every page opened through `open` closed at the end.
+ * Call it first inside `describe`, so its `before` runs before the suite's
+ * own setup.
+ */
+export function browserSuite() {
+  const suite = { server: null, browser: null, base: null }
+  const opened = []
+  suite.open = async (opts) => {
+    const p = await openPage(suite.browser, opts)
+    opened.push(p)
+    return p
+  }
+  before(async () => {
+    suite.server = await startServer(easelBinary(), tempDataDir())
+    suite.base = suite.server.url
+    suite.browser = await launchBrowser()
+  })
+  after(async () => {
+    for (const p of opened) await p.context.close().catch(() => {})
+    await suite.browser?.close()
+    await suite.server?.stop()
+  })
+  return suite
 }

@@ -18,7 +18,7 @@ import {
   screenshot,
   startServer,
   tempDataDir,
-  unlabelled,
+  unlabelled, browserSuite
 } from './harness.mjs'
 
 const refused = /Failed to load resource: the server responded with a status of (401|403|409)/
@@ -29,23 +29,11 @@ function noErrors(...pages) {
 
 describe('the organizer page', () => {
   let server, browser, base
-  const opened = []
-  const open = async (opts) => {
-    const p = await openPage(browser, opts)
-    opened.push(p)
-    return p
-  }
+  const suite = browserSuite()
+  const open = suite.open
 
   before(async () => {
-    server = await startServer(easelBinary(), tempDataDir())
-    base = server.url
-    browser = await launchBrowser()
-  })
-
-  after(async () => {
-    for (const p of opened) await p.context.close().catch(() => {})
-    await browser?.close()
-    await server?.stop()
+    ;({ server, browser, base } = suite)
   })
 
   it('keeps every minted link on show until hidden, across a reload (bug 6)', async () => {

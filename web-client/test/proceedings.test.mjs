@@ -5,29 +5,17 @@
 
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { api, easelBinary, launchBrowser, makeConference, openPage, PHONE, proposeSession, screenshot, startServer, tempDataDir } from './harness.mjs'
+import { api, easelBinary, launchBrowser, makeConference, openPage, PHONE, proposeSession, screenshot, startServer, tempDataDir, browserSuite } from './harness.mjs'
 
 describe('the proceedings page', () => {
   let server, browser, base, c
-  const opened = []
-  const open = async (opts) => {
-    const p = await openPage(browser, opts)
-    opened.push(p)
-    return p
-  }
+  const suite = browserSuite()
+  const open = suite.open
 
   before(async () => {
-    server = await startServer(easelBinary(), tempDataDir())
-    base = server.url
-    browser = await launchBrowser()
+    ;({ server, browser, base } = suite)
     c = await makeConference(base)
     await proposeSession(base, c, 'Written up', 0, 0)
-  })
-
-  after(async () => {
-    for (const p of opened) await p.context.close().catch(() => {})
-    await browser?.close()
-    await server?.stop()
   })
 
   it('drops the token from the address, shares the read link, opens the HTML edition inline (bugs 3, 7)', async () => {
