@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use easel_store::Store;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::task::TaskTracker;
 
 pub use connection::Frame;
@@ -156,6 +156,19 @@ impl CloseReason {
 
 pub type ConnId = u64;
 
+/// How many change notices a slow follower of [`Hub::subscribe_changes`]
+/// may be behind before it lags.
+pub const CHANGE_FEED_CAPACITY: usize = 4096;
+
+/// A chart's document changed, and the change is durable (the batch that
+/// made it has been committed). One notice per batch, not per edit.
+#[derive(Debug, Clone)]
+pub struct ChartChanged {
+    pub chart_id: Arc<str>,
+    /// When the batch was committed (wall clock: followers show it).
+    pub at: std::time::SystemTime,
+}
+
 /// The hub: the registry of loaded charts. Cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
@@ -186,6 +199,11 @@ struct HubInner {
     /// views (the agenda event stream) wake once per burst instead of
     /// polling.
     occupancy_changed: watch::Sender<u64>,
+    /// Every committed batch that changed a chart's document, whether the
+    /// edit came from a local connection, the server itself or (in a
+    /// cluster) another node: the one feed that search indexing, webhooks
+    /// and dashboards follow, off the data path.
+    changes: broadcast::Sender<ChartChanged>,
     /// Open connections per chart that other processes reported (a
     /// cluster's other nodes, keyed by whatever names them); added to
     /// this hub's own counts by [`Hub::present`].
@@ -264,6 +282,7 @@ impl Hub {
                 connections: TaskTracker::new(),
                 occupancy: Mutex::new(HashMap::new()),
                 occupancy_changed: watch::channel(0).0,
+                changes: broadcast::channel(CHANGE_FEED_CAPACITY).0,
                 elsewhere: Mutex::new(HashMap::new()),
                 shared,
                 chart_runtime,
@@ -421,6 +440,25 @@ impl Hub {
     /// is only a generation number: read the counts after `changed()`.
     pub fn watch_presence(&self) -> watch::Receiver<u64> {
         self.inner.occupancy_changed.subscribe()
+    }
+
+    /// Follows every committed change to any chart loaded in this hub (see
+    /// [`ChartChanged`]). A receiver that falls behind by more than
+    /// [`CHANGE_FEED_CAPACITY`] batches gets `RecvError::Lagged` and should
+    /// treat every chart as possibly changed.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<ChartChanged> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Called by a chart's actor once per durable batch that changed its
+    /// document. Costs one atomic load when nobody follows.
+    pub(crate) fn publish_changed(&self, chart_id: &str) {
+        if self.inner.changes.receiver_count() > 0 {
+            let _ = self.inner.changes.send(ChartChanged {
+                chart_id: chart_id.into(),
+                at: std::time::SystemTime::now(),
+            });
+        }
     }
 
     /// Called by a chart's actor with its connection count.

@@ -376,3 +376,37 @@ async fn a_batch_is_stored_as_merged_log_entries() {
     eprintln!("{edits} edits stored as {entries} log entries");
     hub.shutdown().await;
 }
+
+/// The change feed: one notice per durable batch that changed a document,
+/// naming the chart; a sync without edits (a join) sends none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_edits_are_announced_on_the_change_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let hub = Hub::new(store.clone(), HubConfig::default());
+    let mut feed = hub.subscribe_changes();
+    let writer = Peer::connect(&hub, "fed", Doc::new()).await;
+    let mut reader = Peer::connect(&hub, "fed", Doc::new()).await;
+    assert!(
+        feed.try_recv().is_err(),
+        "joining announced a change that nobody made"
+    );
+    writer.type_text("hello").await;
+    let notice = tokio::time::timeout(WAIT, feed.recv())
+        .await
+        .expect("a notice after an edit")
+        .unwrap();
+    assert_eq!(&*notice.chart_id, "fed");
+    reader
+        .pump_until("edit arrives", WAIT, |p| p.text() == "hello")
+        .await;
+    // The notice comes after the batch is durable.
+    let stored = easel_hub::chart::replay(&store.load_chart("fed").unwrap()).unwrap();
+    assert_eq!(
+        stored
+            .get_or_insert_text("t")
+            .get_string(&stored.transact()),
+        "hello"
+    );
+    hub.shutdown().await;
+}

@@ -113,6 +113,9 @@ impl<L: ChartLog> Chart<L> {
             }
         }
         self.writers.clear();
+        if !self.updates.is_empty() {
+            self.hub.publish_changed(&self.id);
+        }
         for ack in self.server_acks.drain(..) {
             let _ = ack.send(Ok(()));
         }
