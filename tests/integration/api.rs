@@ -1292,3 +1292,65 @@ async fn the_agenda_downloads_as_a_calendar() {
         "not_found"
     );
 }
+
+/// Behind a TLS proxy (`--public-url`), a calendar links to the public
+/// address, not to the plain-http host the proxy forwarded.
+#[tokio::test]
+async fn calendar_links_use_the_public_url() {
+    let server = TestServer::start_with(&["--public-url", "https://easel.example.org/"]);
+    let s = setup(&server);
+    let posted = server.api(
+        "POST",
+        &path(&s.id, "/sessions"),
+        Some(&s.org),
+        Some(json!({"topic": "Proxies", "convener": "Ada", "round_id": s.round, "space_id": s.space})),
+    );
+    assert_eq!(posted.status, 201, "{}", posted.raw);
+    let chart = posted.body["session"]["chart_id"].as_str().unwrap();
+    let r = request(
+        &server.addr,
+        "GET",
+        &path(&s.id, "/agenda.ics"),
+        &[("Authorization", &format!("Bearer {}", s.org))],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let text = r.raw.replace("\r\n ", "");
+    assert!(
+        text.contains(&format!("https://easel.example.org/#/chart/{chart}")),
+        "{text}"
+    );
+    assert!(!text.contains("http://127.0.0.1"), "{text}");
+}
+
+/// `GET .../me` names the caller's own link, for any role, and only in its
+/// own conference.
+#[tokio::test]
+async fn a_link_can_ask_what_it_may_do() {
+    let server = TestServer::start();
+    let s = setup(&server);
+    let other = setup(&server);
+    for role in ["read", "edit"] {
+        let minted = server.api(
+            "POST",
+            &path(&s.id, "/links"),
+            Some(&s.org),
+            Some(json!({"role": role, "label": format!("{role} wall")})),
+        );
+        let token = minted.body["token"].as_str().unwrap();
+        let me = server.api("GET", &path(&s.id, "/me"), Some(token), None);
+        assert_eq!(me.status, 200, "{}", me.raw);
+        assert_eq!(me.body["role"], role);
+        assert_eq!(me.body["label"], format!("{role} wall"));
+        assert_eq!(me.body["id"], minted.body["id"]);
+        assert!(me.body.get("token").is_none(), "never the secret");
+        let elsewhere = server.api("GET", &path(&other.id, "/me"), Some(token), None);
+        assert_eq!(elsewhere.status, 403, "{}", elsewhere.raw);
+    }
+    let me = server.api("GET", &path(&s.id, "/me"), Some(&s.org), None);
+    assert_eq!(me.body["role"], "organizer");
+    assert_eq!(
+        server.api("GET", &path(&s.id, "/me"), None, None).status,
+        401
+    );
+}

@@ -114,6 +114,14 @@ pub async fn run_with_notice(
         }
     };
     conferences.follow_cluster(shutdown.clone());
+    // A deletion a crash interrupted is finished before anyone connects.
+    match conferences.sweep().await {
+        Ok(swept) if swept != Default::default() => {
+            tracing::warn!(?swept, "startup sweep cleaned up after a crash")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "startup sweep failed; the next start tries again"),
+    }
     let base = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),

@@ -4,7 +4,7 @@
 // and the event stream; the grid (grid.ts) and the propose form
 // (propose.ts) update their own parts of the page.
 
-import { api, ApiError, tokenProblem, type ChartInfo, type ConferenceView, type PresenceView, type Role } from '../api'
+import { api, ApiError, tokenProblem, type ConferenceView, type LinkView, type PresenceView, type Role } from '../api'
 import { knownRole, rememberCharts, rememberRole, shareButton } from '../share'
 import { append, appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone, zoneAbbrev } from '../util'
 import { BoardGrid } from './grid'
@@ -42,7 +42,9 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
     conferenceId,
     token,
     zone,
-    canPropose: () => !!token && role !== 'read',
+    // Unknown until /me answers: offering "propose" to a read link for a
+    // moment would be a promise the server then refuses.
+    canPropose: () => !!token && (role === 'edit' || role === 'organizer'),
     isOrganizer: () => role === 'organizer',
     propose,
   })
@@ -79,7 +81,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
         'Add to calendar',
       ),
     )
-    if (role === 'organizer' || (role === null && token)) {
+    if (role === 'organizer') {
       nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/organize`), id: 'organize-link' }, 'Organize'))
     }
     nav.append(shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role, what: 'the agenda', chartId: conf?.sessions[0]?.chart_id }))
@@ -130,19 +132,15 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
     await probeRole()
   }
 
-  // What this link may do. The agenda does not say, so: a role this
-  // browser learned before, else the chart info of any session (it carries
-  // the caller's role). Probing an organizer-only route would work too,
-  // but a refused request shows up as a console error.
+  // What this link may do: a role this browser learned before, else the
+  // server's answer for the link itself.
   let probing = false
   async function probeRole(): Promise<void> {
-    if (!token || !conf || role || probing) return
-    const first = conf.sessions[0]
-    if (!first) return // unknown: offer proposing and organizing; the server decides
+    if (!token || role || probing) return
     probing = true
     try {
-      const info = await api<ChartInfo>('GET', `/charts/${encodeURIComponent(first.chart_id)}`, token)
-      role = (info.role as Role | null) ?? 'read'
+      const me = await api<LinkView>('GET', `/conferences/${encodeURIComponent(conferenceId)}/me`, token)
+      role = me.role as Role
       rememberRole(token, role)
     } catch {
       role = null
@@ -163,7 +161,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
         conf = JSON.parse((ev as MessageEvent).data) as ConferenceView
         problem.replaceChildren()
         render()
-        if (!role && conf.sessions.length > 0) void probeRole()
+        if (!role) void probeRole()
       } catch {
         /* ignore a malformed event */
       }

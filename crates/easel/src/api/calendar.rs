@@ -51,15 +51,18 @@ fn host(headers: &HeaderMap) -> String {
 }
 
 /// Runs `f` with the options every calendar of this server uses: the
-/// conference's creation as `DTSTAMP`, the requested host in UIDs and in
-/// each session's chart link.
+/// conference's creation as `DTSTAMP`, this server's host in UIDs and its
+/// public base URL (`--public-url`, else the requested host) in each
+/// session's chart link, so a calendar behind a TLS proxy links to https.
 fn with_options<T>(
+    state: &AppState,
     stored: &StoredConference,
     headers: &HeaderMap,
     f: impl FnOnce(&IcsOptions<'_>) -> T,
 ) -> T {
     let host = host(headers);
-    let link = |s: &easel_agenda::Session| format!("http://{host}/#/chart/{}", s.chart_id);
+    let base = super::base_url(state, headers);
+    let link = |s: &easel_agenda::Session| format!("{base}/#/chart/{}", s.chart_id);
     f(&IcsOptions {
         stamp: stored.created,
         uid_domain: &host,
@@ -98,7 +101,7 @@ pub async fn agenda_calendar(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let stored = readable(&state, &caller, &id).await?;
-    let body = with_options(&stored, &headers, |o| agenda_ics(&stored.conference, o));
+    let body = with_options(&state, &stored, &headers, |o| agenda_ics(&stored.conference, o));
     Ok(calendar_response(
         &slug(stored.conference.name(), "agenda"),
         body,
@@ -122,7 +125,7 @@ pub async fn session_calendar(
     ApiPath((id, session_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let stored = readable(&state, &caller, &id).await?;
-    let body = with_options(&stored, &headers, |o| {
+    let body = with_options(&state, &stored, &headers, |o| {
         session_ics(&stored.conference, &session_id, o)
     })?;
     let topic = stored

@@ -593,6 +593,22 @@ pub async fn revoke_link(
 }
 
 #[utoipa::path(
+    get, path = "/conferences/{conference_id}/me", tag = "links",
+    params(("conference_id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The link you used", body = LinkView), (status = "4XX", body = ErrorBody))
+)]
+/// The link you are using: its role and label, so a page can offer what
+/// that link may do before anyone tries (any link of the conference).
+pub async fn whoami(
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<LinkView>> {
+    let record = caller.require(&id, Role::Read)?;
+    Ok(Json(link_view(record)))
+}
+
+#[utoipa::path(
     get, path = "/charts/{chart_id}", tag = "charts",
     params(("chart_id" = String, Path)),
     security(("bearer" = []), ()),

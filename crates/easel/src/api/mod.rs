@@ -195,6 +195,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(merge_sessions))
         .routes(routes!(list_links, mint_link))
         .routes(routes!(revoke_link))
+        .routes(routes!(whoami))
         .routes(routes!(events::conference_events))
         .routes(routes!(conference_presence))
         .routes(routes!(calendar::agenda_calendar))
