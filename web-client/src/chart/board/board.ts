@@ -566,6 +566,13 @@ export class Board {
     this.model.undo.redo()
   }
 
+  private lastStep = ''
+  /** Starts a new undo step, unless `tag` says this change continues the last one. */
+  private step(tag = ''): void {
+    if (!tag || tag !== this.lastStep) this.model.undo.stopCapturing()
+    this.lastStep = tag
+  }
+
   private limit(e: unknown): void {
     if (e instanceof LimitError) toast(e.message, 'error')
     else throw e
@@ -614,7 +621,7 @@ export class Board {
       y += 30
     }
     try {
-      this.model.undo.stopCapturing()
+      this.step()
       const id = this.model.addSticky({ x, y, color: this.stickyColor, author: this.opts.me().name })
       this.render()
       this.select(id)
@@ -632,7 +639,7 @@ export class Board {
     const i = els.findIndex((e) => e.dataset.id === id)
     const next = els[i + 1] ?? els[i - 1]
     this.stopEditing(false)
-    this.model.undo.stopCapturing()
+    this.step()
     this.model.deleteSticky(id)
     this.render()
     this.select(null)
@@ -679,7 +686,7 @@ export class Board {
     const ed = this.editing
     if (!ed) return
     this.editing = null
-    this.model.undo.stopCapturing()
+    this.step()
     const el = this.stickyEls.get(ed.id)
     el?.classList.remove('is-editing')
     if (refocus && el) el.focus({ preventScroll: true })
@@ -744,7 +751,8 @@ export class Board {
       if (arrow && s) {
         e.preventDefault()
         const step = e.shiftKey ? 50 : 10
-        this.model.undo.stopCapturing()
+        // Key presses in a row on one sticky are one step to undo.
+        this.step(`${e.altKey ? 'size' : 'move'}:${id}`)
         if (e.altKey) this.model.resizeSticky(id, s.w + arrow[0] * step, s.h + arrow[1] * step)
         else this.model.moveSticky(id, s.x + arrow[0] * step, s.y + arrow[1] * step)
         const n = this.model.sticky(id)
@@ -838,7 +846,7 @@ export class Board {
         return pan()
       }
       if (this.editing && this.editing.id !== id) this.stopEditing(false)
-      this.model.undo.stopCapturing()
+      this.step()
       if (target.classList.contains('sticky-resize')) {
         this.gesture = { kind: 'resize', pointer: e.pointerId, id, el: stickyEl, sx: p.x, sy: p.y, w0: s.w, h0: s.h, w: s.w, h: s.h, last: 0 }
       } else {
@@ -849,7 +857,7 @@ export class Board {
       return
     }
     if (this.tool === 'eraser') {
-      this.model.undo.stopCapturing()
+      this.step()
       this.gesture = { kind: 'erase', pointer: e.pointerId }
       this.erase(p.x, p.y)
       return
@@ -957,7 +965,7 @@ export class Board {
     try {
       if (!g.id) {
         const tool = this.tool === 'highlighter' ? 'highlighter' : 'pen'
-        this.model.undo.stopCapturing()
+        this.step()
         g.id = this.model.startStroke({ points: g.points, color: this.inkColor, width: WIDTH[tool], tool, author: this.opts.me().name })
         g.sent = g.points.length
         this.preview?.remove()
@@ -1015,15 +1023,15 @@ export class Board {
         this.preview?.remove()
         this.preview = null
       } else this.flushStroke(true)
-      this.model.undo.stopCapturing()
+      this.step()
     } else if (g.kind === 'drag') {
       if (g.moved) this.model.moveSticky(g.id, g.x, g.y)
-      this.model.undo.stopCapturing()
+      this.step()
     } else if (g.kind === 'resize') {
       this.model.resizeSticky(g.id, g.w, g.h)
-      this.model.undo.stopCapturing()
+      this.step()
     } else if (g.kind === 'erase') {
-      this.model.undo.stopCapturing()
+      this.step()
     }
     this.gesture = null
     this.moving(false)
