@@ -151,7 +151,7 @@ export class Board {
     this.swatches = h('div', { class: 'board-group board-swatches', role: 'group', 'aria-labelledby': 'board-colour-label' }, this.swatchLabel)
     this.addButton = h('button', { type: 'button', class: 'btn btn-small', id: 'board-add', title: 'Add a sticky note (N)', onclick: () => this.addSticky() }, '+ Sticky')
     this.addButton.setAttribute('aria-label', '+ Sticky: add a sticky note')
-    this.deleteButton = h('button', { type: 'button', class: 'tool board-delete', 'aria-label': 'Delete the selected sticky', title: 'Delete the selected sticky (Delete)', disabled: true, onclick: () => this.deleteSelected() }, h('span', { 'aria-hidden': 'true' }, '🗑'))
+    this.deleteButton = h('button', { type: 'button', class: 'tool board-delete', 'aria-label': 'Delete: remove the selected sticky', title: 'Delete the selected sticky (Delete)', disabled: true, onclick: () => this.deleteSelected() }, 'Delete')
     this.undoButton = h('button', { type: 'button', class: 'tool', 'aria-label': 'Undo on the board', title: 'Undo your last change on the board (Ctrl+Z)', disabled: true, onclick: () => this.undo() }, h('span', { 'aria-hidden': 'true' }, '↶'))
     this.redoButton = h('button', { type: 'button', class: 'tool', 'aria-label': 'Redo on the board', title: 'Redo (Ctrl+Shift+Z)', disabled: true, onclick: () => this.redo() }, h('span', { 'aria-hidden': 'true' }, '↷'))
     const zoomGroup = h(
@@ -299,6 +299,7 @@ export class Board {
     this.frame = 0
     const d = this.dirty
     this.dirty = { all: false, stickies: new Set(), strokes: new Set(), arrows: false }
+    const t0 = performance.now()
     if (d.all) {
       const ids = new Set(this.model.ids('stickies'))
       for (const id of this.stickyEls.keys()) if (!ids.has(id)) this.renderSticky(id)
@@ -311,6 +312,8 @@ export class Board {
       for (const id of d.strokes) this.renderStroke(id)
     }
     if (d.all || d.arrows) this.renderArrows()
+    // How long drawing everything took, for the measurements in BENCHMARKS.md.
+    if (d.all && this.ready) this.viewport.dataset.renderMs = (performance.now() - t0).toFixed(1)
     const n = this.stickyEls.size
     const m = this.strokes.size
     this.summary.textContent = `${n} sticky ${n === 1 ? 'note' : 'notes'}, ${m} ink ${m === 1 ? 'stroke' : 'strokes'}.${this.readOnly ? ' Read only.' : ' Press N to add a sticky note.'}`
@@ -575,7 +578,7 @@ export class Board {
 
   private limit(e: unknown): void {
     if (e instanceof LimitError) toast(e.message, 'error')
-    else throw e
+    else toast(`The board cannot take this change: ${e instanceof Error ? e.message : String(e)}`, 'error')
   }
 
   // ---- stickies --------------------------------------------------------------------
