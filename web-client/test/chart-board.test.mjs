@@ -301,7 +301,7 @@ describe('the board', () => {
     assert.deepEqual(o.errors, [], 'console errors')
   })
 
-  it('on a phone: one finger drags a sticky or draws, two fingers zoom; screenshots', async () => {
+  it('on a phone: one finger drags a sticky or draws, two fingers zoom; the highlighter and the eraser; screenshots', async () => {
     const session = await proposeSession(suite.base, c, 'Phone board', 1, 1)
     const url = chartUrl(session.chart_id, c.edit)
     const desk = await openBoard(suite, url, { name: 'Desk' })
@@ -365,6 +365,25 @@ describe('the board', () => {
     await desk.page.mouse.move(...Object.values(await centre(desk.page, '#board-viewport')))
     await phone.page.waitForTimeout(400)
     await screenshot(phone.page, 'chart-board-phone')
+    // The desk draws with the highlighter, then the eraser takes that stroke and the phone's away.
+    await desk.page.locator('.board-tool-highlighter').click()
+    const dv = await desk.page.locator('#board-viewport').boundingBox()
+    await mouseDrag(desk.page, { x: dv.x + 100, y: dv.y + 100 }, { x: dv.x + 400, y: dv.y + 130 }, { steps: 15, pause: 5 })
+    const hl = await eventually(async () => Object.values((await state(phone.page)).strokes).find((s) => s.tool === 'highlighter' && s.done), { message: 'the phone sees the highlighter' })
+    assert.equal(hl.width, 28)
+    await desk.page.locator('.board-tool-eraser').click()
+    const fromDesk = async (id) => {
+      // Where a stroke's middle point is on the desk's screen.
+      const p = (await state(desk.page)).strokes[id].points
+      const k = Math.floor(p.length / 4) * 2
+      const scale = Number(await desk.page.locator('#board-viewport').getAttribute('data-scale'))
+      const m = await desk.page.evaluate(() => window.easelChart.board.view)
+      return { x: dv.x + m.tx + p[k] * scale, y: dv.y + m.ty + p[k + 1] * scale }
+    }
+    const hit = await fromDesk(hl.id)
+    await mouseDrag(desk.page, { x: hit.x - 10, y: hit.y - 10 }, { x: hit.x + 10, y: hit.y + 10 }, { steps: 6, pause: 5 })
+    await eventually(async () => !(await state(phone.page)).strokes[hl.id], { message: 'the eraser took the highlighter stroke' })
+    assert.equal(Object.keys((await state(phone.page)).strokes).length, 1, "the phone's stroke is still there")
     for (const o of [desk, phone]) assert.deepEqual(o.errors, [], 'console errors')
   })
 

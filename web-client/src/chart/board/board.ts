@@ -243,6 +243,8 @@ export class Board {
     this.resizeObserver = new ResizeObserver(() => {
       if (!this.fitted && this.ready) this.fit()
       else this.applyView()
+      // Shown for the first time (the Board tab): the render marks it drawn.
+      this.schedule()
     })
     this.resizeObserver.observe(this.viewport)
     this.schedule()
