@@ -354,7 +354,15 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     if (n) setMe(n)
   })
   setMe(me.name)
-  const onAwareness = () => renderPresence(presenceList, provider.awareness, doc.clientID)
+  // Pointers on the board change the awareness states ten times a second per
+  // person; the list is redrawn only when who is here changed.
+  let presenceKey = ''
+  const onAwareness = () => {
+    const key = JSON.stringify([...provider.awareness.getStates()].map(([id, st]) => [id, (st as { user?: unknown }).user]))
+    if (key === presenceKey) return
+    presenceKey = key
+    renderPresence(presenceList, provider.awareness, doc.clientID)
+  }
   provider.awareness.on('change', onAwareness)
   onAwareness()
 

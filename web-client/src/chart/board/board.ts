@@ -510,6 +510,8 @@ export class Board {
 
   private moving(on: boolean): void {
     // A cached layer while a gesture pans or zooms; drawn sharp again after.
+    // Measured (BENCHMARKS.md, "The board"): without it a pan of the busy
+    // board ran at 20-30 frames a second in chromium, with it at 60.
     this.world.classList.toggle('is-moving', on)
   }
 
@@ -1053,8 +1055,17 @@ export class Board {
     if (el?.dataset.id && this.tool === 'select' && !this.readOnly) this.startEditing(el.dataset.id)
   }
 
+  private wheelTimer = 0
   private onWheel = (e: WheelEvent): void => {
     e.preventDefault()
+    // Wheel events come in runs: one cached layer for the run.
+    if (!this.gesture) {
+      this.moving(true)
+      clearTimeout(this.wheelTimer)
+      this.wheelTimer = window.setTimeout(() => {
+        if (!this.gesture) this.moving(false)
+      }, 200)
+    }
     const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? this.viewport.clientHeight : 1
     if (e.ctrlKey || e.metaKey) {
       const p = this.local(e.clientX, e.clientY)
