@@ -328,8 +328,8 @@ describe('the board', () => {
     const id = await phone.page.locator('.sticky', { hasText: 'Parking lot' }).getAttribute('data-id')
     const before = (await state(phone.page)).stickies[id]
     const a = await centre(phone.page, `.sticky[data-id="${id}"]`)
-    await swipe(a, { x: a.x + 40, y: a.y + 60 })
-    await eventually(async () => (await state(desk.page)).stickies[id].y > before.y, { message: 'the desk sees the phone’s drag' })
+    await swipe(a, { x: a.x + 20, y: a.y - 70 })
+    await eventually(async () => (await state(desk.page)).stickies[id].y < before.y, { message: 'the desk sees the phone’s drag' })
     // One finger with the pen: a stroke.
     // The status line's "Saving…" can wrap the header on a phone: tap once the layout settled.
     await phone.page.locator('#save-status[data-state="saved"]').waitFor({ timeout: 15000 })
@@ -362,7 +362,8 @@ describe('the board', () => {
     await phone.page.locator('.board-tool-select').tap()
     await phone.page.locator('#board-viewport').focus()
     await phone.page.keyboard.press('0')
-    await desk.page.mouse.move(...Object.values(await centre(desk.page, '#board-viewport')))
+    const dc = await centre(desk.page, '#board-viewport')
+    await desk.page.mouse.move(dc.x - 120, dc.y + 140)
     await phone.page.waitForTimeout(400)
     await screenshot(phone.page, 'chart-board-phone')
     // The desk draws with the highlighter, then the eraser takes that stroke and the phone's away.
