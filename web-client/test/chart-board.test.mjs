@@ -212,7 +212,7 @@ describe('the board', () => {
     for (const o of [ada, bea, rea]) assert.deepEqual(o.errors, [], 'console errors')
   })
 
-  it('keyboard alone: add a sticky, type, move, resize, edit, delete; names for every sticky', async () => {
+  it('keyboard alone: add a sticky, type, move, resize, edit, delete; names for every sticky; arrows drawn', async () => {
     const session = await proposeSession(suite.base, c, 'Keys only', 0, 1)
     const kim = await openBoard(suite, chartUrl(session.chart_id, c.edit), { name: 'Kim' })
     await writable(kim.page)
@@ -259,6 +259,25 @@ describe('the board', () => {
     // Undo brings it back with its text.
     await page.keyboard.press('Control+z')
     assert.equal((await state(page)).stickies[second]?.text, 'Second')
+    // An arrow another client wrote (the schema's board.arrows) is drawn between the two, and
+    // goes when one of its stickies does.
+    await page.evaluate(([from, to]) => {
+      const m = window.easelChart.board.model
+      const YMap = m.map('stickies').constructor
+      m.doc.transact(() => {
+        const a = new YMap()
+        a.set('from', from)
+        a.set('to', to)
+        a.set('color', 'red')
+        a.set('author', 'Other client')
+        m.map('arrows').set('arrow-1', a)
+      })
+    }, [id, second])
+    await page.locator('.board-ink line[marker-end]').waitFor({ state: 'attached' })
+    assert.equal(await page.locator('.board-ink line').count(), 1)
+    await page.locator(`.sticky[data-id="${second}"]`).focus()
+    await page.keyboard.press('Delete')
+    await eventually(async () => (await page.locator('.board-ink line').count()) === 0, { message: 'the arrow goes with its sticky' })
     // Recolour from the toolbar: the selected sticky takes the colour.
     await page.locator(`.sticky[data-id="${id}"]`).focus()
     await page.locator('.swatch[data-color="pink"]').focus()
@@ -267,11 +286,29 @@ describe('the board', () => {
     assert.deepEqual(kim.errors, [], 'console errors')
   })
 
-  it('the limits: the text of a sticky and the number of stickies and strokes, each with a plain message', async () => {
+  it('the limits: points per stroke, the text of a sticky, the number of stickies and strokes, each with a plain message', async () => {
     const session = await proposeSession(suite.base, c, 'Full board', 1, 0)
     const o = await openBoard(suite, chartUrl(session.chart_id, c.edit), { name: 'Lim' })
     await writable(o.page)
     const page = o.page
+    // A stroke stops at 10,000 points (pointer events dispatched in the page: real mouse
+    // moves take too long for that many).
+    await page.locator('.board-tool-pen').click()
+    await page.evaluate(() => {
+      const vp = document.querySelector('#board-viewport')
+      const r = vp.getBoundingClientRect()
+      const ev = (type, i) =>
+        new PointerEvent(type, { pointerId: 77, pointerType: 'pen', isPrimary: true, bubbles: true, button: 0, clientX: r.left + 20 + (i % 400) * 1.5, clientY: r.top + 20 + Math.floor(i / 400) * 4 })
+      vp.dispatchEvent(ev('pointerdown', 0))
+      for (let i = 1; i <= 10050; i++) vp.dispatchEvent(ev('pointermove', i))
+      vp.dispatchEvent(ev('pointerup', 10050))
+    })
+    await page.locator('#toasts', { hasText: 'at most 10,000 points' }).waitFor()
+    const long = Object.values((await state(page)).strokes)
+    assert.equal(long.length, 1)
+    assert.equal(long[0].points.length, 2 * 10000)
+    assert.equal(long[0].done, true)
+    await page.locator('.board-tool-select').click()
     await page.locator('#board-add').click()
     await page.locator('.sticky-edit').fill('x'.repeat(2500))
     await page.locator('#toasts', { hasText: 'at most 2,000 characters' }).waitFor()
@@ -287,7 +324,7 @@ describe('the board', () => {
         m.extendStroke(id, [], true)
       }
     })
-    await page.locator('#board-viewport[data-stickies="500"][data-strokes="2000"]').waitFor()
+    await page.locator('#board-viewport[data-stickies="500"][data-strokes="2000"]').waitFor({ timeout: 20000 })
     await page.locator('#board-viewport').focus()
     await page.keyboard.press('n')
     await page.locator('#toasts', { hasText: 'at most 500 sticky notes' }).waitFor()

@@ -314,6 +314,8 @@ export class Board {
       for (const id of d.strokes) this.renderStroke(id)
     }
     if (d.all || d.arrows) this.renderArrows()
+    const g = this.gesture
+    if (g?.kind === 'draw' && !g.id) this.drawPreview(g)
     // How long drawing everything took, for the measurements in BENCHMARKS.md.
     if (d.all && this.ready) this.viewport.dataset.renderMs = (performance.now() - t0).toFixed(1)
     const n = this.stickyEls.size
@@ -823,7 +825,11 @@ export class Board {
     if (target.classList.contains('sticky-edit')) return
     if (e.pointerType === 'mouse' && e.button !== 0 && e.button !== 1) return
     this.pointers.set(e.pointerId, { x: e.clientX, y: e.clientY })
-    this.viewport.setPointerCapture(e.pointerId)
+    try {
+      this.viewport.setPointerCapture(e.pointerId)
+    } catch {
+      // The pointer is already gone (or was never a real one): its moves still come here while over the board.
+    }
     if (this.pointers.size === 2) {
       // A second finger: whatever the first one began becomes a pinch.
       this.endGesture(true)
@@ -935,7 +941,6 @@ export class Board {
       const events = typeof e.getCoalescedEvents === 'function' ? e.getCoalescedEvents() : []
       for (const ev of events.length ? events : [e]) this.addPoint(g, this.toBoard(ev.clientX, ev.clientY))
       this.markDirty({ all: false, stickies: new Set(), strokes: new Set(g.id ? [g.id] : []), arrows: false })
-      if (!g.id) this.drawPreview(g)
     }
   }
 
