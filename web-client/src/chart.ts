@@ -406,16 +406,22 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
   addMe.addEventListener('click', () => {
     if (!readOnly) participants.add(me.name)
   })
-  // Whoever writes in the notes took part: the proceedings list them. Only
-  // under a name they gave (not "Guest"), once per name and visit, so a
-  // name someone removed by hand is not forced back on every keystroke.
+  // Whoever writes in the notes or on the board took part: the proceedings
+  // list them. Only under a name they gave (not "Guest"), once per name and
+  // visit, so a name someone removed by hand is not forced back on every
+  // keystroke.
   let listedAs: string | null = null
-  const unwatchEdits = watchOwnEdits(doc, [provider, local], () => {
+  const tookPart = () => {
     if (readOnly || !storedName() || listedAs === me.name) return
     listedAs = me.name
     // After this transaction: a nested transact would join the edit's.
     queueMicrotask(() => participants.add(me.name))
-  })
+  }
+  const unwatchEdits = watchOwnEdits(doc, [provider, local], tookPart)
+  const onBoardEdit = (tr: Y.Transaction) => {
+    if (tr.origin === board.model.origin) tookPart()
+  }
+  doc.on('afterTransaction', onBoardEdit)
 
   // ---- the session: chart info, then live from the event stream -------------------
   function showBadge(state: string): void {
@@ -602,6 +608,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     provider.off('sync', onSync)
     unobserveParticipants()
     unwatchEdits()
+    doc.off('afterTransaction', onBoardEdit)
     editor?.destroy()
     board.destroy()
     provider.destroy()

@@ -187,6 +187,9 @@ describe('the board', () => {
     await eventually(async () => (await state(ada.page)).stickies[id].y === moved.y, { message: "Bea's undo" })
     assert.ok((await state(ada.page)).strokes[stroke.id], "Ada's stroke stays")
     await screenshot(ada.page, 'chart-board-desktop')
+    // Both took part on the board, so both are listed as participants.
+    const names = () => ada.page.evaluate(() => window.easelChart.doc.getMap('meta').get('participants')?.toArray() ?? [])
+    await eventually(async () => (await names()).includes('Ada') && (await names()).includes('Bea'), { message: 'Ada and Bea are participants' })
 
     // A read link: the board is there, its tools are not, and nothing it does changes the doc.
     const rea = await openBoard(suite, chartUrl(session.chart_id, c.read), { name: 'Rea' })
@@ -207,6 +210,7 @@ describe('the board', () => {
     await ada.page.waitForTimeout(500)
     assert.deepEqual(await state(ada.page), writerBefore, "the writer's doc is unchanged")
     assert.deepEqual(await state(rea.page), writerBefore, "the reader's own doc is unchanged")
+    assert.ok(!(await names()).includes('Rea'), 'the reader is not a participant')
     await screenshot(rea.page, 'chart-board-readonly-desktop')
 
     for (const o of [ada, bea, rea]) assert.deepEqual(o.errors, [], 'console errors')
