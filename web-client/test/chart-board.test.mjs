@@ -61,7 +61,7 @@ describe('the board', () => {
     c = await makeConference(suite.base)
   })
 
-  it('two people: a drag and a stroke seen live, undo takes back only one’s own change, a read link cannot change it', async (t) => {
+  it('two people: a drag, a resize and a stroke seen live, undo takes back only one’s own change, a read link cannot change it', async (t) => {
     const session = await proposeSession(suite.base, c, 'Board together', 0, 0)
     const url = chartUrl(session.chart_id, c.edit)
     const ada = await openBoard(suite, url, { name: 'Ada' })
@@ -109,6 +109,13 @@ describe('the board', () => {
       async () => (await bea.page.locator(sticky).getAttribute('style')).includes(`translate(${moved.x}px, ${moved.y}px)`),
       { message: "Bea's screen shows it there" },
     )
+
+    // Ada resizes it from its corner (the handle of the selected sticky).
+    const handle = await centre(ada.page, `${sticky} .sticky-resize`)
+    await mouseDrag(ada.page, handle, { x: handle.x + 30, y: handle.y + 20 }, { steps: 6, pause: 10 })
+    const resized = (await state(ada.page)).stickies[id]
+    assert.ok(Math.abs(resized.w - moved.w - 30 / scale) <= 2 && Math.abs(resized.h - moved.h - 20 / scale) <= 2, `resized to ${resized.w} x ${resized.h}`)
+    await eventually(async () => (await state(bea.page)).stickies[id].w === resized.w, { message: 'Bea sees the new size' })
 
     // Ada draws; Bea sees the stroke grow before the pen lifts.
     await ada.page.locator('.board-tool-pen').click()
