@@ -20,6 +20,7 @@ import {
   LIMITS,
   LimitError,
   STICKY_COLORS,
+  UNDO_CAPTURE_MS,
   type BoardChange,
   type InkColor,
   type InkTool,
@@ -582,6 +583,11 @@ export class Board {
     this.lastStep = tag
   }
 
+  /** While a gesture lasts it is one undo step, however long the pen rests. */
+  private holdUndo(on: boolean): void {
+    this.model.undo.captureTimeout = on ? Number.MAX_SAFE_INTEGER : UNDO_CAPTURE_MS
+  }
+
   private limit(e: unknown): void {
     if (e instanceof LimitError) toast(e.message, 'error')
     else toast(`The board cannot take this change: ${e instanceof Error ? e.message : String(e)}`, 'error')
@@ -860,6 +866,7 @@ export class Board {
       }
       if (this.editing && this.editing.id !== id) this.stopEditing(false)
       this.step()
+      this.holdUndo(true)
       if (target.classList.contains('sticky-resize')) {
         this.gesture = { kind: 'resize', pointer: e.pointerId, id, el: stickyEl, sx: p.x, sy: p.y, w0: s.w, h0: s.h, w: s.w, h: s.h, last: 0 }
       } else {
@@ -871,6 +878,7 @@ export class Board {
     }
     if (this.tool === 'eraser') {
       this.step()
+      this.holdUndo(true)
       this.gesture = { kind: 'erase', pointer: e.pointerId }
       this.erase(p.x, p.y)
       return
@@ -978,6 +986,7 @@ export class Board {
       if (!g.id) {
         const tool = this.tool === 'highlighter' ? 'highlighter' : 'pen'
         this.step()
+        this.holdUndo(true)
         g.id = this.model.startStroke({ points: g.points, color: this.inkColor, width: WIDTH[tool], tool, author: this.opts.me().name })
         g.sent = g.points.length
         this.preview?.remove()
@@ -993,6 +1002,7 @@ export class Board {
       this.preview?.remove()
       this.preview = null
       this.gesture = null
+      this.holdUndo(false)
       clearInterval(this.writeTimer)
       this.limit(e)
     }
@@ -1018,6 +1028,7 @@ export class Board {
     if (g.kind === 'drag' && !g.moved && e.type === 'pointerup') {
       // A tap: focus the sticky; a tap on the selected one edits it.
       this.gesture = null
+      this.holdUndo(false)
       if (g.wasSelected && !this.readOnly) this.startEditing(g.id)
       else g.el.focus({ preventScroll: true })
       return
@@ -1046,6 +1057,7 @@ export class Board {
       this.step()
     }
     this.gesture = null
+    this.holdUndo(false)
     this.moving(false)
     if (g.kind === 'drag' || g.kind === 'resize') this.markDirty({ all: false, stickies: new Set([g.id]), strokes: new Set(), arrows: true })
     if (g.kind === 'draw' && g.id) this.markDirty({ all: false, stickies: new Set(), strokes: new Set([g.id]), arrows: false })

@@ -119,6 +119,9 @@ export function applyTextDiff(t: Y.Text, next: string): void {
 
 export class LimitError extends Error {}
 
+/** Changes less than this apart are one step to undo (typing in a sticky). */
+export const UNDO_CAPTURE_MS = 400
+
 export class BoardModel {
   /** The origin of this browser's own board changes; the undo manager tracks only it. */
   readonly origin = { board: 'local' }
@@ -127,7 +130,7 @@ export class BoardModel {
 
   constructor(readonly doc: Y.Doc) {
     this.root = doc.getMap('board')
-    this.undo = new Y.UndoManager(this.root, { trackedOrigins: new Set([this.origin]), captureTimeout: 400 })
+    this.undo = new Y.UndoManager(this.root, { trackedOrigins: new Set([this.origin]), captureTimeout: UNDO_CAPTURE_MS })
   }
 
   /** Creates the maps the chart lacks (a chart made before the board, or a fresh one). */
