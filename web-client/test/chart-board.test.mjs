@@ -21,7 +21,10 @@ function boardState() {
 }
 const state = (page) => page.evaluate(boardState)
 
-async function openBoard(suite, url, { name, viewport } = {}) {
+// The desktop size of the screenshots and the measurements.
+const DESK = { width: 1280, height: 800 }
+
+async function openBoard(suite, url, { name, viewport = DESK } = {}) {
   const o = await suite.open({ name, viewport })
   await o.context.addInitScript(() => localStorage.setItem('easel.chartView', 'board'))
   await o.page.goto(url)
@@ -120,7 +123,8 @@ describe('the board', () => {
     // Ada draws; Bea sees the stroke grow before the pen lifts.
     await ada.page.locator('.board-tool-pen').click()
     const vp = await ada.page.locator('#board-viewport').boundingBox()
-    const start = { x: vp.x + 60, y: vp.y + vp.height - 80 }
+    // Near the bottom of the part of the board on screen.
+    const start = { x: vp.x + 60, y: Math.min(vp.y + vp.height, DESK.height) - 80 }
     let ownUpdates = 0
     await ada.page.evaluate(() => {
       const b = window.easelChart.board.model
@@ -381,6 +385,9 @@ describe('the board', () => {
     // One finger with the pen: a stroke.
     // The status line's "Saving…" can wrap the header on a phone: tap once the layout settled.
     await phone.page.locator('#save-status[data-state="saved"]').waitFor({ timeout: 15000 })
+    // Chromium sometimes makes no click of a tap that follows a swipe within a few hundred
+    // milliseconds; a person's next tap comes later than a test's.
+    await phone.page.waitForTimeout(600)
     await phone.page.locator('.board-tool-pen').tap()
     await phone.page.locator('#board-viewport[data-tool="pen"]').waitFor({ timeout: 3000 })
     await phone.page.locator('#board-viewport').scrollIntoViewIfNeeded()
@@ -460,7 +467,7 @@ describe('the board', () => {
     })
     await seeder.page.locator('#save-status[data-state="saved"]').waitFor({ timeout: 30000 })
 
-    const o = await suite.open({ name: 'Meas' })
+    const o = await suite.open({ name: 'Meas', viewport: DESK })
     await o.context.addInitScript(() => localStorage.setItem('easel.chartView', 'board'))
     await o.page.goto(url)
     await o.page.locator('#board-viewport[data-stickies="200"][data-strokes="500"][data-drawn-at]').waitFor({ timeout: 30000 })
