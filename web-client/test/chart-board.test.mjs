@@ -197,6 +197,7 @@ describe('the board', () => {
     await bea.page.keyboard.press('Control+z')
     await eventually(async () => (await state(ada.page)).stickies[id].y === moved.y, { message: "Bea's undo" })
     assert.ok((await state(ada.page)).strokes[stroke.id], "Ada's stroke stays")
+    await ada.page.evaluate(() => window.scrollTo(0, 0))
     await screenshot(ada.page, 'chart-board-desktop')
     // Both took part on the board, so both are listed as participants.
     const names = () => ada.page.evaluate(() => window.easelChart.doc.getMap('meta').get('participants')?.toArray() ?? [])
@@ -222,6 +223,7 @@ describe('the board', () => {
     assert.deepEqual(await state(ada.page), writerBefore, "the writer's doc is unchanged")
     assert.deepEqual(await state(rea.page), writerBefore, "the reader's own doc is unchanged")
     assert.ok(!(await names()).includes('Rea'), 'the reader is not a participant')
+    await rea.page.evaluate(() => window.scrollTo(0, 0))
     await screenshot(rea.page, 'chart-board-readonly-desktop')
 
     for (const o of [ada, bea, rea]) assert.deepEqual(o.errors, [], 'console errors')
