@@ -278,6 +278,7 @@ export class Board {
     cancelAnimationFrame(this.frame)
     clearInterval(this.writeTimer)
     clearTimeout(this.pointerTimer)
+    clearTimeout(this.wheelTimer)
     this.unobserve()
     this.resizeObserver.disconnect()
     this.opts.awareness.off('change', this.renderCursors)
@@ -321,7 +322,8 @@ export class Board {
     if (d.all && this.ready) this.viewport.dataset.renderMs = (performance.now() - t0).toFixed(1)
     const n = this.stickyEls.size
     const m = this.strokes.size
-    this.summary.textContent = `${n} sticky ${n === 1 ? 'note' : 'notes'}, ${m} ink ${m === 1 ? 'stroke' : 'strokes'}.${this.readOnly ? ' Read only.' : ' Press N to add a sticky note.'}`
+    const summary = `${n} sticky ${n === 1 ? 'note' : 'notes'}, ${m} ink ${m === 1 ? 'stroke' : 'strokes'}.${this.readOnly ? ' Read only.' : ' Press N to add a sticky note.'}`
+    if (this.summary.textContent !== summary) this.summary.textContent = summary
     this.viewport.dataset.stickies = String(n)
     this.viewport.dataset.strokes = String(m)
     if (this.selected && !this.stickyEls.has(this.selected)) this.select(null)
@@ -620,10 +622,11 @@ export class Board {
   addSticky(): void {
     if (this.readOnly) return
     if (!this.model.map('stickies')) this.model.ensure()
-    const c = this.toBoard(
-      this.viewport.getBoundingClientRect().left + this.viewport.clientWidth / 2,
-      this.viewport.getBoundingClientRect().top + this.viewport.clientHeight / 2,
-    )
+    // The middle of the part of the board on screen (on a phone the board can reach below it).
+    const r = this.viewport.getBoundingClientRect()
+    const top = Math.max(r.top, 0)
+    const bottom = Math.min(r.bottom, window.innerHeight || r.bottom)
+    const c = this.toBoard(r.left + r.width / 2, bottom > top ? (top + bottom) / 2 : r.top + r.height / 2)
     let x = Math.round(c.x - 100)
     let y = Math.round(c.y - 100)
     const taken = (x: number, y: number) =>
