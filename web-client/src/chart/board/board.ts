@@ -8,9 +8,13 @@
 // change; the only local overrides are the sticky being dragged and the
 // stroke being drawn, so this browser sees its own gesture without waiting
 // for the next write.
+//
+// Beside this file: the board's data in the Y.Doc (model.ts), a stroke's
+// path and hit test (ink.ts), and the others' pointers (cursors.ts).
 
 import type { Awareness } from 'y-protocols/awareness'
 import { h, toast } from '../../util'
+import { Cursors } from './cursors'
 import { bounds, paintStroke, touches, type Box } from './ink'
 import {
   BOARD_H,
@@ -28,9 +32,8 @@ import {
 } from './model'
 
 const SVG = 'http://www.w3.org/2000/svg'
-/** How often a stroke being drawn, a dragged sticky and one's pointer are written. */
+/** How often a stroke being drawn and a dragged sticky are written. */
 const WRITE_EVERY_MS = 50
-const POINTER_EVERY_MS = 100
 const MIN_SCALE_FACTOR = 0.9
 const MAX_SCALE = 4
 const WIDTH: Record<InkTool, number> = { pen: 6, highlighter: 28 }
@@ -86,7 +89,7 @@ export class Board {
   private ink: SVGSVGElement
   private strokeLayer: SVGGElement
   private arrowLayer: SVGGElement
-  private cursorLayer: HTMLElement
+  private cursors: Cursors
   private toolbar: HTMLElement
   private summary: HTMLElement
   private toolButtons = new Map<Tool, HTMLButtonElement>()
@@ -114,9 +117,6 @@ export class Board {
   private pointers = new Map<number, { x: number; y: number }>()
   private gesture: Gesture | null = null
   private writeTimer = 0
-  private pointerTimer = 0
-  private pendingPointer: { x: number; y: number } | null | undefined = undefined
-  private lastPointerSent = 0
   private drawnMarked = false
   private unobserve: () => void
   private resizeObserver: ResizeObserver
@@ -203,7 +203,7 @@ export class Board {
     this.ink.append(defs, this.arrowLayer, this.strokeLayer)
     this.world = h('div', { class: 'board-world' }, h('div', { class: 'board-paper' }), this.stickyLayer)
     this.world.appendChild(this.ink)
-    this.cursorLayer = h('div', { class: 'board-cursors', 'aria-hidden': 'true' })
+    this.cursors = new Cursors(opts.awareness, () => this.view)
     this.summary = h('span', { class: 'sr-only', id: 'board-summary' })
     this.viewport = h(
       'div',
@@ -218,7 +218,7 @@ export class Board {
         'data-tool': 'select',
       },
       this.world,
-      this.cursorLayer,
+      this.cursors.el,
     )
     this.el = h('section', { class: 'board', 'aria-label': 'Board' }, this.toolbar, this.viewport, this.summary)
 
@@ -240,7 +240,6 @@ export class Board {
     this.viewport.addEventListener('dblclick', this.onDoubleClick)
     this.viewport.addEventListener('focusin', this.onFocusIn)
     this.el.addEventListener('keydown', this.onKey)
-    this.opts.awareness.on('change', this.renderCursors)
     this.resizeObserver = new ResizeObserver(() => {
       if (!this.fitted && this.ready) this.fit()
       else this.applyView()
@@ -277,11 +276,10 @@ export class Board {
   destroy(): void {
     cancelAnimationFrame(this.frame)
     clearInterval(this.writeTimer)
-    clearTimeout(this.pointerTimer)
     clearTimeout(this.wheelTimer)
     this.unobserve()
     this.resizeObserver.disconnect()
-    this.opts.awareness.off('change', this.renderCursors)
+    this.cursors.destroy()
     this.model.destroy()
   }
 
@@ -466,7 +464,7 @@ export class Board {
     v.ty = Math.min(Math.max(v.ty, Math.min(0, vh - bh) - vh / 2), Math.max(0, vh - bh) + vh / 2)
     this.world.style.transform = `translate(${v.tx}px, ${v.ty}px) scale(${v.s})`
     this.viewport.dataset.scale = v.s.toFixed(3)
-    this.renderCursors()
+    this.cursors.render()
   }
 
   /** Shows what is on the board (everything, or the middle of an empty board). */
@@ -899,7 +897,7 @@ export class Board {
 
   private onPointerMove = (e: PointerEvent): void => {
     const p = this.toBoard(e.clientX, e.clientY)
-    this.sendPointer(p)
+    this.cursors.send(p)
     if (!this.pointers.has(e.pointerId)) return
     this.pointers.set(e.pointerId, { x: e.clientX, y: e.clientY })
     const g = this.gesture
@@ -1067,7 +1065,7 @@ export class Board {
   }
 
   private onPointerLeave = (e: PointerEvent): void => {
-    if (!this.pointers.has(e.pointerId)) this.sendPointer(null)
+    if (!this.pointers.has(e.pointerId)) this.cursors.send(null)
   }
 
   private onDoubleClick = (e: MouseEvent): void => {
@@ -1094,57 +1092,6 @@ export class Board {
       this.view.tx -= (e.shiftKey ? e.deltaY : e.deltaX) * unit
       this.view.ty -= (e.shiftKey ? 0 : e.deltaY) * unit
       this.applyView()
-    }
-  }
-
-  // ---- other people's pointers -----------------------------------------------------------
-
-  /** This browser's pointer, in board units, at most every POINTER_EVERY_MS; null when it left. */
-  private sendPointer(p: { x: number; y: number } | null): void {
-    this.pendingPointer = p && { x: Math.round(p.x), y: Math.round(p.y) }
-    if (this.pointerTimer) return
-    const wait = Math.max(0, POINTER_EVERY_MS - (performance.now() - this.lastPointerSent))
-    this.pointerTimer = window.setTimeout(() => {
-      this.pointerTimer = 0
-      this.lastPointerSent = performance.now()
-      if (this.pendingPointer !== undefined) this.opts.awareness.setLocalStateField('board', this.pendingPointer)
-      this.pendingPointer = undefined
-    }, wait)
-  }
-
-  private cursorEls = new Map<number, HTMLElement>()
-  private renderCursors = (): void => {
-    const seen = new Set<number>()
-    const me = this.opts.awareness.clientID
-    for (const [client, st] of this.opts.awareness.getStates()) {
-      if (client === me) continue
-      const state = st as { board?: { x?: unknown; y?: unknown } | null; user?: { name?: unknown; color?: unknown } }
-      const x = state.board?.x
-      const y = state.board?.y
-      if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) continue
-      seen.add(client)
-      let el = this.cursorEls.get(client)
-      const name = typeof state.user?.name === 'string' ? state.user.name.slice(0, 40) : 'Someone'
-      const color = /^#[0-9a-fA-F]{6}$/.test(String(state.user?.color)) ? String(state.user?.color) : '#666666'
-      if (!el) {
-        el = h('div', { class: 'board-cursor' }, h('span', { class: 'board-cursor-dot' }), h('span', { class: 'board-cursor-name' }))
-        this.cursorEls.set(client, el)
-        this.cursorLayer.appendChild(el)
-      }
-      el.dataset.name = name
-      ;(el.firstElementChild as HTMLElement).style.background = color
-      const label = el.lastElementChild as HTMLElement
-      label.style.background = color
-      if (label.textContent !== name) label.textContent = name
-      el.dataset.x = String(x)
-      el.dataset.y = String(y)
-      el.style.transform = `translate(${x * this.view.s + this.view.tx}px, ${y * this.view.s + this.view.ty}px)`
-    }
-    for (const [client, el] of this.cursorEls) {
-      if (!seen.has(client)) {
-        el.remove()
-        this.cursorEls.delete(client)
-      }
     }
   }
 }
