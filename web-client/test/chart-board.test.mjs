@@ -2,7 +2,8 @@
 // server: two people see each other's drags and strokes live (in the Y.Doc
 // and on screen), a stroke streams in batches and ends compact, undo takes
 // back only one's own change, a read link sees the board and cannot change
-// it, stickies made and edited with the keyboard alone, touch on a phone,
+// it, two browsers creating the board of an old chart at once lose nothing,
+// stickies made and edited with the keyboard alone, touch on a phone,
 // the limits, and a board of 200 stickies and 500 strokes measured while it
 // opens, while a sticky is dragged and while the board is panned.
 
@@ -227,6 +228,76 @@ describe('the board', () => {
     await screenshot(rea.page, 'chart-board-readonly-desktop')
 
     for (const o of [ada, bea, rea]) assert.deepEqual(o.errors, [], 'console errors')
+  })
+
+  it('two browsers that create the board of an old chart at once end with one board holding both stickies', async () => {
+    // Charts made before the board have no board maps, like a fresh one: whoever opens it
+    // first with an edit link creates them. Here two browsers both create them without
+    // hearing of each other (what the server sends them is held back), each adds a sticky,
+    // and then they hear everything.
+    // A conference of its own: the first has four cells, one per other test.
+    const own = await makeConference(suite.base)
+    const session = await proposeSession(suite.base, own, 'Old chart', 0, 0)
+    const url = chartUrl(session.chart_id, own.edit)
+    let release
+    const infoHeld = new Promise((r) => (release = r))
+    const net = { hold: false, links: new Set() }
+    const pages = []
+    for (const name of ['Uma', 'Vic']) {
+      const o = await suite.open({ name, viewport: DESK })
+      await o.context.addInitScript(() => localStorage.setItem('easel.chartView', 'board'))
+      // The chart's role arrives when the test says: until then the board makes nothing.
+      await o.page.route(`**/api/v1/charts/${session.chart_id}`, async (route) => {
+        await infoHeld
+        await route.continue()
+      })
+      await o.page.routeWebSocket(/\/sync\//, (ws) => {
+        const server = ws.connectToServer()
+        const link = { ws, server }
+        net.links.add(link)
+        ws.onMessage((m) => server.send(m))
+        server.onMessage((m) => {
+          if (!net.hold) ws.send(m)
+        })
+        ws.onClose(() => {
+          net.links.delete(link)
+          server.close()
+        })
+        server.onClose(() => {
+          net.links.delete(link)
+          ws.close()
+        })
+      })
+      await o.page.goto(url)
+      pages.push(o)
+    }
+    for (const o of pages) {
+      await eventually(() => o.page.evaluate(() => window.easelChart.provider.synced), { message: 'synced' })
+      assert.equal(await o.page.evaluate(() => window.easelChart.board.model.map('stickies')), null, 'no board yet')
+    }
+    net.hold = true
+    release()
+    for (const [i, o] of pages.entries()) {
+      await writable(o.page)
+      await o.page.locator('#board-add').click()
+      await o.page.keyboard.type(`From ${i === 0 ? 'Uma' : 'Vic'}`)
+      await o.page.keyboard.press('Escape')
+      assert.equal(Object.keys((await state(o.page)).stickies).length, 1)
+    }
+    // What they sent reached the server; now they hear it all again.
+    await pages[0].page.waitForTimeout(1000)
+    net.hold = false
+    for (const { ws, server } of [...net.links]) {
+      ws.close()
+      server.close()
+    }
+    for (const o of pages) {
+      await eventually(async () => {
+        const texts = Object.values((await state(o.page)).stickies).map((s) => s.text).sort()
+        return JSON.stringify(texts) === JSON.stringify(['From Uma', 'From Vic'])
+      }, { timeout: 20000, message: 'both stickies on both boards' })
+    }
+    for (const o of pages) assert.deepEqual(o.errors, [], 'console errors')
   })
 
   it('keyboard alone: add a sticky, type, move, resize, edit, delete; names for every sticky; arrows drawn', async () => {
