@@ -6,7 +6,8 @@
 //
 // This file wires the page together; the parts live in ./chart/: the
 // editor and toolbar, presence, participants, exports, the share action,
-// the status line, the token's storage and the session's time. The page
+// the status line, the token's storage and the session's time; the board
+// (sticky notes and ink, ./chart/board/) is the second tab. The page
 // also follows the session live on the conference's event stream (a
 // session made final or reopened while people type) and keeps the chart in
 // IndexedDB so that edits made offline survive closing the tab.
@@ -28,10 +29,13 @@ import { renderShare } from './chart/share'
 import { chartStatus } from './chart/status'
 import { chartToken, forgetChartToken } from './chart/token'
 import { sessionWhen } from './chart/when'
+import { Board } from './chart/board/board'
 
 /** Reason prefixes of the server's "permission denied" (crates/hub). */
 const DENIED_FINAL = 'read-only: the session is final'
 const DENIED_LINK = 'read-only: this chart cannot be edited with your link'
+/** Which tab (notes or board) this browser showed last. */
+const VIEW_KEY = 'easel.chartView'
 
 export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: string | null): () => void {
   clear(root)
@@ -114,6 +118,45 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
   )
   const backLink = h('a', { class: 'back', hidden: true }, '← Agenda')
 
+  // ---- notes and board, as two tabs ---------------------------------------------
+  const board = new Board(doc, { awareness: provider.awareness, me: () => me })
+  const tabNotes = h('button', { type: 'button', role: 'tab', id: 'tab-notes', 'aria-controls': 'notes-panel' }, 'Notes')
+  const tabBoard = h('button', { type: 'button', role: 'tab', id: 'tab-board', 'aria-controls': 'board-panel' }, 'Board')
+  const notesPanel = h('div', { class: 'notes-panel', role: 'tabpanel', id: 'notes-panel', 'aria-labelledby': 'tab-notes' }, toolbar, editorHost)
+  const boardPanel = h('div', { class: 'board-panel', role: 'tabpanel', id: 'board-panel', 'aria-labelledby': 'tab-board' }, board.el)
+  function showTab(which: 'notes' | 'board', focus = false): void {
+    const isBoard = which === 'board'
+    tabNotes.setAttribute('aria-selected', String(!isBoard))
+    tabBoard.setAttribute('aria-selected', String(isBoard))
+    tabNotes.tabIndex = isBoard ? -1 : 0
+    tabBoard.tabIndex = isBoard ? 0 : -1
+    notesPanel.hidden = isBoard
+    boardPanel.hidden = !isBoard
+    if (focus) (isBoard ? tabBoard : tabNotes).focus()
+    try {
+      localStorage.setItem(VIEW_KEY, which)
+    } catch {
+      /* private mode: the tab is not remembered */
+    }
+  }
+  tabNotes.addEventListener('click', () => showTab('notes'))
+  tabBoard.addEventListener('click', () => showTab('board'))
+  const tabs = h('div', { class: 'chart-tabs', role: 'tablist', 'aria-label': 'Notes or board' }, tabNotes, tabBoard)
+  tabs.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'Home' || e.key === 'End') {
+      e.preventDefault()
+      const toBoard = e.key === 'End' || ((e.key === 'ArrowRight' || e.key === 'ArrowLeft') && tabNotes.getAttribute('aria-selected') === 'true')
+      showTab(toBoard ? 'board' : 'notes', true)
+    }
+  })
+  let remembered: string | null = null
+  try {
+    remembered = localStorage.getItem(VIEW_KEY)
+  } catch {
+    /* private mode */
+  }
+  showTab(remembered === 'board' ? 'board' : 'notes')
+
   root.append(
     h(
       'div',
@@ -129,7 +172,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
       h(
         'div',
         { class: 'chart-layout' },
-        h('section', { class: 'paper', 'aria-labelledby': 'chart-title' }, toolbar, editorHost),
+        h('section', { class: 'paper', 'aria-labelledby': 'chart-title' }, tabs, notesPanel, boardPanel),
         h(
           'aside',
           { class: 'chart-side' },
@@ -171,6 +214,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     if (!synced) return
     provider.off('sync', onSync)
     makeEditor()
+    board.start()
   }
   void local.whenSynced.then(() => {
     if (!disposed && doc.getXmlFragment('notes').length > 0) makeEditor()
@@ -196,6 +240,8 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     readOnly = Object.values(ro).some(Boolean)
     editor?.setEditable(!readOnly)
     toolbar.hidden = readOnly
+    // The board's maps are made only once the role is known: a read link must not write.
+    board.setReadOnly(readOnly || !info)
     participantForm.hidden = readOnly
     document.body.classList.toggle('is-readonly', readOnly)
     renderParticipants()
@@ -308,7 +354,15 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     if (n) setMe(n)
   })
   setMe(me.name)
-  const onAwareness = () => renderPresence(presenceList, provider.awareness, doc.clientID)
+  // Pointers on the board change the awareness states ten times a second per
+  // person; the list is redrawn only when who is here changed.
+  let presenceKey = ''
+  const onAwareness = () => {
+    const key = JSON.stringify([...provider.awareness.getStates()].map(([id, st]) => [id, (st as { user?: unknown }).user]))
+    if (key === presenceKey) return
+    presenceKey = key
+    renderPresence(presenceList, provider.awareness, doc.clientID)
+  }
   provider.awareness.on('change', onAwareness)
   onAwareness()
 
@@ -352,16 +406,22 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
   addMe.addEventListener('click', () => {
     if (!readOnly) participants.add(me.name)
   })
-  // Whoever writes in the notes took part: the proceedings list them. Only
-  // under a name they gave (not "Guest"), once per name and visit, so a
-  // name someone removed by hand is not forced back on every keystroke.
+  // Whoever writes in the notes or on the board took part: the proceedings
+  // list them. Only under a name they gave (not "Guest"), once per name and
+  // visit, so a name someone removed by hand is not forced back on every
+  // keystroke.
   let listedAs: string | null = null
-  const unwatchEdits = watchOwnEdits(doc, [provider, local], () => {
+  const tookPart = () => {
     if (readOnly || !storedName() || listedAs === me.name) return
     listedAs = me.name
     // After this transaction: a nested transact would join the edit's.
     queueMicrotask(() => participants.add(me.name))
-  })
+  }
+  const unwatchEdits = watchOwnEdits(doc, [provider, local], tookPart)
+  const onBoardEdit = (tr: Y.Transaction) => {
+    if (tr.origin === board.model.origin) tookPart()
+  }
+  doc.on('afterTransaction', onBoardEdit)
 
   // ---- the session: chart info, then live from the event stream -------------------
   function showBadge(state: string): void {
@@ -522,14 +582,17 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
   })
 
   renderStatus()
-  if (provider.synced) makeEditor()
-  else provider.on('sync', onSync)
+  if (provider.synced) {
+    makeEditor()
+    board.start()
+  } else provider.on('sync', onSync)
   // Expose for the browser tests (read-only inspection, no behaviour).
   ;(window as unknown as { easelChart?: unknown }).easelChart = {
     doc,
     provider,
     saved,
     local,
+    board,
     get editor() {
       return editor
     },
@@ -545,7 +608,9 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     provider.off('sync', onSync)
     unobserveParticipants()
     unwatchEdits()
+    doc.off('afterTransaction', onBoardEdit)
     editor?.destroy()
+    board.destroy()
     provider.destroy()
     saved.destroy()
     void local.destroy()

@@ -51,6 +51,16 @@ describe('accessibility (axe-core, keyboard only)', () => {
     await writer.page.keyboard.press('Enter')
     await writer.page.keyboard.type('Alt text on every slide')
     await writer.page.locator('#save-status[data-state="saved"]').waitFor({ timeout: 15000 })
+    // The board: two stickies and a stroke, so its pages show each kind of item.
+    await writer.page.locator('#board-viewport[data-readonly="false"]').waitFor({ state: 'attached' })
+    await writer.page.evaluate(() => {
+      const m = window.easelChart.board.model
+      m.addSticky({ x: 1800, y: 1300, color: 'yellow', author: 'Writer', text: 'Captions' })
+      m.addSticky({ x: 2050, y: 1300, color: 'blue', author: 'Writer', text: 'Sign language' })
+      const id = m.startStroke({ points: [1800, 1560, 1900, 1600, 2000, 1580, 2200, 1620], color: 'red', width: 6, tool: 'pen', author: 'Writer' })
+      m.extendStroke(id, [], true)
+    })
+    await writer.page.locator('#save-status[data-state="saved"]').waitFor({ timeout: 15000 })
   })
 
   after(async () => {
@@ -83,6 +93,25 @@ describe('accessibility (axe-core, keyboard only)', () => {
       name: 'chart (read-only link)',
       url: () => `${base}/#/chart/${session.chart_id}?token=${c.read}`,
       ready: (p) => p.locator('#chart-notice', { hasText: 'read-only' }).waitFor(),
+    },
+    {
+      name: 'chart (board)',
+      url: () => `${base}/#/chart/${session.chart_id}?token=${c.edit}`,
+      ready: async (p) => {
+        await p.locator('#tab-board').click()
+        await p.locator('#board-viewport[data-readonly="false"][data-stickies="2"][data-drawn-at]').waitFor()
+        // A sticky selected (its resize handle shows) and the Keys help open.
+        await p.locator('.sticky', { hasText: 'Captions' }).focus()
+        await p.locator('.board-keys summary').click()
+      },
+    },
+    {
+      name: 'chart (board, read-only link)',
+      url: () => `${base}/#/chart/${session.chart_id}?token=${c.read}`,
+      ready: async (p) => {
+        await p.locator('#tab-board').click()
+        await p.locator('#board-viewport[data-readonly="true"][data-stickies="2"][data-drawn-at]').waitFor()
+      },
     },
     {
       name: 'organizer',
