@@ -237,7 +237,7 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         match e {
             Error::Agenda(a) => a.into(),
-            Error::ConferenceNotFound(_) | Error::LinkNotFound(_) => {
+            Error::ConferenceNotFound(_) | Error::LinkNotFound(_) | Error::WebhookNotFound(_) => {
                 ApiError::not_found(e.to_string())
             }
             Error::Hub(h) => {
