@@ -15,6 +15,8 @@ use easel_agenda::{Session, SessionState};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use easel_store::meta::MetaError;
+
 use crate::{to_json, Conferences, Error, Result, StoredConference};
 
 /// What an endpoint can subscribe to. The wire names are the `type` of the
@@ -119,6 +121,13 @@ pub const DELIVERY_PREFIX: &[u8] = b"d/";
 
 pub fn delivery_key(event_id: &str, webhook_id: &str) -> Vec<u8> {
     format!("d/{event_id}/{webhook_id}").into_bytes()
+}
+
+/// Keys of an endpoint's delivery log (the store's `attempts` tree) start
+/// with this: `{conference_id}/{webhook_id}/`. Ids contain no `/`, so no
+/// endpoint's prefix is another's.
+pub fn attempts_prefix(conference_id: &str, webhook_id: &str) -> Vec<u8> {
+    format!("{conference_id}/{webhook_id}/").into_bytes()
 }
 
 /// The payload every delivery carries: `{type, timestamp, data}`.
@@ -312,7 +321,9 @@ impl Conferences {
         Ok(())
     }
 
-    /// Removes every endpoint of a conference (deleting it).
+    /// Removes every endpoint of a conference (deleting it), and this
+    /// node's delivery logs of them. Deliveries still pending are dropped
+    /// when their turn comes (their endpoint is gone).
     pub(crate) async fn remove_webhooks(&self, conference_id: &str) -> Result<usize> {
         let endpoints = self
             .inner
@@ -321,6 +332,12 @@ impl Conferences {
             .await?;
         for (key, _) in &endpoints {
             self.inner.meta.remove(key).await?;
+        }
+        if let Some(store) = self.outbox() {
+            let prefix = format!("{conference_id}/").into_bytes();
+            for (key, _) in store.scan_attempts(&prefix).map_err(MetaError::from)? {
+                store.remove_attempt(&key).map_err(MetaError::from)?;
+            }
         }
         Ok(endpoints.len())
     }
@@ -357,10 +374,7 @@ impl Conferences {
         let Some(outbox) = self.outbox() else {
             return Ok(0);
         };
-        outbox
-            .put_outbox(&entries)
-            .await
-            .map_err(easel_store::meta::MetaError::from)?;
+        outbox.put_outbox(&entries).await.map_err(MetaError::from)?;
         self.inner.outbox_wake.notify_one();
         Ok(entries.len())
     }
@@ -424,5 +438,189 @@ mod tests {
             );
         }
         assert_eq!(EventType::parse("session.deleted"), None);
+    }
+
+    fn service() -> (tempfile::TempDir, Conferences, easel_store::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = easel_store::Store::open(dir.path().join("data")).unwrap();
+        let hub = easel_hub::Hub::new(store.clone(), easel_hub::HubConfig::default());
+        (dir, Conferences::new(store.clone(), hub), store)
+    }
+
+    fn pending(store: &easel_store::Store) -> Vec<PendingDelivery> {
+        store
+            .scan_outbox(DELIVERY_PREFIX)
+            .unwrap()
+            .iter()
+            .map(|(_, v)| serde_json::from_slice(v).unwrap())
+            .collect()
+    }
+
+    fn conference() -> easel_agenda::Conference {
+        let date = jiff::civil::date(2030, 1, 1);
+        easel_agenda::Conference::new("conf-w", "W", "UTC", date, date).unwrap()
+    }
+
+    const SECRET: &str = "whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3QtcmVjZWl2ZXIh";
+
+    /// An agenda change's events are in the outbox once the change is
+    /// stored (same write), one entry per subscribed endpoint, none for
+    /// endpoints that did not ask for the type.
+    #[tokio::test]
+    async fn agenda_changes_fill_the_outbox_in_the_same_write() {
+        let (_dir, conferences, store) = service();
+        conferences.create(conference()).await.unwrap();
+        let a = conferences
+            .add_webhook(
+                "conf-w",
+                "https://a.example/".into(),
+                SECRET.into(),
+                vec![EventType::ProceedingsPublished],
+                10,
+            )
+            .await
+            .unwrap();
+        conferences
+            .add_webhook(
+                "conf-w",
+                "https://b.example/".into(),
+                SECRET.into(),
+                vec![EventType::SessionCreated],
+                10,
+            )
+            .await
+            .unwrap();
+        conferences
+            .mutate("conf-w", "renamed", |s| Ok(s.conference.rename("W2")?))
+            .await
+            .unwrap();
+        assert!(pending(&store).is_empty(), "a rename is no event");
+        let publish = |public: bool| {
+            move |s: &mut StoredConference| {
+                s.set_proceedings_public(public, Timestamp::now());
+                Ok(())
+            }
+        };
+        conferences
+            .mutate("conf-w", "published", publish(true))
+            .await
+            .unwrap();
+        let out = pending(&store);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].webhook_id, a.id);
+        assert_eq!(out[0].event_type, EventType::ProceedingsPublished);
+        let body: serde_json::Value = serde_json::from_str(&out[0].body).unwrap();
+        assert_eq!(body["type"], "proceedings.published");
+        assert_eq!(body["data"]["conference_id"], "conf-w");
+        // Publishing again while public is no new event.
+        conferences
+            .mutate("conf-w", "published", publish(true))
+            .await
+            .unwrap();
+        assert_eq!(pending(&store).len(), 1);
+        // Unpublishing and publishing again is.
+        conferences
+            .mutate("conf-w", "unpublished", publish(false))
+            .await
+            .unwrap();
+        conferences
+            .mutate("conf-w", "published", publish(true))
+            .await
+            .unwrap();
+        assert_eq!(pending(&store).len(), 2);
+        // A failed edit stores no event.
+        conferences
+            .mutate("conf-w", "unpublished", publish(false))
+            .await
+            .unwrap();
+        let failed = conferences
+            .mutate("conf-w", "published", |s| {
+                s.set_proceedings_public(true, Timestamp::now());
+                s.conference.rename("")?;
+                Ok(())
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(pending(&store).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn convergence_closed_is_recorded_for_its_subscribers() {
+        let (_dir, conferences, store) = service();
+        conferences.create(conference()).await.unwrap();
+        let none = conferences
+            .record_convergence_closed("conf-w", Default::default())
+            .await
+            .unwrap();
+        assert_eq!(none, 0, "no endpoint, nothing recorded");
+        conferences
+            .add_webhook(
+                "conf-w",
+                "https://a.example/".into(),
+                SECRET.into(),
+                vec![EventType::ConvergenceClosed],
+                10,
+            )
+            .await
+            .unwrap();
+        let mut data = serde_json::Map::new();
+        data.insert("phase_id".into(), "cv-1".into());
+        assert_eq!(
+            conferences
+                .record_convergence_closed("conf-w", data)
+                .await
+                .unwrap(),
+            1
+        );
+        let out = pending(&store);
+        let body: serde_json::Value = serde_json::from_str(&out[0].body).unwrap();
+        assert_eq!(body["type"], "convergence.closed");
+        assert_eq!(body["data"]["phase_id"], "cv-1");
+        assert_eq!(body["data"]["conference_id"], "conf-w");
+        // Deleting the conference removes its endpoints.
+        conferences.delete("conf-w").await.unwrap();
+        assert!(conferences.webhooks("conf-w").await.unwrap().is_empty());
+    }
+
+    /// The per-endpoint limit is kept, and an unknown conference gets none.
+    #[tokio::test]
+    async fn endpoints_per_conference_are_limited() {
+        let (_dir, conferences, _store) = service();
+        conferences.create(conference()).await.unwrap();
+        for _ in 0..2 {
+            conferences
+                .add_webhook(
+                    "conf-w",
+                    "https://a.example/".into(),
+                    SECRET.into(),
+                    vec![EventType::SessionCreated],
+                    2,
+                )
+                .await
+                .unwrap();
+        }
+        let third = conferences
+            .add_webhook(
+                "conf-w",
+                "https://a.example/".into(),
+                SECRET.into(),
+                vec![EventType::SessionCreated],
+                2,
+            )
+            .await;
+        assert!(matches!(third, Err(Error::Agenda(_))), "{third:?}");
+        let missing = conferences
+            .add_webhook(
+                "conf-nope",
+                "https://a.example/".into(),
+                SECRET.into(),
+                vec![EventType::SessionCreated],
+                2,
+            )
+            .await;
+        assert!(
+            matches!(missing, Err(Error::ConferenceNotFound(_))),
+            "{missing:?}"
+        );
     }
 }

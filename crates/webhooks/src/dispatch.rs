@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use easel_conferences::webhooks::{EventType, PendingDelivery, DELIVERY_PREFIX};
+use easel_conferences::webhooks::{attempts_prefix, EventType, PendingDelivery, DELIVERY_PREFIX};
 use easel_conferences::Conferences;
 use easel_store::Store;
 use jiff::{SignedDuration, Timestamp};
@@ -68,10 +68,6 @@ pub struct Attempt {
     pub next_retry: Option<Timestamp>,
     /// Whether this was the last attempt of a failed delivery.
     pub gave_up: bool,
-}
-
-fn attempts_prefix(conference_id: &str, webhook_id: &str) -> Vec<u8> {
-    format!("{conference_id}/{webhook_id}/").into_bytes()
 }
 
 /// An endpoint's recent attempts, newest first.
