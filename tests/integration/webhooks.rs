@@ -511,3 +511,38 @@ async fn bad_webhook_registrations_are_refused_and_nothing_is_stored() {
     );
     assert_eq!(missing.status, 404, "{}", missing.raw);
 }
+
+/// A chart edited inside a debounce window when the server is killed
+/// still gets its `chart.updated` after the restart: the window's marker
+/// is in the outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_window_open_at_kill_9_is_sent_after_restart() {
+    let receiver = Receiver::start(0).await;
+    let mut args = FAST.to_vec();
+    args.extend(["--webhook-chart-debounce-ms", "60000"]);
+    let mut server = TestServer::start_with(&args);
+    let f = server.fixture();
+    register(&server, &f, &receiver.url(), &["chart.updated"]);
+    let chart = server.chart_id("edited before the crash");
+    let client = TestClient::connect(&server.ws_url("edited before the crash")).await;
+    client.wait_synced().await;
+    for i in 0..5 {
+        client.push_text("t", &format!("{i},"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Long enough for the window's marker to be flushed; the window itself
+    // (a minute) is far from closing.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(receiver.of_type("chart.updated").is_empty());
+    client.abort();
+    server.kill9();
+    server.restart(&args);
+    wait_for("chart.updated after restart", WAIT, || {
+        !receiver.of_type("chart.updated").is_empty()
+    })
+    .await;
+    let got = receiver.of_type("chart.updated");
+    verify(&got[0], SECRET);
+    assert_eq!(got[0].json()["data"]["chart_id"], chart.as_str());
+    receiver.task.abort();
+}
