@@ -280,6 +280,14 @@ async fn agenda_events_arrive_signed_and_the_secret_is_not_served_again() {
     assert_eq!(ids.len(), 3, "each event has its own id");
 
     // The delivery log shows each attempt.
+    let bad_limit = server.api(
+        "GET",
+        &format!("{}/{wid}/deliveries?limit=lots", hooks_path(&f)),
+        Some(&f.organizer),
+        None,
+    );
+    assert_eq!(bad_limit.status, 400, "{}", bad_limit.raw);
+    assert_eq!(bad_limit.code(), "invalid_input");
     let log = deliveries(&server, &f, &wid);
     assert_eq!(log.len(), 3, "{log:#?}");
     for a in &log {

@@ -47,6 +47,11 @@ pub struct ApiJson<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
+/// Query extractor whose rejections use the API error shape.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
 /// The caller: the token it presented (already checked: known, not
 /// revoked) and its address (for rate limits).
 pub struct Caller {

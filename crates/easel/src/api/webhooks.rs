@@ -3,7 +3,7 @@
 //! the answer to the registration, and never again. What is refused and
 //! why: docs/security.md ("Webhooks").
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use easel_conferences::webhooks::{Endpoint, EventType};
@@ -11,7 +11,7 @@ use easel_webhooks::{sign, vet, Attempt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiJson, ApiPath, Caller, ErrorBody};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, ErrorBody};
 use crate::access::Role;
 use crate::AppState;
 
@@ -190,7 +190,7 @@ pub async fn webhook_deliveries(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((id, webhook_id)): ApiPath<(String, String)>,
-    Query(query): Query<HistoryQuery>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<Vec<Attempt>>> {
     caller.require(&id, Role::Organizer)?;
     if state.conferences.webhook(&id, &webhook_id).await?.is_none() {
