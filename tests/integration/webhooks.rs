@@ -349,6 +349,7 @@ async fn a_receiver_that_fails_three_times_gets_it_on_the_fourth_try() {
         "a failed attempt shows its retry"
     );
     assert!(log[0]["next_retry"].is_null());
+    assert_eq!(server.metric("easel_webhook_pending"), 0);
     receiver.task.abort();
 }
 
@@ -368,6 +369,7 @@ async fn an_event_survives_kill_9_before_its_delivery() {
         &["session.created"],
     );
     server.propose(&mut f, "Survives the crash");
+    assert_eq!(server.metric("easel_webhook_pending"), 1);
     server.kill9();
     let receiver = Receiver::start_on(port, 0).await;
     server.restart(FAST);

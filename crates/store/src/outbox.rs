@@ -72,6 +72,16 @@ impl Store {
         scan(&self.inner.outbox, prefix)
     }
 
+    /// How many outbox entries have keys starting with `prefix`.
+    pub fn count_outbox(&self, prefix: &[u8]) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for key in self.inner.outbox.scan_prefix(prefix).keys() {
+            key?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Writes an attempts entry; durable with the next checkpoint (at most
     /// half a second later), not waited for: a history lost in a crash is
     /// only a shorter history.
