@@ -11,7 +11,7 @@
 //! restart), and when the window closes one event covers every change made
 //! in it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -123,6 +123,10 @@ pub struct Dispatcher {
     seq: Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// Shortest time between two sends of one outbox entry, whatever its
+/// stored next time says (see `deliver_loop`).
+const REDISPATCH_FLOOR: Duration = Duration::from_secs(1);
+
 /// Outbox keys of open `chart.updated` windows start with this.
 const CHART_PREFIX: &[u8] = b"c/";
 
@@ -157,15 +161,21 @@ impl Dispatcher {
     }
 
     async fn deliver_loop(self, shutdown: CancellationToken) {
-        let mut in_flight: JoinSet<Vec<u8>> = JoinSet::new();
-        let mut busy: HashSet<Vec<u8>> = HashSet::new();
+        let mut in_flight: JoinSet<bool> = JoinSet::new();
+        // Outbox key of each delivery under way, by task.
+        let mut busy: HashMap<tokio::task::Id, Vec<u8>> = HashMap::new();
+        // Entries whose attempt could not update the outbox (a failing
+        // disk), with when it ended: still due, they wait
+        // [`REDISPATCH_FLOOR`] rather than being sent again in a loop.
+        let mut stuck: HashMap<Vec<u8>, tokio::time::Instant> = HashMap::new();
         loop {
             let now = Timestamp::now();
             let mut next: Option<Timestamp> = None;
             match self.store.scan_outbox(DELIVERY_PREFIX) {
                 Ok(entries) => {
+                    stuck.retain(|_, at| at.elapsed() < REDISPATCH_FLOOR);
                     for (key, value) in entries {
-                        if busy.contains(&key) {
+                        if busy.values().any(|k| *k == key) {
                             continue;
                         }
                         let pending: PendingDelivery = match serde_json::from_slice(&value) {
@@ -176,17 +186,24 @@ impl Dispatcher {
                                 continue;
                             }
                         };
-                        if pending.next_at <= now {
+                        let due = match stuck.get(&key) {
+                            Some(at) => {
+                                let left = REDISPATCH_FLOOR.saturating_sub(at.elapsed());
+                                pending
+                                    .next_at
+                                    .max(now + SignedDuration::try_from(left).unwrap_or_default())
+                            }
+                            None => pending.next_at,
+                        };
+                        if due <= now {
                             if busy.len() < self.config.concurrency.max(1) {
-                                busy.insert(key.clone());
                                 let this = self.clone();
-                                in_flight.spawn(async move {
-                                    this.deliver(pending).await;
-                                    key
-                                });
+                                let task =
+                                    in_flight.spawn(async move { this.deliver(pending).await });
+                                busy.insert(task.id(), key);
                             }
                         } else {
-                            next = Some(next.map_or(pending.next_at, |n| n.min(pending.next_at)));
+                            next = Some(next.map_or(due, |n| n.min(due)));
                         }
                     }
                 }
@@ -202,9 +219,19 @@ impl Dispatcher {
                 _ = shutdown.cancelled() => break,
                 _ = self.conferences.outbox_changed() => {}
                 _ = tokio::time::sleep(wait) => {}
-                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if let Ok(key) = done {
-                        busy.remove(&key);
+                Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                    let (id, settled) = match done {
+                        Ok((id, settled)) => (id, settled),
+                        Err(e) => {
+                            // The entry stays in the outbox for a later try.
+                            tracing::error!(error = %e, "a webhook delivery task failed");
+                            (e.id(), false)
+                        }
+                    };
+                    if let Some(key) = busy.remove(&id) {
+                        if !settled {
+                            stuck.insert(key, tokio::time::Instant::now());
+                        }
                     }
                 }
             }
@@ -213,8 +240,9 @@ impl Dispatcher {
         in_flight.abort_all();
     }
 
-    /// One attempt of one delivery, and what follows from it.
-    async fn deliver(&self, mut pending: PendingDelivery) {
+    /// One attempt of one delivery, and what follows from it; whether the
+    /// outbox now says so (false: it could not be written).
+    async fn deliver(&self, mut pending: PendingDelivery) -> bool {
         let key = pending.key();
         let endpoint = match self
             .conferences
@@ -224,13 +252,11 @@ impl Dispatcher {
             Ok(Some(e)) => e,
             Ok(None) => {
                 tracing::info!(webhook_id = %pending.webhook_id, event_id = %pending.event_id, "endpoint removed; delivery dropped");
-                let _ = self.store.remove_outbox(&key).await;
-                return;
+                return self.store.remove_outbox(&key).await.is_ok();
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the webhook endpoint; retrying later");
-                self.reschedule(pending, Duration::from_secs(5)).await;
-                return;
+                return self.reschedule(pending, Duration::from_secs(5)).await;
             }
         };
         let attempt = pending.attempts + 1;
@@ -258,33 +284,40 @@ impl Dispatcher {
             tracing::info!(event_id = %pending.event_id, webhook_id = %endpoint.id, attempt, ?status, error = error.as_deref().unwrap_or(""), gave_up = last, "webhook delivery failed");
         }
         match next_retry {
-            None => {
-                if let Err(e) = self.store.remove_outbox(&key).await {
-                    tracing::warn!(error = %e, "delivered webhook not removed from the outbox; it will be sent again");
+            None => match self.store.remove_outbox(&key).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "finished webhook delivery not removed from the outbox; it will be sent again");
+                    false
                 }
-            }
+            },
             Some(at) => {
                 pending.attempts = attempt;
                 pending.next_at = at;
-                self.write_back(&pending).await;
+                self.write_back(&pending).await
             }
         }
     }
 
-    async fn reschedule(&self, mut pending: PendingDelivery, wait: Duration) {
+    async fn reschedule(&self, mut pending: PendingDelivery, wait: Duration) -> bool {
         pending.next_at = Timestamp::now() + SignedDuration::try_from(wait).unwrap_or_default();
-        self.write_back(&pending).await;
+        self.write_back(&pending).await
     }
 
-    async fn write_back(&self, pending: &PendingDelivery) {
-        match serde_json::to_vec(pending) {
-            Ok(bytes) => {
-                if let Err(e) = self.store.put_outbox(&[(pending.key(), bytes)]).await {
-                    tracing::warn!(error = %e, "webhook retry time not stored");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "webhook delivery not serializable"),
+    /// Stores the delivery's new attempt count and time; whether it could.
+    async fn write_back(&self, pending: &PendingDelivery) -> bool {
+        let stored = match serde_json::to_vec(pending) {
+            Ok(bytes) => self
+                .store
+                .put_outbox(&[(pending.key(), bytes)])
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = &stored {
+            tracing::warn!(error = %e, "webhook retry time not stored");
         }
+        stored.is_ok()
     }
 
     /// POSTs the delivery: `(status, error)`.
