@@ -493,10 +493,7 @@ impl Conferences {
         let id = stored.conference.id();
         let bytes = to_json(stored)?;
         let outbox = match self.outbox() {
-            Some(_) => {
-                self.agenda_outbox(&parse_conference(id, read)?, stored)
-                    .await?
-            }
+            Some(_) => self.agenda_outbox(read, stored).await?,
             None => Vec::new(),
         };
         let key = conf_key(id);
