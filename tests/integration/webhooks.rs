@@ -398,10 +398,12 @@ async fn chart_updates_are_debounced_per_chart() {
     let client = TestClient::connect(&server.ws_url("debounced")).await;
     client.wait_synced().await;
     // 60 edits over about 1.5 s: one window closes in the middle.
+    let started = std::time::Instant::now();
     for i in 0..60 {
         client.push_text("t", &format!("{i},"));
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    let editing = started.elapsed();
     wait_for("a chart.updated event", WAIT, || {
         !receiver.of_type("chart.updated").is_empty()
     })
@@ -409,9 +411,13 @@ async fn chart_updates_are_debounced_per_chart() {
     // Every window has closed by then.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let events = receiver.of_type("chart.updated");
+    // One window per started second of editing, plus the one the report
+    // template opened when the session was proposed (on a slow machine
+    // the edits take longer, and so more windows).
+    let windows = editing.as_millis() as usize / 1000 + 2;
     assert!(
-        (1..=3).contains(&events.len()),
-        "60 edits in ~1.5 s with a 1 s window gave {} events",
+        !events.is_empty() && events.len() <= windows,
+        "60 edits in {editing:?} with a 1 s window gave {} events (at most {windows})",
         events.len()
     );
     for e in &events {
