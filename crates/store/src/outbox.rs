@@ -67,6 +67,16 @@ impl Store {
         self.checkpointed(ticket).await
     }
 
+    /// Removes an outbox entry without waiting: durable with the next
+    /// checkpoint (at most half a second later). For entries whose loss of
+    /// removal in a crash only repeats work (a delivered message sent
+    /// again), it saves a flush per entry.
+    pub fn discard_outbox(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.inner.outbox.remove(key)?;
+        self.ticket_after_write();
+        Ok(())
+    }
+
     /// Outbox entries whose key starts with `prefix`, in key order.
     pub fn scan_outbox(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
         scan(&self.inner.outbox, prefix)

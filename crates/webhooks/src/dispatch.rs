@@ -252,7 +252,7 @@ impl Dispatcher {
             Ok(Some(e)) => e,
             Ok(None) => {
                 tracing::info!(webhook_id = %pending.webhook_id, event_id = %pending.event_id, "endpoint removed; delivery dropped");
-                return self.store.remove_outbox(&key).await.is_ok();
+                return self.store.discard_outbox(&key).is_ok();
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the webhook endpoint; retrying later");
@@ -284,7 +284,9 @@ impl Dispatcher {
             tracing::info!(event_id = %pending.event_id, webhook_id = %endpoint.id, attempt, ?status, error = error.as_deref().unwrap_or(""), gave_up = last, "webhook delivery failed");
         }
         match next_retry {
-            None => match self.store.remove_outbox(&key).await {
+            // Not waited for: if a crash loses the removal, the delivery
+            // is sent again, which at least once allows (same id).
+            None => match self.store.discard_outbox(&key) {
                 Ok(()) => true,
                 Err(e) => {
                     tracing::warn!(error = %e, "finished webhook delivery not removed from the outbox; it will be sent again");
