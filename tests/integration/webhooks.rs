@@ -44,6 +44,8 @@ struct ReceiverState {
     got: Mutex<Vec<Received>>,
     /// Answer 500 to this many requests first.
     fail_first: Mutex<u32>,
+    /// Requests to `/moved`.
+    moved_hits: Mutex<u32>,
 }
 
 /// A webhook receiver on loopback that records what it gets.
@@ -63,6 +65,8 @@ impl Receiver {
         *state.fail_first.lock().unwrap() = fail_first;
         let app = axum::Router::new()
             .route("/hook", post(receive))
+            .route("/moved", post(moved))
+            .route("/elsewhere", post(receive))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -115,6 +119,14 @@ async fn receive(
     } else {
         StatusCode::NO_CONTENT
     }
+}
+
+/// Answers with a redirect to `/elsewhere` (which records what reaches it).
+async fn moved(
+    State(state): State<Arc<ReceiverState>>,
+) -> (StatusCode, [(&'static str, &'static str); 1]) {
+    *state.moved_hits.lock().unwrap() += 1;
+    (StatusCode::TEMPORARY_REDIRECT, [("location", "/elsewhere")])
 }
 
 /// Verifies a request the way a receiver following Standard Webhooks
@@ -560,5 +572,32 @@ async fn a_chart_window_open_at_kill_9_is_sent_after_restart() {
     let got = receiver.of_type("chart.updated");
     verify(&got[0], SECRET);
     assert_eq!(got[0].json()["data"]["chart_id"], chart.as_str());
+    receiver.task.abort();
+}
+
+/// A redirect is a failed attempt, never followed: the URL the server
+/// was pointed to is the only one it talks to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    let receiver = Receiver::start(0).await;
+    let server = TestServer::start_with(FAST);
+    let mut f = server.fixture();
+    let url = format!("http://{}/moved", receiver.addr);
+    let wid = register(&server, &f, &url, &["session.created"]);
+    server.propose(&mut f, "Redirected");
+    wait_for("two attempts at the redirecting URL", WAIT, || {
+        *receiver.state.moved_hits.lock().unwrap() >= 2
+    })
+    .await;
+    assert!(
+        receiver.got().is_empty(),
+        "the redirect was followed: {:?}",
+        receiver.got()
+    );
+    let log = deliveries(&server, &f, &wid);
+    let first = log.last().unwrap();
+    assert_eq!(first["status"], 307, "{log:#?}");
+    assert_eq!(first["error"], "redirects are not followed");
+    assert!(first["next_retry"].is_string());
     receiver.task.abort();
 }
