@@ -20,6 +20,10 @@ export type LinkView = Schemas['LinkView']
 export type MintedLink = Schemas['MintedLink']
 export type ChartInfo = Schemas['ChartInfo']
 export type SessionChanged = Schemas['SessionChanged']
+export type WebhookView = Schemas['WebhookView']
+export type CreatedWebhook = Schemas['CreatedWebhook']
+/** One delivery attempt of a webhook (its delivery log). */
+export type WebhookAttempt = Schemas['Attempt']
 
 // The document types these as plain strings; these are the values the
 // server sends (crates/agenda).

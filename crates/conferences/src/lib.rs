@@ -9,6 +9,7 @@
 //! | `conf/{id}`          | [`StoredConference`]: the agenda plus server flags |
 //! | `token/{sha256-hex}` | [`TokenRecord`]: conference, role, label, revoked  |
 //! | `chart/{chart_id}`   | [`ChartEntry`]: which conference and session       |
+//! | `webhook/{id}/{wid}` | [`webhooks::Endpoint`]: URL, secret, event types   |
 //!
 //! Why a lock per conference: an edit is load → validate on the agenda →
 //! store. Two concurrent edits (two people posting into the marketplace at
@@ -35,6 +36,7 @@ pub mod proceedings;
 pub mod retention;
 mod sessions;
 pub mod tokens;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -157,6 +159,8 @@ pub enum Error {
     ConferenceNotFound(String),
     #[error("link {0:?} not found")]
     LinkNotFound(String),
+    #[error("webhook {0:?} not found")]
+    WebhookNotFound(String),
     #[error("storage: {0}")]
     Meta(#[from] MetaError),
     #[error("chart: {0}")]
@@ -194,6 +198,11 @@ struct Inner {
     /// Conferences as last parsed, with the bytes they were parsed from
     /// (see [`Conferences::load_shared`]).
     parsed: Mutex<HashMap<String, Parsed>>,
+    /// The local store whose outbox holds webhook deliveries
+    /// ([`webhooks`]); unset, no event is recorded.
+    outbox: std::sync::OnceLock<Store>,
+    /// Woken when deliveries were added to the outbox.
+    outbox_wake: tokio::sync::Notify,
 }
 
 /// A conference's stored bytes and what they parse to.
@@ -229,7 +238,9 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 impl Conferences {
     /// One node: documents in the local store.
     pub fn new(store: Store, hub: Hub) -> Conferences {
-        Self::with_meta(Arc::new(store), hub)
+        let conferences = Self::with_meta(Arc::new(store.clone()), hub);
+        conferences.set_outbox(store);
+        conferences
     }
 
     /// Documents in `meta` (Redis, for a cluster node).
@@ -241,6 +252,8 @@ impl Conferences {
                 locks: Mutex::new(HashMap::new()),
                 channels: Mutex::new(HashMap::new()),
                 parsed: Mutex::new(HashMap::new()),
+                outbox: std::sync::OnceLock::new(),
+                outbox_wake: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -469,16 +482,41 @@ impl Conferences {
             .ok_or_else(|| Error::ConferenceNotFound(id.to_owned()))
     }
 
-    /// Stores an edited conference, only over the version it was read as.
+    /// Stores an edited conference, only over the version it was read as,
+    /// with the webhook deliveries its agenda events make ([`webhooks`]).
+    /// On one node the outbox entries go in the same atomic write as the
+    /// conference, so a crash keeps both or neither. In a cluster the
+    /// conference lives in Redis and the outbox in this node's store: they
+    /// are written one after the other, and a crash between the two loses
+    /// the events (docs/durability.md).
     async fn save(&self, stored: &StoredConference, read: &[u8]) -> Result<()> {
         let id = stored.conference.id();
         let bytes = to_json(stored)?;
-        if !self
-            .inner
-            .meta
-            .put_if(&conf_key(id), Some(read), &bytes)
-            .await?
-        {
+        let outbox = match self.outbox() {
+            Some(_) => self.agenda_outbox(read, stored).await?,
+            None => Vec::new(),
+        };
+        let key = conf_key(id);
+        let written = match (outbox.is_empty(), self.inner.meta.local_store()) {
+            (true, _) => self.inner.meta.put_if(&key, Some(read), &bytes).await?,
+            (false, Some(local)) => local
+                .put_document_if_with_outbox(&key, Some(read), &bytes, &outbox)
+                .await
+                .map_err(MetaError::from)?,
+            (false, None) => {
+                let written = self.inner.meta.put_if(&key, Some(read), &bytes).await?;
+                if written {
+                    if let Some(local) = self.outbox() {
+                        local.put_outbox(&outbox).await.map_err(MetaError::from)?;
+                    }
+                }
+                written
+            }
+        };
+        if written && !outbox.is_empty() {
+            self.inner.outbox_wake.notify_one();
+        }
+        if !written {
             tracing::warn!(
                 conference_id = id,
                 "conference changed under a held lock; edit refused"

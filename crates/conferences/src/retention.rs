@@ -103,6 +103,7 @@ impl Conferences {
                 .remove(&access::token_key(&link.hash))
                 .await?;
         }
+        self.remove_webhooks(id).await?;
         // Before the agenda goes: if the other nodes cannot be told, the
         // conference is still there to delete (and announce) again.
         self.announce(Effect::Deleted {

@@ -162,6 +162,63 @@ pub struct ServeConfig {
     /// than this many announcements misses the oldest.
     #[arg(long, env = "EASEL_REDIS_EVENTS_MAX", default_value_t = 100_000)]
     pub redis_events_max: usize,
+
+    /// Let webhooks go to loopback, private, link-local and other
+    /// non-public addresses (a closed network, tests). Off: only public
+    /// addresses, checked at registration and at every delivery
+    /// (docs/security.md).
+    #[arg(
+        long,
+        env = "EASEL_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        default_value_t = false
+    )]
+    pub webhook_allow_private_targets: bool,
+
+    /// Milliseconds a webhook delivery may take to resolve and connect.
+    #[arg(long, env = "EASEL_WEBHOOK_CONNECT_TIMEOUT_MS", default_value_t = 3000)]
+    pub webhook_connect_timeout_ms: u64,
+
+    /// Milliseconds a webhook delivery may take in all, until the
+    /// receiver's response headers; longer counts as a failed attempt.
+    #[arg(long, env = "EASEL_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+
+    /// Attempts per webhook delivery, the first included; then it is
+    /// given up (and shown so in the delivery log).
+    #[arg(long, env = "EASEL_WEBHOOK_MAX_ATTEMPTS", default_value_t = 10)]
+    pub webhook_max_attempts: u32,
+
+    /// Milliseconds before the second attempt of a failed delivery; each
+    /// further wait doubles, up to `--webhook-retry-max-ms`, less a random
+    /// part of up to half (jitter).
+    #[arg(long, env = "EASEL_WEBHOOK_RETRY_BASE_MS", default_value_t = 10_000)]
+    pub webhook_retry_base_ms: u64,
+
+    /// Longest wait between two attempts of a delivery, in milliseconds.
+    #[arg(long, env = "EASEL_WEBHOOK_RETRY_MAX_MS", default_value_t = 3_600_000)]
+    pub webhook_retry_max_ms: u64,
+
+    /// Webhook deliveries in flight at once (over all endpoints).
+    #[arg(long, env = "EASEL_WEBHOOK_CONCURRENCY", default_value_t = 8)]
+    pub webhook_concurrency: usize,
+
+    /// Webhook endpoints one conference may register.
+    #[arg(long, env = "EASEL_WEBHOOKS_PER_CONFERENCE", default_value_t = 10)]
+    pub webhooks_per_conference: usize,
+
+    /// Delivery attempts kept in each endpoint's delivery log.
+    #[arg(long, env = "EASEL_WEBHOOK_HISTORY", default_value_t = 100)]
+    pub webhook_history: usize,
+
+    /// At most one `chart.updated` event per chart per this many
+    /// milliseconds: the first change opens the window, one event at its
+    /// end covers every change made in it.
+    #[arg(
+        long,
+        env = "EASEL_WEBHOOK_CHART_DEBOUNCE_MS",
+        default_value_t = 30_000
+    )]
+    pub webhook_chart_debounce_ms: u64,
 }
 
 /// Parses `90d`, `12h`, `30m`, `45s` (a whole number and one unit).
@@ -218,6 +275,22 @@ impl ServeConfig {
             meta_lock: Duration::from_millis(self.redis_lock_ms.max(1)),
             meta_events_max: self.redis_events_max,
         })
+    }
+
+    pub fn webhook_config(&self) -> easel_webhooks::Config {
+        easel_webhooks::Config {
+            policy: easel_webhooks::vet::TargetPolicy {
+                allow_private: self.webhook_allow_private_targets,
+            },
+            connect_timeout: Duration::from_millis(self.webhook_connect_timeout_ms.max(1)),
+            timeout: Duration::from_millis(self.webhook_timeout_ms.max(1)),
+            max_attempts: self.webhook_max_attempts.max(1),
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+            retry_max: Duration::from_millis(self.webhook_retry_max_ms),
+            concurrency: self.webhook_concurrency.max(1),
+            history: self.webhook_history.max(1),
+            chart_debounce: Duration::from_millis(self.webhook_chart_debounce_ms),
+        }
     }
 
     pub fn hub_config(&self) -> HubConfig {

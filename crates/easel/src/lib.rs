@@ -110,9 +110,15 @@ pub async fn run_with_notice(
             let meta = log.metadata().await?;
             let hub = Hub::with_shared_log(store.clone(), config.hub_config(), log.clone());
             log.share_connection_counts(hub.clone(), shutdown.clone());
-            (hub.clone(), Conferences::with_meta(meta, hub))
+            let conferences = Conferences::with_meta(meta, hub.clone());
+            // The outbox is this node's: deliveries of changes made here.
+            conferences.set_outbox(store.clone());
+            (hub, conferences)
         }
     };
+    easel_webhooks::Dispatcher::new(conferences.clone(), store.clone(), config.webhook_config())
+        .context("webhook client")?
+        .spawn(shutdown.clone());
     conferences.follow_cluster(shutdown.clone());
     // A deletion a crash interrupted is finished before anyone connects.
     match conferences.sweep().await {

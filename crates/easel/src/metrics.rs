@@ -133,6 +133,15 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "Data dir size on disk.",
         state.store.size_on_disk().unwrap_or(0),
     );
+    metric(
+        "easel_webhook_pending",
+        "gauge",
+        "Webhook deliveries waiting in this node's outbox (first attempts and retries).",
+        state
+            .store
+            .count_outbox(easel_conferences::webhooks::DELIVERY_PREFIX)
+            .unwrap_or(0) as u64,
+    );
     let _ = writeln!(out, "# HELP easel_flush_wait_seconds Time a batch waited for its group-commit flush.\n# TYPE easel_flush_wait_seconds histogram");
     for (i, bound) in FLUSH_BUCKETS_US.iter().enumerate() {
         let _ = writeln!(

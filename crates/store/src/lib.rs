@@ -23,6 +23,7 @@
 //! | `snapshots` | `{chart_id}`                 | covered seq (u64 BE) + part count (u32 BE) |
 //! | `snapshot_parts` | `{chart_id}/` + covered seq + part (u32 BE) | ≤ 16 KiB of the v1 state |
 //! | `documents` | caller-defined               | caller-defined (JSON metadata) |
+//! | `outbox`, `attempts` | caller-defined      | caller-defined ([`outbox`])    |
 //! | `meta`      | `schema_version`             | u32 BE                         |
 //! | `meta`      | `flush_generation`           | u64 BE, bumped by every sled flush (checkpoint, [`watermark`]) |
 //!
@@ -39,6 +40,7 @@ mod faults;
 mod flusher;
 mod journal;
 pub mod meta;
+pub mod outbox;
 mod watermark;
 
 use std::path::{Path, PathBuf};
@@ -164,6 +166,10 @@ struct Inner {
     /// crash tests lost flushed blob-sized snapshots across two crashes.
     snapshot_parts: sled::Tree,
     documents: sled::Tree,
+    /// Messages to send later ([`outbox`]).
+    outbox: sled::Tree,
+    /// A bounded history of sending them ([`outbox`]).
+    attempts: sled::Tree,
     /// Count of appends so far; a ticket is this counter's value right after
     /// an append, so "flushed up to N" covers every append with ticket <= N.
     written: Arc<AtomicU64>,
@@ -213,6 +219,8 @@ impl Store {
         let snapshots = db.open_tree("snapshots")?;
         let snapshot_parts = db.open_tree("snapshot_parts")?;
         let documents = db.open_tree("documents")?;
+        let outbox = db.open_tree("outbox")?;
+        let attempts = db.open_tree("attempts")?;
         let mut mark = watermark::Watermark::new(&path);
         let generation = watermark::decode(meta.get(watermark::GENERATION_KEY)?);
         let lost = |detail: String| StoreError::LostWrites {
@@ -324,6 +332,8 @@ impl Store {
                 snapshots,
                 snapshot_parts,
                 documents,
+                outbox,
+                attempts,
                 written,
                 journal,
                 flusher,

@@ -93,6 +93,13 @@ pub trait MetaStore: Send + Sync + 'static {
     /// The other processes' announcements, in order, once per store (later
     /// calls get `None`); `None` as well where no other process exists.
     fn announcements(&self) -> Option<mpsc::Receiver<Vec<u8>>>;
+
+    /// The local store, when the documents are in it: then a document and
+    /// outbox entries can be written in one atomic step
+    /// ([`Store::put_document_if_with_outbox`]).
+    fn local_store(&self) -> Option<&Store> {
+        None
+    }
 }
 
 /// One node: the sled tree. Locks are the caller's in-process mutex, and
@@ -133,5 +140,9 @@ impl MetaStore for Store {
 
     fn announcements(&self) -> Option<mpsc::Receiver<Vec<u8>>> {
         None
+    }
+
+    fn local_store(&self) -> Option<&Store> {
+        Some(self)
     }
 }

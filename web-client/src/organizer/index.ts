@@ -1,6 +1,6 @@
 // The organizer's page: conference settings, capability links, spaces,
 // rounds, sessions; one module per section (settings.ts, links.ts,
-// spaces.ts, rounds.ts, sessions.ts), each updating its own part when the
+// spaces.ts, rounds.ts, sessions.ts, webhooks.ts), each updating its own part when the
 // conference changes.
 
 import { api, ApiError, tokenProblem, type ConferenceView } from '../api'
@@ -12,6 +12,7 @@ import { roundsSection } from './rounds'
 import { sessionsSection } from './sessions'
 import { settingsSection } from './settings'
 import { spacesSection } from './spaces'
+import { webhooksSection } from './webhooks'
 
 export function organizerPage(root: HTMLElement, conferenceId: string, token: string | null): () => void {
   clear(root)
@@ -31,6 +32,7 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
   const spaces = spacesSection(ctx)
   const rounds = roundsSection(ctx)
   const sessions = sessionsSection(ctx)
+  const webhooks = webhooksSection(ctx)
 
   function render(): void {
     const c = state.conf
@@ -74,9 +76,10 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
     }
     if (token) rememberRole(token, 'organizer')
     tools.append(shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role: 'organizer', what: 'the agenda' }))
-    grid.append(settings.el, links.el, spaces.el, rounds.el, sessions.el)
+    grid.append(settings.el, links.el, spaces.el, rounds.el, sessions.el, webhooks.el)
     await reload()
     await links.load()
+    await webhooks.load()
   }
 
   void start()

@@ -5,7 +5,7 @@
 //! in `docs/api.md` is written from it and a test fails when they disagree
 //! (`error_codes_match_the_table_in_docs_api_md`).
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -237,7 +237,7 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         match e {
             Error::Agenda(a) => a.into(),
-            Error::ConferenceNotFound(_) | Error::LinkNotFound(_) => {
+            Error::ConferenceNotFound(_) | Error::LinkNotFound(_) | Error::WebhookNotFound(_) => {
                 ApiError::not_found(e.to_string())
             }
             Error::Hub(h) => {
@@ -279,6 +279,12 @@ impl From<JsonRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> ApiError {
+        ApiError::invalid(r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> ApiError {
         ApiError::invalid(r.body_text())
     }
 }

@@ -11,7 +11,7 @@
 //! | none       | create a conference; read a conference whose proceedings are public |
 //! | read       | read the agenda, chart info, the event stream; open charts read-only |
 //! | edit       | + propose sessions; edit charts                               |
-//! | organizer  | + everything else: conference, rounds, spaces, sessions, links |
+//! | organizer  | + everything else: conference, rounds, spaces, sessions, links, webhooks |
 
 pub mod calendar;
 pub mod error;
@@ -19,6 +19,7 @@ pub mod events;
 pub mod exports;
 mod handlers;
 pub mod views;
+pub mod webhooks;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -45,6 +46,11 @@ pub struct ApiJson<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+/// Query extractor whose rejections use the API error shape.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
 
 /// The caller: the token it presented (already checked: known, not
 /// revoked) and its address (for rate limits).
@@ -196,6 +202,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(list_links, mint_link))
         .routes(routes!(revoke_link))
         .routes(routes!(whoami))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::delete_webhook))
+        .routes(routes!(webhooks::webhook_deliveries))
         .routes(routes!(events::conference_events))
         .routes(routes!(conference_presence))
         .routes(routes!(calendar::agenda_calendar))
