@@ -48,7 +48,11 @@ fn the_first_section_with_text_is_the_summary() {
 
 #[test]
 fn without_headings_the_first_paragraph_is_the_summary() {
-    let c = chart(vec![para(""), para("First thought."), para("Second thought.")]);
+    let c = chart(vec![
+        para(""),
+        para("First thought."),
+        para("Second thought."),
+    ]);
     assert_eq!(c.summary(200), "First thought.");
 }
 
@@ -58,6 +62,9 @@ fn a_long_summary_is_cut_with_an_ellipsis_and_a_blank_chart_has_none() {
     let s = c.summary(20);
     assert_eq!(s.chars().count(), 20);
     assert!(s.ends_with('…'), "{s}");
-    assert_eq!(chart(vec![heading("Key points"), para(" ")]).summary(20), "");
+    assert_eq!(
+        chart(vec![heading("Key points"), para(" ")]).summary(20),
+        ""
+    );
     assert_eq!(ChartContent::default().summary(20), "");
 }
