@@ -20,6 +20,12 @@ export type LinkView = Schemas['LinkView']
 export type MintedLink = Schemas['MintedLink']
 export type ChartInfo = Schemas['ChartInfo']
 export type SessionChanged = Schemas['SessionChanged']
+/** The news wall: final sessions' reports, newest first. */
+export type NewsView = Schemas['NewsView']
+/** One report (also the `report` live event). */
+export type ReportView = Schemas['ReportView']
+export type DashboardView = Schemas['DashboardView']
+export type DashboardSessionView = Schemas['DashboardSessionView']
 
 // The document types these as plain strings; these are the values the
 // server sends (crates/agenda).

@@ -114,6 +114,7 @@ pub async fn run_with_notice(
         }
     };
     conferences.follow_cluster(shutdown.clone());
+    conferences.follow_edits(shutdown.clone());
     let base = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),

@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod exports;
 mod handlers;
+pub mod news;
 pub mod views;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -202,6 +203,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(chart_info))
         .routes(routes!(exports::chart_export))
         .routes(routes!(exports::proceedings))
+        .routes(routes!(news::news))
+        .routes(routes!(news::feed))
+        .routes(routes!(news::dashboard))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     router
