@@ -94,6 +94,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conferences/{conference_id}/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organizer dashboard (organizer). */
+        get: operations["dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/events": {
         parameters: {
             query?: never;
@@ -101,8 +118,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live agenda as server-sent events (read). */
+        /**
+         * Live agenda, presence, reports and edits as server-sent events (read;
+         *     none needed while the proceedings are public).
+         */
         get: operations["conference_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/feed.atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Atom feed of finalized reports (read token, or none when public). */
+        get: operations["feed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -144,6 +181,23 @@ export interface paths {
          *     WebSockets are closed with 4401 and its event streams end.
          */
         delete: operations["revoke_link"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/news": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The news wall: finished reports, newest first. */
+        get: operations["news"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -453,6 +507,78 @@ export interface components {
             /** @description The organizer token. It is stored hashed and cannot be shown again. */
             organizer_token: string;
         };
+        /** @description One session on the dashboard. */
+        DashboardSessionView: {
+            /**
+             * Format: int32
+             * @description How many people fit in the space, if the organizers said.
+             */
+            capacity?: number | null;
+            chart_id: string;
+            convener: string;
+            /** @description RFC 3339 UTC. */
+            ends_at: string;
+            /** @description When it was made final, RFC 3339 UTC. */
+            finalized_at?: string | null;
+            /** @description Whether its chart holds anything beyond the template. */
+            has_notes: boolean;
+            /**
+             * Format: int64
+             * @description People in its chart now (open connections, on every node).
+             */
+            head_count: number;
+            /**
+             * @description Last change to its chart seen since `edits_known_since`, RFC 3339
+             *     UTC; `null` if none was seen since then.
+             */
+            last_edit_at?: string | null;
+            /** @description Why it needs a nudge, for people (`null` when it does not). */
+            nudge?: string | null;
+            round_id: string;
+            /**
+             * @description `upcoming`, `running` or `ended`.
+             * @example running
+             */
+            round_status: string;
+            session_id: string;
+            /** @description The space's name (empty if unknown). */
+            space: string;
+            space_id: string;
+            /** @description RFC 3339 UTC. */
+            starts_at: string;
+            /**
+             * @description `overdue`, `empty`, `writing` or `final`.
+             * @example writing
+             */
+            status: string;
+            topic: string;
+        };
+        /** @description The whole dashboard. */
+        DashboardView: {
+            conference_id: string;
+            /**
+             * @description Since when every chart edit is known (this server's start): a
+             *     `last_edit_at` of `null` means "no edit since then". The store
+             *     keeps no edit times, so after a restart the states come from the
+             *     charts' stored content and last edits fill in as people write.
+             */
+            edits_known_since?: string | null;
+            name: string;
+            /** @description The server's clock when this was computed, RFC 3339 UTC. */
+            now: string;
+            /**
+             * Format: int64
+             * @description A session is overdue this long after its round ended.
+             */
+            overdue_after_minutes: number;
+            /**
+             * @description Nudge first: overdue (empty ones first), then empty in a running
+             *     round, empty in an ended round, being written, upcoming, final;
+             *     each group in agenda order.
+             */
+            sessions: components["schemas"]["DashboardSessionView"][];
+            time_zone: string;
+        };
         /** @description One conference day (local date in the conference zone). */
         DayView: {
             date: string;
@@ -508,6 +634,19 @@ export interface components {
             /** @example edit */
             role: string;
         };
+        /** @description A conference's finished reports, newest first. */
+        NewsView: {
+            conference_id: string;
+            name: string;
+            reports: components["schemas"]["ReportView"][];
+            /** @description The conference's zone (the wall shows times in the viewer's own). */
+            time_zone: string;
+            /**
+             * Format: int64
+             * @description Bumped on every agenda change, like the live events' ids.
+             */
+            version: number;
+        };
         /**
          * @description How many people are in each session's chart right now: open
          *     connections (tabs and other clients, read-only ones included) on this
@@ -526,6 +665,32 @@ export interface components {
             convener: string;
             round_id: string;
             space_id: string;
+            topic: string;
+        };
+        /** @description One final session's report as the news wall shows it. */
+        ReportView: {
+            chart_id: string;
+            convener: string;
+            /** @description The round's end, RFC 3339 UTC. */
+            ends_at: string;
+            /** @description When the session was made final, RFC 3339 UTC. */
+            finalized_at: string;
+            round_id: string;
+            session_id: string;
+            /** @description The space's name (empty if the space is unknown). */
+            space: string;
+            space_id: string;
+            /**
+             * @description The round's start, RFC 3339 UTC (the client shows it in the
+             *     viewer's zone).
+             */
+            starts_at: string;
+            /**
+             * @description The first section of the report with text (else its first
+             *     paragraph), plain text, at most [`SUMMARY_MAX_CHARS`] characters;
+             *     empty for a report without notes.
+             */
+            summary: string;
             topic: string;
         };
         /** @description A round, with its times both in UTC and in the conference zone. */
@@ -865,6 +1030,36 @@ export interface operations {
             };
         };
     };
+    dashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Every session's state, head count and last edit, nudge first (organizer) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardView"];
+                };
+            };
+        };
+    };
     conference_events: {
         parameters: {
             query?: never;
@@ -884,7 +1079,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `agenda` events, each carrying the whole ConferenceView; the first at once, then one per change */
+            /** @description `agenda` events, each carrying the whole ConferenceView (the first at once, then one per change); `presence` (PresenceView), `report` (ReportView, a session just made final) and, for organizers, `edited` (EditedView). Without a token only while the proceedings are public, with `agenda` and `report` events only */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -892,6 +1087,43 @@ export interface operations {
                 content: {
                     "text/event-stream": unknown;
                 };
+            };
+        };
+    };
+    feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Atom feed (RFC 4287) of finalized reports: entry ids `urn:uuid:` (stable), `updated` = finalize time, content as escaped HTML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": unknown;
+                };
+            };
+            /** @description If-None-Match matched */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -985,6 +1217,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LinkView"];
+                };
+            };
+        };
+    };
+    news: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Final sessions' reports, newest first (read token, or none when proceedings are public) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewsView"];
                 };
             };
         };
