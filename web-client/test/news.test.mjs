@@ -93,6 +93,7 @@ describe('the news wall, the Atom feed and the dashboard', () => {
     assert.equal(await card.locator('.report-topic').innerText(), 'Async retros')
     assert.equal(await card.locator('.report-summary').innerText(), 'Retros work better written down first.')
     assert.match(await card.locator('.report-meta').innerText(), /Garden · .* · Tester/)
+    await wall.page.waitForTimeout(800) // the arrival animation
     await screenshot(wall.page, 'news-desktop')
     assert.deepEqual(wall.errors, [])
     assert.deepEqual(organizer.errors, [])
@@ -191,6 +192,7 @@ describe('the news wall, the Atom feed and the dashboard', () => {
     assert.equal(await rows.nth(0).getAttribute('data-session'), late.id)
     assert.equal(await rows.nth(0).getAttribute('data-status'), 'overdue')
     assert.match(await rows.nth(0).innerText(), /Round ended 2\d min ago; nothing written/)
+    assert.match(await rows.nth(0).locator('td').nth(4).innerText(), /none/)
     assert.equal(await rows.nth(1).getAttribute('data-session'), running1.id)
     assert.equal(await rows.nth(1).getAttribute('data-status'), 'empty')
 

@@ -70,7 +70,8 @@ pub struct DashboardSession {
     /// People in its chart now (open connections, on every node).
     pub head_count: u64,
     /// Last change to its chart seen since `edits_known_since`, RFC 3339
-    /// UTC; `null` if none was seen since then.
+    /// UTC; `null` if none was seen since then, and for a chart without
+    /// notes (whose only change is usually the seeded template).
     pub last_edit_at: Option<String>,
     /// When it was made final, RFC 3339 UTC.
     pub finalized_at: Option<String>,
@@ -195,7 +196,11 @@ pub fn dashboard(stored: &StoredConference, inputs: &Inputs<'_>) -> Dashboard {
                 status,
                 has_notes,
                 head_count,
-                last_edit_at: (inputs.last_edit)(&s.chart_id).map(zone::format_utc),
+                // A blank chart's only change is usually the template the
+                // server seeded it with: no one's edit.
+                last_edit_at: (inputs.last_edit)(&s.chart_id)
+                    .filter(|_| has_notes)
+                    .map(zone::format_utc),
                 finalized_at: (s.state == SessionState::Final)
                     .then(|| zone::format_utc(crate::news::finalized_at(stored, s))),
                 nudge,

@@ -160,7 +160,7 @@ pub fn chart_link(base: &str, chart_id: &str, token: &str) -> String {
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody, events::EditedView))
 )]
 struct ApiDoc;
 
