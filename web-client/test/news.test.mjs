@@ -58,7 +58,7 @@ describe('the news wall, the Atom feed and the dashboard', () => {
     }
   })
 
-  it('a session finalized in one browser shows on the wall in another within a second', async () => {
+  it('a session finalized in one browser shows on the wall in another within a second', async (t) => {
     const conf = await api(base, 'GET', `/conferences/${c.id}`, c.org)
     const retro = conf.sessions.find((s) => s.topic === 'Async retros')
 
@@ -75,20 +75,14 @@ describe('the news wall, the Atom feed and the dashboard', () => {
     await organizer.page.goto(`${base}/#/conference/${c.id}/organize?token=${c.org}`)
     const select = organizer.page.locator(`#state-${retro.id}`)
     await select.waitFor()
-    // The clock starts in the wall's page at the moment of the change.
-    await wall.page.evaluate(() => {
-      window.__landed = new Promise((resolve) => {
-        const list = document.getElementById('news-list')
-        new MutationObserver(() => {
-          if (list.querySelector('[data-session]')) resolve(performance.now())
-        }).observe(list, { childList: true, subtree: true })
-      })
-    })
+    // Measured from before the organizer's change to the card being found:
+    // an upper bound (it includes the test driver's round trips).
     const t0 = Date.now()
     await select.selectOption('final')
     const card = wall.page.locator(`#news-list [data-session="${retro.id}"]`)
     await card.waitFor({ timeout: 5000 })
     const elapsed = Date.now() - t0
+    t.diagnostic(`report landed on the other browser's wall in ${elapsed} ms`)
     assert.ok(elapsed < 1000, `the report took ${elapsed} ms to land`)
     assert.equal(await card.locator('.report-topic').innerText(), 'Async retros')
     assert.equal(await card.locator('.report-summary').innerText(), 'Retros work better written down first.')
