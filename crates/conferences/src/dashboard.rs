@@ -252,3 +252,113 @@ impl Conferences {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use easel_agenda::{Conference, Round, RoundKind, Space};
+
+    /// On a fixed clock: every state, in nudge order, with the overdue
+    /// delay applied at its edge.
+    #[test]
+    fn states_and_nudge_order() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let date = jiff::civil::date(2030, 1, 1);
+        let mut c = Conference::new("conf", "C", "UTC", date, date).unwrap();
+        for (id, start) in [
+            ("r1", "2030-01-01T08:00:00Z"),
+            ("r2", "2030-01-01T09:30:00Z"),
+            ("r3", "2030-01-01T11:00:00Z"),
+            ("r4", "2030-01-01T12:30:00Z"),
+        ] {
+            c.add_round(Round::new(id, at(start), 60, RoundKind::Breakout).unwrap())
+                .unwrap();
+        }
+        for id in ["a", "b"] {
+            c.add_space(Space::new(id, id, None, Some(3)).unwrap())
+                .unwrap();
+        }
+        // At 12:45 (the clock below) r1 ended 225 min ago, r2 135 min ago,
+        // r3 45 min ago, and r4 is running.
+        for (s, round, space) in [
+            ("final", "r1", "a"),
+            ("late-written", "r1", "b"),
+            ("late-empty", "r2", "a"),
+            ("ended-written", "r3", "a"),
+            ("ended-empty", "r3", "b"),
+            ("running-written", "r4", "a"),
+            ("running-empty", "r4", "b"),
+        ] {
+            c.propose_session(s, format!("c-{s}"), s, "Ada", round, space)
+                .unwrap();
+        }
+        c.set_state("final", easel_agenda::SessionState::Live)
+            .unwrap();
+        c.set_state("final", easel_agenda::SessionState::Final)
+            .unwrap();
+        let stored = StoredConference {
+            version: 1,
+            created: Timestamp::UNIX_EPOCH,
+            proceedings_public: false,
+            proceedings_published_at: None,
+            conference: c,
+            posters: Default::default(),
+            finalized: [("final".to_owned(), at("2030-01-01T09:10:00Z"))].into(),
+        };
+        let has_notes: HashMap<String, bool> = ["late-written", "ended-written", "running-written"]
+            .iter()
+            .map(|s| (format!("c-{s}"), true))
+            .collect();
+        let edited = at("2030-01-01T12:40:00Z");
+        let d = dashboard(
+            &stored,
+            &Inputs {
+                now: at("2030-01-01T12:45:00Z"),
+                // r3 ended 45 minutes ago: not overdue yet; r2 is.
+                overdue_after: SignedDuration::from_mins(60),
+                has_notes: &has_notes,
+                head_count: &|chart| u64::from(chart == "c-running-written") * 4,
+                last_edit: &|_| Some(edited),
+                edits_known_since: Some(at("2030-01-01T07:00:00Z")),
+            },
+        );
+        let got: Vec<(&str, Status)> = d
+            .sessions
+            .iter()
+            .map(|s| (s.session_id.as_str(), s.status))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("late-empty", Status::Overdue),
+                ("late-written", Status::Overdue),
+                ("running-empty", Status::Empty),
+                ("ended-empty", Status::Empty),
+                ("ended-written", Status::Writing),
+                ("running-written", Status::Writing),
+                ("final", Status::Final),
+            ]
+        );
+        let by = |id: &str| d.sessions.iter().find(|s| s.session_id == id).unwrap();
+        assert_eq!(
+            by("late-empty").nudge.as_deref(),
+            Some("Round ended 135 min ago; nothing written, not final")
+        );
+        assert_eq!(by("running-written").head_count, 4);
+        assert_eq!(by("running-written").capacity, Some(3));
+        assert_eq!(
+            by("running-written").last_edit_at.as_deref(),
+            Some("2030-01-01T12:40:00Z")
+        );
+        assert_eq!(
+            by("running-empty").last_edit_at,
+            None,
+            "a blank chart has no edit"
+        );
+        assert_eq!(
+            by("final").finalized_at.as_deref(),
+            Some("2030-01-01T09:10:00Z")
+        );
+        assert_eq!(d.overdue_after_minutes, 60);
+    }
+}
