@@ -529,7 +529,8 @@ export interface components {
             head_count: number;
             /**
              * @description Last change to its chart seen since `edits_known_since`, RFC 3339
-             *     UTC; `null` if none was seen since then.
+             *     UTC; `null` if none was seen since then, and for a chart without
+             *     notes (whose only change is usually the seeded template).
              */
             last_edit_at?: string | null;
             /** @description Why it needs a nudge, for people (`null` when it does not). */
@@ -592,6 +593,15 @@ export interface components {
         Deleted: {
             charts: number;
             links: number;
+        };
+        /**
+         * @description When charts of the conference last changed: chart id → RFC 3339 UTC.
+         *     Sent as the `edited` live event to organizer streams.
+         */
+        EditedView: {
+            charts: {
+                [key: string]: string;
+            };
         };
         /** @description The body of every error response. */
         ErrorBody: {

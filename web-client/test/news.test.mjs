@@ -9,7 +9,7 @@ import { describe, it, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
 import FeedParser from 'feedparser'
-import { api, browserSuite, DESKTOP, eventually, makeConference, PHONE, proposeSession, screenshot } from './harness.mjs'
+import { api, axeViolations, browserSuite, DESKTOP, eventually, makeConference, PHONE, proposeSession, screenshot } from './harness.mjs'
 
 /** Every item of an Atom document, as feedparser reads it, and its meta. */
 async function parseFeed(xml) {
@@ -115,6 +115,7 @@ describe('the news wall, the Atom feed and the dashboard', () => {
     assert.equal(await pub.page.locator('#news-list script, #news-list b').count(), 0)
     await pub.page.locator('#feed-link').waitFor()
     await screenshot(pub.page, 'news-phone')
+    assert.deepEqual(await axeViolations(pub.page), [])
 
     const wall = await open({ viewport: { width: 1920, height: 1080 } })
     await wall.page.goto(`${base}/#/conference/${c.id}/news/projector`)
@@ -123,6 +124,11 @@ describe('the news wall, the Atom feed and the dashboard', () => {
     const size = await wall.page.locator('.report-topic').first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize))
     assert.ok(size >= 40, `projector topic type is ${size}px`)
     await screenshot(wall.page, 'news-projector')
+    assert.deepEqual(await axeViolations(wall.page), [])
+    // It scrolls by itself when the wall is taller than the screen.
+    await wall.page.setViewportSize({ width: 800, height: 300 })
+    const y0 = await wall.page.evaluate(() => window.scrollY)
+    await eventually(async () => (await wall.page.evaluate(() => window.scrollY)) > y0 + 20, { timeout: 15000, message: 'auto-scroll' })
     for (const p of [pub, wall]) assert.deepEqual(p.errors, [])
   })
 
@@ -199,6 +205,7 @@ describe('the news wall, the Atom feed and the dashboard', () => {
     await eventually(async () => /just now/.test(await row.innerText()), { message: 'last edit shown' })
     await eventually(async () => /1 \/ 2/.test(await row.innerText()), { message: 'head count against capacity' })
     await screenshot(p.page, 'dashboard-desktop')
+    assert.deepEqual(await axeViolations(p.page), [])
     const phone = await open({ viewport: PHONE })
     await phone.page.goto(`${base}/#/conference/${id}/dashboard?token=${org}`)
     await phone.page.locator('#dash-rows tr').first().waitFor()
