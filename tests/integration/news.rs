@@ -223,3 +223,94 @@ fn the_overdue_delay_comes_from_config() {
         "Round ended; nothing written"
     );
 }
+
+/// The event stream: open without a token only while the proceedings are
+/// public (then without presence), a `report` event when a session is
+/// made final, and `edited` events for organizers when a chart changes.
+#[tokio::test]
+async fn the_stream_announces_reports_and_tells_organizers_of_edits() {
+    use crate::api::EventStream;
+    let server = TestServer::start();
+    let (id, org, read, s) = setup(&server);
+    let (status, _) = EventStream::open(&server.addr, &path(&id, "/events")).await;
+    assert_eq!(status, 401, "not public: no stream without a token");
+    server.api(
+        "PATCH",
+        &path(&id, ""),
+        Some(&org),
+        Some(json!({"proceedings_public": true})),
+    );
+    let (status, mut public) = EventStream::open(&server.addr, &path(&id, "/events")).await;
+    assert_eq!(status, 200);
+    public.next_agenda().await.unwrap();
+    let (_, mut organizer) =
+        EventStream::open(&server.addr, &path(&id, &format!("/events?token={org}"))).await;
+    organizer.next_agenda().await.unwrap();
+
+    set_state(&server, &id, &org, &s[1], "live");
+    set_state(&server, &id, &org, &s[1], "final");
+    for stream in [&mut public, &mut organizer] {
+        let report = stream.next_event("report").await.unwrap();
+        assert_eq!(report["session_id"], s[1].as_str());
+        assert_eq!(report["space"], "Garden");
+    }
+
+    // A person writes in the other session's chart.
+    let conf = server.api("GET", &path(&id, ""), Some(&read), None);
+    let chart = conf.body["sessions"][0]["chart_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let edit = server.api(
+        "POST",
+        &path(&id, "/links"),
+        Some(&org),
+        Some(json!({"role": "edit"})),
+    );
+    let edit = edit.body["token"].as_str().unwrap().to_owned();
+    let client = TestClient::connect(&server.ws_url_with(&chart, Some(&edit))).await;
+    client.wait_synced().await;
+    client.push_text("scratch", "hello");
+    let edited = organizer.next_event("edited").await.unwrap();
+    let at: jiff::Timestamp = edited["charts"][chart.as_str()]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(jiff::Timestamp::now().duration_since(at).as_secs() < 60);
+    // That text is outside the notes: the dashboard still counts the chart
+    // blank, and a blank chart shows no last edit.
+    let d = server.api("GET", &path(&id, "/dashboard"), Some(&org), None);
+    let row = d.body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["chart_id"] == chart.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["has_notes"], false);
+    assert!(row["last_edit_at"].is_null(), "{row}");
+    assert_eq!(row["head_count"], 1);
+
+    // The public stream never carried presence or edits: the next event
+    // it gets is the agenda of the next change, not a count.
+    server.api(
+        "PATCH",
+        &path(&id, &format!("/sessions/{}", s[0])),
+        Some(&org),
+        Some(json!({"topic": "Renamed"})),
+    );
+    let mut names = Vec::new();
+    loop {
+        let ev = public.next_any().await.unwrap();
+        names.push(ev.clone());
+        if ev == "agenda" {
+            break;
+        }
+    }
+    assert_eq!(
+        names,
+        ["agenda"],
+        "a public stream sends agenda and report events only"
+    );
+}
