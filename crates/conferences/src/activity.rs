@@ -90,6 +90,11 @@ impl Conferences {
         self.inner.activity.last().get(chart_id).copied()
     }
 
+    /// Drops a deleted chart's edit time.
+    pub(crate) fn forget_edits(&self, chart_id: &str) {
+        self.inner.activity.last().remove(chart_id);
+    }
+
     /// From when the last edit times are complete.
     pub fn last_edits(&self) -> LastEdits {
         LastEdits {

@@ -80,6 +80,7 @@ impl Conferences {
             // the hub cannot load it again while its data goes.
             self.inner.meta.remove(&chart_key(chart)).await?;
             self.inner.hub.delete_chart(chart).await?;
+            self.forget_edits(chart);
         }
         let links = self.links(id).await?;
         for link in &links {
