@@ -770,6 +770,21 @@ impl EventStream {
         (status, EventStream { lines })
     }
 
+    /// The name of the next event, or None when the stream ends.
+    pub async fn next_any(&mut self) -> Option<String> {
+        loop {
+            let line = tokio::time::timeout(WAIT, self.lines.next_line())
+                .await
+                .expect("event in time")
+                .ok()??;
+            if let Some(event) = line.strip_prefix("event: ") {
+                return Some(event.to_owned());
+            } else if line == "0" {
+                return None; // last chunk
+            }
+        }
+    }
+
     /// The next `agenda` event's data, or None when the stream ends.
     pub async fn next_agenda(&mut self) -> Option<Value> {
         self.next_event("agenda").await

@@ -14,6 +14,7 @@ mod disk;
 mod exports;
 mod interop;
 mod limits;
+mod news;
 mod ops;
 mod partition;
 mod recovery;

@@ -94,6 +94,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conferences/{conference_id}/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organizer dashboard (organizer). */
+        get: operations["dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/events": {
         parameters: {
             query?: never;
@@ -101,8 +118,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live agenda as server-sent events (read). */
+        /**
+         * Live agenda, presence, reports and edits as server-sent events (read;
+         *     none needed while the proceedings are public).
+         */
         get: operations["conference_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/feed.atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Atom feed of finalized reports (read token, or none when public). */
+        get: operations["feed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -144,6 +181,23 @@ export interface paths {
          *     WebSockets are closed with 4401 and its event streams end.
          */
         delete: operations["revoke_link"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/news": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The news wall: finished reports, newest first. */
+        get: operations["news"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -352,61 +406,6 @@ export interface paths {
         patch: operations["update_space"];
         trace?: never;
     };
-    "/conferences/{conference_id}/webhooks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The conference's webhook endpoints, oldest first (organizer). */
-        get: operations["list_webhooks"];
-        put?: never;
-        /** Register a webhook endpoint (organizer). */
-        post: operations["create_webhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/conferences/{conference_id}/webhooks/{webhook_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove a webhook endpoint and its delivery log (organizer). */
-        delete: operations["delete_webhook"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/conferences/{conference_id}/webhooks/{webhook_id}/deliveries": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * An endpoint's delivery log: time, event id and type, attempt, HTTP
-         *     status or error, next retry (organizer).
-         */
-        get: operations["webhook_deliveries"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -442,30 +441,6 @@ export interface components {
             capacity?: number | null;
             name: string;
             video_url?: string | null;
-        };
-        /** @description One attempt, as the delivery history shows it. */
-        Attempt: {
-            /** @description When the attempt ended. */
-            at: string;
-            /**
-             * Format: int32
-             * @description 1 for the first attempt.
-             */
-            attempt: number;
-            /** @description Why the attempt failed without (or despite) an answer. */
-            error?: string | null;
-            event_id: string;
-            /** @example session.created */
-            event_type: string;
-            /** @description Whether this was the last attempt of a failed delivery. */
-            gave_up: boolean;
-            /** @description When the next attempt is due; none after a success or the last try. */
-            next_retry?: string | null;
-            /**
-             * Format: int32
-             * @description The receiver's HTTP status, if it answered.
-             */
-            status?: number | null;
         };
         /** @description What the chart page needs to know about its chart. */
         ChartInfo: {
@@ -532,32 +507,78 @@ export interface components {
             /** @description The organizer token. It is stored hashed and cannot be shown again. */
             organizer_token: string;
         };
-        /** @description The registered endpoint and its secret, shown only here. */
-        CreatedWebhook: {
-            /** @description The signing secret (`whsec_...`): keep it; it is never shown again. */
-            secret: string;
-            webhook: components["schemas"]["WebhookView"];
+        /** @description One session on the dashboard. */
+        DashboardSessionView: {
+            /**
+             * Format: int32
+             * @description How many people fit in the space, if the organizers said.
+             */
+            capacity?: number | null;
+            chart_id: string;
+            convener: string;
+            /** @description RFC 3339 UTC. */
+            ends_at: string;
+            /** @description When it was made final, RFC 3339 UTC. */
+            finalized_at?: string | null;
+            /** @description Whether its chart holds anything beyond the template. */
+            has_notes: boolean;
+            /**
+             * Format: int64
+             * @description People in its chart now (open connections, on every node).
+             */
+            head_count: number;
+            /**
+             * @description Last change to its chart seen since `edits_known_since`, RFC 3339
+             *     UTC; `null` if none was seen since then, and for a chart without
+             *     notes (whose only change is usually the seeded template).
+             */
+            last_edit_at?: string | null;
+            /** @description Why it needs a nudge, for people (`null` when it does not). */
+            nudge?: string | null;
+            round_id: string;
+            /**
+             * @description `upcoming`, `running` or `ended`.
+             * @example running
+             */
+            round_status: string;
+            session_id: string;
+            /** @description The space's name (empty if unknown). */
+            space: string;
+            space_id: string;
+            /** @description RFC 3339 UTC. */
+            starts_at: string;
+            /**
+             * @description `overdue`, `empty`, `writing` or `final`.
+             * @example writing
+             */
+            status: string;
+            topic: string;
         };
-        /** @description A new endpoint. */
-        CreateWebhook: {
+        /** @description The whole dashboard. */
+        DashboardView: {
+            conference_id: string;
             /**
-             * @description Any of `session.created`, `session.finalized`, `chart.updated`,
-             *     `proceedings.published`, `convergence.closed`; at least one.
-             * @example [
-             *       "session.created"
-             *     ]
+             * @description Since when every chart edit is known (this server's start): a
+             *     `last_edit_at` of `null` means "no edit since then". The store
+             *     keeps no edit times, so after a restart the states come from the
+             *     charts' stored content and last edits fill in as people write.
              */
-            events: string[];
+            edits_known_since?: string | null;
+            name: string;
+            /** @description The server's clock when this was computed, RFC 3339 UTC. */
+            now: string;
             /**
-             * @description `whsec_` + base64 of 24 to 64 random bytes. Left out: the server
-             *     makes one and returns it (once).
+             * Format: int64
+             * @description A session is overdue this long after its round ended.
              */
-            secret?: string | null;
+            overdue_after_minutes: number;
             /**
-             * @description `http://` or `https://`; its host must be (and resolve to) a public
-             *     address unless the server allows private targets.
+             * @description Nudge first: overdue (empty ones first), then empty in a running
+             *     round, empty in an ended round, being written, upcoming, final;
+             *     each group in agenda order.
              */
-            url: string;
+            sessions: components["schemas"]["DashboardSessionView"][];
+            time_zone: string;
         };
         /** @description One conference day (local date in the conference zone). */
         DayView: {
@@ -572,6 +593,15 @@ export interface components {
         Deleted: {
             charts: number;
             links: number;
+        };
+        /**
+         * @description When charts of the conference last changed: chart id → RFC 3339 UTC.
+         *     Sent as the `edited` live event to organizer streams.
+         */
+        EditedView: {
+            charts: {
+                [key: string]: string;
+            };
         };
         /** @description The body of every error response. */
         ErrorBody: {
@@ -614,6 +644,19 @@ export interface components {
             /** @example edit */
             role: string;
         };
+        /** @description A conference's finished reports, newest first. */
+        NewsView: {
+            conference_id: string;
+            name: string;
+            reports: components["schemas"]["ReportView"][];
+            /** @description The conference's zone (the wall shows times in the viewer's own). */
+            time_zone: string;
+            /**
+             * Format: int64
+             * @description Bumped on every agenda change, like the live events' ids.
+             */
+            version: number;
+        };
         /**
          * @description How many people are in each session's chart right now: open
          *     connections (tabs and other clients, read-only ones included) on this
@@ -632,6 +675,32 @@ export interface components {
             convener: string;
             round_id: string;
             space_id: string;
+            topic: string;
+        };
+        /** @description One final session's report as the news wall shows it. */
+        ReportView: {
+            chart_id: string;
+            convener: string;
+            /** @description The round's end, RFC 3339 UTC. */
+            ends_at: string;
+            /** @description When the session was made final, RFC 3339 UTC. */
+            finalized_at: string;
+            round_id: string;
+            session_id: string;
+            /** @description The space's name (empty if the space is unknown). */
+            space: string;
+            space_id: string;
+            /**
+             * @description The round's start, RFC 3339 UTC (the client shows it in the
+             *     viewer's zone).
+             */
+            starts_at: string;
+            /**
+             * @description The first section of the report with text (else its first
+             *     paragraph), plain text, at most [`SUMMARY_MAX_CHARS`] characters;
+             *     empty for a report without notes.
+             */
+            summary: string;
             topic: string;
         };
         /** @description A round, with its times both in UTC and in the conference zone. */
@@ -736,21 +805,6 @@ export interface components {
             name?: string | null;
             /** @description `""` removes the link. */
             video_url?: string | null;
-        };
-        /** @description A registered endpoint, without its secret. */
-        WebhookView: {
-            /** @description RFC 3339. */
-            created: string;
-            /**
-             * @description Event types it receives, e.g. `session.created`.
-             * @example [
-             *       "session.created",
-             *       "session.finalized"
-             *     ]
-             */
-            events: string[];
-            id: string;
-            url: string;
         };
     };
     responses: never;
@@ -986,6 +1040,36 @@ export interface operations {
             };
         };
     };
+    dashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Every session's state, head count and last edit, nudge first (organizer) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardView"];
+                };
+            };
+        };
+    };
     conference_events: {
         parameters: {
             query?: never;
@@ -1005,7 +1089,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `agenda` events, each carrying the whole ConferenceView; the first at once, then one per change */
+            /** @description `agenda` events, each carrying the whole ConferenceView (the first at once, then one per change); `presence` (PresenceView), `report` (ReportView, a session just made final) and, for organizers, `edited` (EditedView). Without a token only while the proceedings are public, with `agenda` and `report` events only */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1013,6 +1097,43 @@ export interface operations {
                 content: {
                     "text/event-stream": unknown;
                 };
+            };
+        };
+    };
+    feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Atom feed (RFC 4287) of finalized reports: entry ids `urn:uuid:` (stable), `updated` = finalize time, content as escaped HTML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": unknown;
+                };
+            };
+            /** @description If-None-Match matched */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -1106,6 +1227,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LinkView"];
+                };
+            };
+        };
+    };
+    news: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Final sessions' reports, newest first (read token, or none when proceedings are public) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewsView"];
                 };
             };
         };
@@ -1535,135 +1686,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConferenceView"];
-                };
-            };
-        };
-    };
-    list_webhooks: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conference_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookView"][];
-                };
-            };
-        };
-    };
-    create_webhook: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conference_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CreateWebhook"];
-            };
-        };
-        responses: {
-            /** @description Bad URL (scheme, syntax, a non-public address), secret or event type: nothing stored */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Registered; the secret is shown only here */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CreatedWebhook"];
-                };
-            };
-        };
-    };
-    delete_webhook: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conference_id: string;
-                webhook_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Removed; deliveries still pending for it are dropped */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    webhook_deliveries: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conference_id: string;
-                /**
-                 * @description How many attempts, newest first (default and most: the server's
-                 *     `--webhook-history`).
-                 */
-                limit: number | null;
-                webhook_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Recent delivery attempts, newest first */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Attempt"][];
                 };
             };
         };

@@ -24,6 +24,12 @@ export type WebhookView = Schemas['WebhookView']
 export type CreatedWebhook = Schemas['CreatedWebhook']
 /** One delivery attempt of a webhook (its delivery log). */
 export type WebhookAttempt = Schemas['Attempt']
+/** The news wall: final sessions' reports, newest first. */
+export type NewsView = Schemas['NewsView']
+/** One report (also the `report` live event). */
+export type ReportView = Schemas['ReportView']
+export type DashboardView = Schemas['DashboardView']
+export type DashboardSessionView = Schemas['DashboardSessionView']
 
 // The document types these as plain strings; these are the values the
 // server sends (crates/agenda).

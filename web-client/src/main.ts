@@ -3,6 +3,8 @@ import { conferencePage } from './board'
 import { proceedingsPage } from './proceedings'
 import { organizerPage } from './organizer'
 import { homePage } from './home'
+import { newsPage } from './news'
+import { dashboardPage } from './organizer/dashboard'
 import { conferenceToken, tokenForChart } from './share'
 import { clear, clearToasts, currentRoute, h, setTitle } from './util'
 
@@ -38,6 +40,8 @@ function route(): void {
     }
     else if (page === 'conference' && id && parts[2] === 'proceedings') cleanup = proceedingsPage(main, id, token)
     else if (page === 'conference' && id && parts[2] === 'organize') cleanup = organizerPage(main, id, token)
+    else if (page === 'conference' && id && parts[2] === 'news') cleanup = newsPage(main, id, token, parts[3] === 'projector')
+    else if (page === 'conference' && id && parts[2] === 'dashboard') cleanup = dashboardPage(main, id, token)
     else if (page === 'conference' && id) cleanup = conferencePage(main, id, token)
     else if (page === 'proceedings' && id) cleanup = proceedingsPage(main, id, token)
     else if (page === 'organize' && id) cleanup = organizerPage(main, id, token)

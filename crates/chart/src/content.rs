@@ -130,6 +130,40 @@ impl ChartContent {
         self.participants.is_empty() && self.blocks.iter().all(block_is_blank)
     }
 
+    /// A short plain-text summary for a news item: the body of the first
+    /// section that has text (the blocks under a heading, up to the next
+    /// heading), else the first paragraph-like block with text; cut at
+    /// `max_chars` characters (with an ellipsis). Empty for a blank chart.
+    ///
+    /// Why the first section: the report template opens with "Key points",
+    /// which is what a reader of the news wall wants to see first.
+    pub fn summary(&self, max_chars: usize) -> String {
+        let has_headings = self
+            .blocks
+            .iter()
+            .any(|b| matches!(b, Block::Heading { .. }));
+        let mut section: Vec<String> = Vec::new();
+        for block in &self.blocks {
+            if let Block::Heading { .. } = block {
+                if !section.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            let mut lines = Vec::new();
+            block_lines(block, &mut lines);
+            let text = lines.join(" ");
+            if text.trim().is_empty() {
+                continue;
+            }
+            section.push(text);
+            if !has_headings {
+                break;
+            }
+        }
+        cut(&section.join(" "), max_chars)
+    }
+
     /// All text of the chart as plain text, one block per line.
     pub fn plain_text(&self) -> String {
         let mut lines = Vec::new();
@@ -156,6 +190,20 @@ fn block_is_blank(block: &Block) -> bool {
         Block::CodeBlock { text, .. } | Block::Unknown { text, .. } => text.trim().is_empty(),
         Block::HorizontalRule => true,
     }
+}
+
+/// `text` with runs of whitespace collapsed, at most `max` characters (the
+/// last one an ellipsis when cut).
+fn cut(text: &str, max: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let text = words.join(" ");
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.truncate(out.trim_end().len());
+    out.push('…');
+    out
 }
 
 /// Plain text of inline content; hard breaks become a space.

@@ -29,9 +29,12 @@
 //! an `Effect` announced through the metadata store; each node applies
 //! the others' effects to its own hub and channels ([`Conferences::follow_cluster`]).
 
+pub mod activity;
 pub mod backup;
 mod charts;
+pub mod dashboard;
 mod links;
+pub mod news;
 pub mod proceedings;
 pub mod retention;
 mod sessions;
@@ -72,6 +75,10 @@ pub struct StoredConference {
     /// Never served.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub posters: std::collections::BTreeMap<String, String>,
+    /// Session id → when it was last made final: the time of its report on
+    /// the news wall and in the Atom feed. Reopening removes it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub finalized: std::collections::BTreeMap<String, Timestamp>,
 }
 
 impl StoredConference {
@@ -203,6 +210,8 @@ struct Inner {
     outbox: std::sync::OnceLock<Store>,
     /// Woken when deliveries were added to the outbox.
     outbox_wake: tokio::sync::Notify,
+    /// When each chart was last seen changing (the dashboard's last edit).
+    activity: activity::Activity,
 }
 
 /// A conference's stored bytes and what they parse to.
@@ -254,6 +263,7 @@ impl Conferences {
                 parsed: Mutex::new(HashMap::new()),
                 outbox: std::sync::OnceLock::new(),
                 outbox_wake: tokio::sync::Notify::new(),
+                activity: activity::Activity::new(),
             }),
         }
     }
@@ -535,6 +545,7 @@ impl Conferences {
             proceedings_published_at: None,
             conference,
             posters: Default::default(),
+            finalized: Default::default(),
         };
         let id = stored.conference.id().to_owned();
         let _guard = self.guard(&id).await?;
@@ -606,6 +617,7 @@ mod tests {
             proceedings_published_at: None,
             conference: Conference::new("conf-x", "X", "UTC", date, date).unwrap(),
             posters: Default::default(),
+            finalized: Default::default(),
         }
     }
 

@@ -157,6 +157,7 @@ impl Conferences {
             // the hub cannot load it again while its data goes.
             self.inner.meta.remove(&chart_key(chart)).await?;
             self.inner.hub.delete_chart(chart).await?;
+            self.forget_edits(chart);
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 //! read-only).
 
 use easel_agenda::{MergeOutcome, Session, SessionState};
+use jiff::Timestamp;
 
 use crate::tokens as access;
 use crate::{chart_key, to_json, ChartEntry, Conferences, Effect, Result, StoredConference};
@@ -102,6 +103,11 @@ impl Conferences {
                 if let Some(to) = state {
                     session = c.set_state(session_id, to)?;
                 }
+                if session.state != SessionState::Final {
+                    s.finalized.remove(session_id);
+                } else if !s.finalized.contains_key(session_id) {
+                    s.finalized.insert(session_id.to_owned(), Timestamp::now());
+                }
                 Ok(session)
             })
             .await?;
@@ -121,6 +127,7 @@ impl Conferences {
     ) -> Result<(Session, StoredConference)> {
         let (session, stored) = self
             .mutate(conference_id, "session_cancelled", |s| {
+                s.finalized.remove(session_id);
                 Ok(s.conference.cancel_session(session_id)?)
             })
             .await?;
@@ -145,6 +152,7 @@ impl Conferences {
         let _guard = self.guard(conference_id).await?;
         let (mut stored, read) = self.load_raw(conference_id).await?;
         let outcome = stored.conference.merge_sessions(keep, absorb)?;
+        stored.finalized.remove(absorb);
         let hub = &self.inner.hub;
         let absorbed_state = hub.chart_state(&outcome.absorbed.chart_id).await?;
         hub.apply_server_update(&outcome.kept.chart_id, absorbed_state)

@@ -135,6 +135,12 @@ pub struct ServeConfig {
     #[arg(long, env = "EASEL_DELETE_PUBLISHED_AFTER", value_parser = parse_duration)]
     pub delete_published_after: Option<Duration>,
 
+    /// The organizer dashboard marks a session overdue when it is not
+    /// final this long after its round ended, e.g. `15m`, `1h` (units s,
+    /// m, h, d).
+    #[arg(long, env = "EASEL_OVERDUE_AFTER", value_parser = parse_duration, default_value = "15m")]
+    pub overdue_after: Duration,
+
     /// Join a cluster: charts live in this Redis (`redis://HOST:PORT`),
     /// shared by every node started with the same URL. Redis must run with
     /// `appendonly yes` and `appendfsync always` (docs/scale-out.md).

@@ -128,6 +128,7 @@ pub async fn run_with_notice(
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "startup sweep failed; the next start tries again"),
     }
+    conferences.follow_edits(shutdown.clone());
     let base = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),

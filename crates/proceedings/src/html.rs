@@ -348,6 +348,16 @@ fn min_heading(items: &[Block]) -> Option<u8> {
         .min()
 }
 
+/// A chart's notes as an HTML fragment (no document, no styles), headings
+/// starting at `<h3>`: the content of a news feed entry. Escaped and
+/// filtered like the full edition.
+pub fn notes_fragment(content: &easel_chart::ChartContent) -> String {
+    let mut out = String::new();
+    let shift = min_heading(&content.blocks).map_or(0, |m| 3u8.saturating_sub(m));
+    blocks(&content.blocks, shift, &mut out);
+    out
+}
+
 fn blocks(items: &[Block], base: u8, out: &mut String) {
     for b in items {
         block(b, base, out);

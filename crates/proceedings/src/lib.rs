@@ -19,7 +19,9 @@ mod markdown;
 mod model;
 mod pdf;
 
+pub use escape::html as escape_html;
 pub use escape::{safe_href, session_anchor};
+pub use html::notes_fragment;
 pub use input::{ConferenceInfo, ProceedingsInput, SessionInput};
 pub use json::parse as parse_json;
 pub use model::{

@@ -63,6 +63,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
   function renderNav(): void {
     clear(nav)
     nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/proceedings`) }, 'Proceedings'))
+    nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/news`), id: 'news-link' }, 'News'))
     nav.append(
       h(
         'button',
@@ -83,6 +84,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
     )
     if (role === 'organizer') {
       nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/organize`), id: 'organize-link' }, 'Organize'))
+      if (role === 'organizer') nav.append(h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/dashboard`), id: 'dashboard-link' }, 'Dashboard'))
     }
     nav.append(shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role, what: 'the agenda', chartId: conf?.sessions[0]?.chart_id }))
   }

@@ -75,7 +75,11 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
       return
     }
     if (token) rememberRole(token, 'organizer')
-    tools.append(shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role: 'organizer', what: 'the agenda' }))
+    tools.append(
+      h('a', { class: 'btn btn-small', id: 'dashboard-link', href: appLink(`/conference/${conferenceId}/dashboard`) }, 'Dashboard'),
+      h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/news`) }, 'News wall'),
+      shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role: 'organizer', what: 'the agenda' }),
+    )
     grid.append(settings.el, links.el, spaces.el, rounds.el, sessions.el, webhooks.el)
     await reload()
     await links.load()

@@ -15,18 +15,33 @@
 //! batch and wakes streams through a watch channel, so a burst of joins
 //! costs each stream one comparison and at most one event.
 //!
+//! The live harvest rides on it too: a `report` event (a
+//! [`easel_conferences::news::Report`]) for each session that turns final
+//! while the stream is open (the news wall), and, on streams opened with
+//! an organizer token, `edited` events (an [`EditedView`]: when charts of
+//! the conference last changed, from the hub's change feed, at most one
+//! event per second) for the organizer dashboard.
+//!
+//! Without a token a stream is open only while the conference's
+//! proceedings are public (the news wall's rule), and carries `agenda`
+//! and `report` events only: who is in which chart is for the
+//! conference's own people.
+//!
 //! A stream ends when its token is revoked and when the server shuts down.
 
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use easel_agenda::Conference;
-use easel_hub::Hub;
+use easel_hub::{ChartChanged, Hub};
 use futures_util::stream::{self, Stream};
+use serde::Serialize;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::watch;
+use utoipa::ToSchema;
 
 use super::views::{conference_view, presence_view, PresenceView};
 use super::{ApiError, ApiPath, Caller};
@@ -34,40 +49,88 @@ use crate::access::Role;
 use crate::AppState;
 use easel_conferences::{Conferences, Event};
 
+/// When charts of the conference last changed: chart id → RFC 3339 UTC.
+/// Sent as the `edited` live event to organizer streams.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct EditedView {
+    pub charts: BTreeMap<String, String>,
+}
+
+/// How long edits are gathered into one `edited` event: the dashboard
+/// shows minutes, and a chart being typed into changes many times a second.
+const EDITED_EVERY: Duration = Duration::from_secs(1);
+
 struct Subscription {
     conferences: Conferences,
     hub: Hub,
     id: String,
     token_id: Option<String>,
     rx: tokio::sync::broadcast::Receiver<Event>,
-    /// Wakes when any chart's count changes; `None` once the hub dropped it.
+    /// Wakes when any chart's count changes; `None` once the hub dropped it,
+    /// and for streams without a token (no presence for them).
     presence_rx: Option<watch::Receiver<u64>>,
+    /// The hub's change feed, on organizer streams only.
+    edits_rx: Option<tokio::sync::broadcast::Receiver<ChartChanged>>,
+    /// Edits gathered for the next `edited` event, and when it is due.
+    edited: EditedView,
+    edited_due: Option<tokio::time::Instant>,
     shutdown: tokio_util::sync::CancellationToken,
     first: bool,
     /// The agenda last sent: whose charts the presence counts are about.
     agenda: Option<Conference>,
+    /// Final sessions of the agenda last sent: a session not among them
+    /// that is final in the next agenda gets a `report` event.
+    finals: BTreeSet<String>,
     /// The counts last sent, so unchanged counts send nothing.
     last_presence: Option<PresenceView>,
-    /// A presence event owed right after the agenda event just sent.
-    pending: Option<SseEvent>,
+    /// Events owed right after the agenda event just sent.
+    pending: VecDeque<SseEvent>,
 }
 
 async fn agenda_event(s: &mut Subscription) -> Option<SseEvent> {
     let stored = s.conferences.load(&s.id).await.ok()?;
+    if s.token_id.is_none() && !stored.proceedings_public {
+        // Unpublished while a public stream was open.
+        return None;
+    }
     let view = conference_view(&stored);
     let event = SseEvent::default()
         .event("agenda")
         .id(stored.version.to_string())
         .json_data(&view)
         .ok();
+    let finals: BTreeSet<String> = stored
+        .conference
+        .sessions()
+        .iter()
+        .filter(|x| x.state == easel_agenda::SessionState::Final)
+        .map(|x| x.id.clone())
+        .collect();
+    if !s.first {
+        for id in finals.difference(&s.finals) {
+            match s.conferences.report(&stored, id).await {
+                Ok(Some(report)) => {
+                    if let Ok(ev) = SseEvent::default().event("report").json_data(&report) {
+                        s.pending.push_back(ev);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(session_id = %id, error = %e, "report not sent"),
+            }
+        }
+    }
+    s.finals = finals;
     s.agenda = Some(stored.conference);
     // Sessions may have come or gone: their counts follow the agenda.
-    s.pending = presence_event(s);
+    if let Some(ev) = presence_event(s) {
+        s.pending.push_back(ev);
+    }
     event
 }
 
 /// The current counts as an event, if they differ from the last sent.
 fn presence_event(s: &mut Subscription) -> Option<SseEvent> {
+    s.presence_rx.as_ref()?;
     let view = presence_view(&s.hub, s.agenda.as_ref()?);
     if s.last_presence.as_ref() == Some(&view) {
         return None;
@@ -77,23 +140,50 @@ fn presence_event(s: &mut Subscription) -> Option<SseEvent> {
     event
 }
 
+/// Notes an edit for the next `edited` event if the chart is one of this
+/// conference's sessions.
+fn note_edit(s: &mut Subscription, change: &ChartChanged) {
+    let ours = s
+        .agenda
+        .as_ref()
+        .is_some_and(|c| c.sessions().iter().any(|x| *x.chart_id == *change.chart_id));
+    if !ours {
+        return;
+    }
+    let at = jiff::Timestamp::try_from(change.at).unwrap_or_else(|_| jiff::Timestamp::now());
+    s.edited.charts.insert(
+        change.chart_id.to_string(),
+        easel_agenda::zone::format_utc(at),
+    );
+    if s.edited_due.is_none() {
+        s.edited_due = Some(tokio::time::Instant::now() + EDITED_EVERY);
+    }
+}
+
 #[utoipa::path(
     get, path = "/conferences/{conference_id}/events", tag = "conferences",
     params(("conference_id" = String, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = []), ()),
     responses(
         (status = 200, content_type = "text/event-stream",
-         description = "`agenda` events, each carrying the whole ConferenceView; the first at once, then one per change"),
+         description = "`agenda` events, each carrying the whole ConferenceView (the first at once, then one per change); `presence` (PresenceView), `report` (ReportView, a session just made final) and, for organizers, `edited` (EditedView). Without a token only while the proceedings are public, with `agenda` and `report` events only"),
         (status = "4XX", body = super::ErrorBody),
     )
 )]
-/// Live agenda as server-sent events (read).
+/// Live agenda, presence, reports and edits as server-sent events (read;
+/// none needed while the proceedings are public).
 pub async fn conference_events(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let token = caller.require(&id, Role::Read)?.clone();
+    let token = match &caller.token {
+        Some(_) => Some(caller.require(&id, Role::Read)?.clone()),
+        None => {
+            super::news::require_news_reader(&state, &caller, &id).await?;
+            None
+        }
+    };
     if !state.limits.connections.try_take(caller.ip) {
         return Err(ApiError::rate_limited("connection attempts"));
     }
@@ -103,36 +193,65 @@ pub async fn conference_events(
     state.conferences.load(&id).await?;
     let rx = state.conferences.subscribe(&id);
     // Revoked between the check above and the subscription: refuse.
-    if !state.conferences.token_valid(&token).await {
-        return Err(ApiError::invalid_token());
+    if let Some(token) = &token {
+        if !state.conferences.token_valid(token).await {
+            return Err(ApiError::invalid_token());
+        }
     }
-    let mut presence_rx = state.hub.watch_presence();
-    presence_rx.mark_unchanged();
+    let presence_rx = token.as_ref().map(|_| {
+        let mut rx = state.hub.watch_presence();
+        rx.mark_unchanged();
+        rx
+    });
+    let organizer = token.as_ref().is_some_and(|t| t.role >= Role::Organizer);
     let sub = Subscription {
         rx,
         conferences: state.conferences.clone(),
         hub: state.hub.clone(),
         id,
-        token_id: Some(token.id),
-        presence_rx: Some(presence_rx),
+        token_id: token.map(|t| t.id),
+        presence_rx,
+        edits_rx: organizer.then(|| state.hub.subscribe_changes()),
+        edited: EditedView::default(),
+        edited_due: None,
         shutdown: state.shutdown.clone(),
         first: true,
         agenda: None,
+        finals: BTreeSet::new(),
         last_presence: None,
-        pending: None,
+        pending: VecDeque::new(),
     };
     let stream = stream::unfold(sub, |mut s| async move {
         if s.first {
-            s.first = false;
             let ev = agenda_event(&mut s).await?;
+            s.first = false;
             return Some((Ok(ev), s));
         }
-        if let Some(ev) = s.pending.take() {
+        if let Some(ev) = s.pending.pop_front() {
             return Some((Ok(ev), s));
         }
         loop {
             tokio::select! {
                 _ = s.shutdown.cancelled() => return None,
+                change = async { Some(s.edits_rx.as_mut()?.recv().await) }, if s.edits_rx.is_some() => match change {
+                    Some(Ok(change)) => note_edit(&mut s, &change),
+                    // Fell behind the feed: which charts changed is lost, so
+                    // an `edited` event with none tells the dashboard to
+                    // reload.
+                    Some(Err(RecvError::Lagged(_))) => {
+                        if s.edited_due.is_none() {
+                            s.edited_due = Some(tokio::time::Instant::now() + EDITED_EVERY);
+                        }
+                    }
+                    Some(Err(RecvError::Closed)) | None => s.edits_rx = None,
+                },
+                _ = async { tokio::time::sleep_until(s.edited_due.unwrap_or_else(tokio::time::Instant::now)).await }, if s.edited_due.is_some() => {
+                    s.edited_due = None;
+                    let view = std::mem::take(&mut s.edited);
+                    if let Ok(ev) = SseEvent::default().event("edited").json_data(&view) {
+                        return Some((Ok(ev), s));
+                    }
+                }
                 changed = async { s.presence_rx.as_mut()?.changed().await.ok() }, if s.presence_rx.is_some() => {
                     if changed.is_none() {
                         s.presence_rx = None;

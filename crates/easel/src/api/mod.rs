@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod exports;
 mod handlers;
+pub mod news;
 pub mod views;
 pub mod webhooks;
 
@@ -165,7 +166,7 @@ pub fn chart_link(base: &str, chart_id: &str, token: &str) -> String {
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody, events::EditedView))
 )]
 struct ApiDoc;
 
@@ -212,6 +213,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(chart_info))
         .routes(routes!(exports::chart_export))
         .routes(routes!(exports::proceedings))
+        .routes(routes!(news::news))
+        .routes(routes!(news::feed))
+        .routes(routes!(news::dashboard))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     router
