@@ -186,6 +186,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conferences/{conference_id}/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The link you are using: its role and label, so a page can offer what
+         *     that link may do before anyone tries (any link of the conference).
+         */
+        get: operations["whoami"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/news": {
         parameters: {
             query?: never;
@@ -406,6 +426,61 @@ export interface paths {
         patch: operations["update_space"];
         trace?: never;
     };
+    "/conferences/{conference_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The conference's webhook endpoints, oldest first (organizer). */
+        get: operations["list_webhooks"];
+        put?: never;
+        /** Register a webhook endpoint (organizer). */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a webhook endpoint and its delivery log (organizer). */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log: time, event id and type, attempt, HTTP
+         *     status or error, next retry (organizer).
+         */
+        get: operations["webhook_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -441,6 +516,30 @@ export interface components {
             capacity?: number | null;
             name: string;
             video_url?: string | null;
+        };
+        /** @description One attempt, as the delivery history shows it. */
+        Attempt: {
+            /** @description When the attempt ended. */
+            at: string;
+            /**
+             * Format: int32
+             * @description 1 for the first attempt.
+             */
+            attempt: number;
+            /** @description Why the attempt failed without (or despite) an answer. */
+            error?: string | null;
+            event_id: string;
+            /** @example session.created */
+            event_type: string;
+            /** @description Whether this was the last attempt of a failed delivery. */
+            gave_up: boolean;
+            /** @description When the next attempt is due; none after a success or the last try. */
+            next_retry?: string | null;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status, if it answered.
+             */
+            status?: number | null;
         };
         /** @description What the chart page needs to know about its chart. */
         ChartInfo: {
@@ -506,6 +605,33 @@ export interface components {
             organizer_link: string;
             /** @description The organizer token. It is stored hashed and cannot be shown again. */
             organizer_token: string;
+        };
+        /** @description The registered endpoint and its secret, shown only here. */
+        CreatedWebhook: {
+            /** @description The signing secret (`whsec_...`): keep it; it is never shown again. */
+            secret: string;
+            webhook: components["schemas"]["WebhookView"];
+        };
+        /** @description A new endpoint. */
+        CreateWebhook: {
+            /**
+             * @description Any of `session.created`, `session.finalized`, `chart.updated`,
+             *     `proceedings.published`, `convergence.closed`; at least one.
+             * @example [
+             *       "session.created"
+             *     ]
+             */
+            events: string[];
+            /**
+             * @description `whsec_` + base64 of 24 to 64 random bytes. Left out: the server
+             *     makes one and returns it (once).
+             */
+            secret?: string | null;
+            /**
+             * @description `http://` or `https://`; its host must be (and resolve to) a public
+             *     address unless the server allows private targets.
+             */
+            url: string;
         };
         /** @description One session on the dashboard. */
         DashboardSessionView: {
@@ -805,6 +931,21 @@ export interface components {
             name?: string | null;
             /** @description `""` removes the link. */
             video_url?: string | null;
+        };
+        /** @description A registered endpoint, without its secret. */
+        WebhookView: {
+            /** @description RFC 3339. */
+            created: string;
+            /**
+             * @description Event types it receives, e.g. `session.created`.
+             * @example [
+             *       "session.created",
+             *       "session.finalized"
+             *     ]
+             */
+            events: string[];
+            id: string;
+            url: string;
         };
     };
     responses: never;
@@ -1221,6 +1362,36 @@ export interface operations {
                 };
             };
             /** @description Revoked; its open connections were closed (4401) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkView"];
+                };
+            };
+        };
+    };
+    whoami: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The link you used */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1686,6 +1857,135 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConferenceView"];
+                };
+            };
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"][];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Bad URL (scheme, syntax, a non-public address), secret or event type: nothing stored */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Registered; the secret is shown only here */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Removed; deliveries still pending for it are dropped */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_deliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+                /**
+                 * @description How many attempts, newest first (default and most: the server's
+                 *     `--webhook-history`).
+                 */
+                limit: number | null;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Recent delivery attempts, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attempt"][];
                 };
             };
         };
