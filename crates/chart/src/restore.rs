@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use yrs::types::{AsPrelim, ToJson};
 use yrs::updates::decoder::Decode;
 use yrs::{
-    Array, Doc, GetString, In, Map, Out, ReadTxn, Text, Transact, TransactionMut, Update,
-    WriteTxn, Xml, XmlElementPrelim, XmlElementRef, XmlFragment, XmlOut,
+    Array, Doc, GetString, In, Map, Out, ReadTxn, Text, Transact, TransactionMut, Update, WriteTxn,
+    Xml, XmlElementPrelim, XmlElementRef, XmlFragment, XmlOut,
 };
 
 use crate::read::{META, NOTES};
@@ -175,7 +175,11 @@ fn insert_node<T: ReadTxn, P: XmlFragment>(
             copy_element(src, dst, &el, &copy);
         }
         XmlOut::Text(text) => {
-            parent.insert(dst, index, yrs::types::xml::XmlIn::Text(text.as_prelim(src)));
+            parent.insert(
+                dst,
+                index,
+                yrs::types::xml::XmlIn::Text(text.as_prelim(src)),
+            );
         }
         XmlOut::Fragment(fragment) => {
             parent.insert(
@@ -265,7 +269,12 @@ mod tests {
         let len = notes.len(&txn);
         let p = notes.insert(&mut txn, len, XmlElementPrelim::empty("paragraph"));
         let t: XmlTextRef = p.insert(&mut txn, 0, XmlTextPrelim::new(text));
-        t.format(&mut txn, 0, 1, [("bold".into(), yrs::Any::Bool(true))].into());
+        t.format(
+            &mut txn,
+            0,
+            1,
+            [("bold".into(), yrs::Any::Bool(true))].into(),
+        );
     }
 
     #[test]
@@ -320,7 +329,10 @@ mod tests {
         let got = content_json(&state(&a)).unwrap();
         let mut expected: serde_json::Value = serde_json::from_str(&want).unwrap();
         expected["extra"] = serde_json::json!("[]");
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&got).unwrap(), expected);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&got).unwrap(),
+            expected
+        );
         // The heading's level is still a number.
         {
             let txn = a.transact();
@@ -338,7 +350,10 @@ mod tests {
         paragraph(&b, "typed meanwhile");
         apply(&b, &update);
         apply(&a, &state(&b));
-        let (sa, sb) = (content_json(&state(&a)).unwrap(), content_json(&state(&b)).unwrap());
+        let (sa, sb) = (
+            content_json(&state(&a)).unwrap(),
+            content_json(&state(&b)).unwrap(),
+        );
         assert_eq!(sa, sb);
         assert!(sa.contains("yped meanwhile"), "{sa}");
         assert!(!sa.contains("econd"), "{sa}");

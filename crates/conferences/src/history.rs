@@ -433,12 +433,11 @@ impl Conferences {
             )
             .await?;
         let current = self.version_state(&before).await?;
-        let update = tokio::task::spawn_blocking(move || {
-            easel_chart::restore_update(&current, &target)
-        })
-        .await
-        .map_err(|e| Error::Corrupt(format!("restore task: {e}")))?
-        .map_err(|e| Error::Corrupt(format!("version {}: {e}", version.id)))?;
+        let update =
+            tokio::task::spawn_blocking(move || easel_chart::restore_update(&current, &target))
+                .await
+                .map_err(|e| Error::Corrupt(format!("restore task: {e}")))?
+                .map_err(|e| Error::Corrupt(format!("version {}: {e}", version.id)))?;
         if let Some(update) = update {
             self.inner
                 .hub

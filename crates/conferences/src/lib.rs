@@ -9,6 +9,7 @@
 //! | `conf/{id}`          | [`StoredConference`]: the agenda plus server flags |
 //! | `token/{sha256-hex}` | [`TokenRecord`]: conference, role, label, revoked  |
 //! | `chart/{chart_id}`   | [`ChartEntry`]: which conference and session       |
+//! | `version/…`, `vstate/…`, `vround/…` | chart versions ([`history`])         |
 //!
 //! Why a lock per conference: an edit is load → validate on the agenda →
 //! store. Two concurrent edits (two people posting into the marketplace at
@@ -30,6 +31,7 @@
 
 pub mod backup;
 mod charts;
+pub mod history;
 mod links;
 pub mod proceedings;
 pub mod retention;
@@ -194,6 +196,8 @@ struct Inner {
     /// Conferences as last parsed, with the bytes they were parsed from
     /// (see [`Conferences::load_shared`]).
     parsed: Mutex<HashMap<String, Parsed>>,
+    /// Settings of chart versions ([`history`]).
+    history: std::sync::RwLock<history::HistoryConfig>,
 }
 
 /// A conference's stored bytes and what they parse to.
@@ -241,6 +245,7 @@ impl Conferences {
                 locks: Mutex::new(HashMap::new()),
                 channels: Mutex::new(HashMap::new()),
                 parsed: Mutex::new(HashMap::new()),
+                history: Default::default(),
             }),
         }
     }

@@ -57,7 +57,7 @@ pub fn spawn(conferences: Conferences, after: Duration, shutdown: CancellationTo
 impl Conferences {
     /// Deletes a conference with everything it owns: its charts (open
     /// connections closed with 4410 on every node, unloaded, removed from
-    /// the store), its links and its agenda. Idempotent and resumable in
+    /// the store) and their versions, its links and its agenda. Idempotent and resumable in
     /// this order: a crash part-way leaves the conference (with its
     /// remaining charts and its organizer link) in place, so deleting again
     /// finishes the job.
@@ -80,7 +80,9 @@ impl Conferences {
             // the hub cannot load it again while its data goes.
             self.inner.meta.remove(&chart_key(chart)).await?;
             self.inner.hub.delete_chart(chart).await?;
+            self.delete_versions(chart).await?;
         }
+        self.delete_round_markers(id).await?;
         let links = self.links(id).await?;
         for link in &links {
             self.inner

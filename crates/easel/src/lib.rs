@@ -114,6 +114,11 @@ pub async fn run_with_notice(
         }
     };
     conferences.follow_cluster(shutdown.clone());
+    conferences.set_history_config(easel_conferences::history::HistoryConfig {
+        max_versions: config.max_versions_per_chart as usize,
+        round_end_grace: config.round_end_version_grace,
+    });
+    conferences.spawn_round_versions(shutdown.clone());
     let base = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),

@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod exports;
 mod handlers;
+pub mod history;
 pub mod views;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -202,6 +203,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(chart_info))
         .routes(routes!(exports::chart_export))
         .routes(routes!(exports::proceedings))
+        .routes(routes!(history::list_versions, history::save_version))
+        .routes(routes!(history::version_export))
+        .routes(routes!(history::version_diff))
+        .routes(routes!(history::restore_version))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     router
