@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use easel_protocol as protocol;
 use serde_json::{json, Value};
-use yrs::{GetString, ReadTxn, Transact, Xml, XmlElementPrelim, XmlFragment, XmlTextPrelim};
+use yrs::{GetString, ReadTxn, Transact, XmlElementPrelim, XmlFragment, XmlTextPrelim};
 
 use crate::api_support::{api, create_conference, request, Resp};
 use crate::support::{wait_for, TestClient, TestServer};
@@ -476,7 +476,12 @@ async fn cap_finalize_as_of_and_deletion() {
         assert_eq!(r.status, 200, "{}", r.raw);
     }
     let listed = versions(&server, &chart, &conf.edit);
-    assert_eq!(listed.last().unwrap()["trigger"], "finalized", "{listed:?}");
+    let labels: Vec<&str> = listed
+        .iter()
+        .map(|v| v["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["three", "four", "Finalized"], "{listed:?}");
+    assert_eq!(listed[2]["trigger"], "finalized");
     // A final chart cannot be restored.
     let v = id(&listed[0]);
     let r = server.api(
@@ -488,9 +493,11 @@ async fn cap_finalize_as_of_and_deletion() {
     assert_eq!(r.status, 409, "{}", r.raw);
     client.close().await;
 
-    // Deleting the conference deletes the versions with the charts.
-    let before = history_documents(&server, &chart, &conf.conference_id);
-    assert!(before.len() >= 4, "{before:?}");
+    // Deleting the conference deletes the versions with the charts; another
+    // conference's stay.
+    let mut other = create_conference(&server.addr, "Other", 2);
+    let other_chart = server.propose(&mut other, "stays");
+    save(&server, &other_chart, &other.edit, "stays");
     let r = server.api(
         "DELETE",
         &format!("/api/v1/conferences/{}", conf.conference_id),
@@ -498,35 +505,144 @@ async fn cap_finalize_as_of_and_deletion() {
         None,
     );
     assert_eq!(r.status, 200, "{}", r.raw);
-    let left = history_documents(&server, &chart, &conf.conference_id);
-    assert!(left.is_empty(), "{left:?}");
+    let mut server = server;
+    server.terminate();
+    let store = easel_store::Store::open(&server.data_dir).unwrap();
+    let keys = |prefix: &str| store.scan_documents(prefix).unwrap().len();
+    assert_eq!(keys(&format!("version/{chart}/")), 0);
+    assert_eq!(keys(&format!("vstate/{chart}/")), 0);
+    assert_eq!(keys(&format!("version/{other_chart}/")), 1);
+    assert_eq!(keys(&format!("vstate/{other_chart}/")), 1);
 }
 
-/// History documents of `chart` (or round markers of `conference`) in a
-/// backup of the running server: the backup is JSON lines, one per
-/// document, with its key.
-fn history_documents(server: &TestServer, chart: &str, conference: &str) -> Vec<String> {
-    let out = server.data_dir.with_extension("history.backup");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_easel"))
-        .args(["backup", "--data-dir"])
-        .arg(&server.data_dir)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let text = std::fs::read_to_string(&out).unwrap();
-    let _ = std::fs::remove_file(&out);
-    assert!(
-        text.contains("\"kind\":\"document\""),
-        "backup holds documents"
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn summary(name: &str, mut ms: Vec<f64>) -> String {
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    format!(
+        "{name}: n={} median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms.len(),
+        percentile(&ms, 0.5),
+        percentile(&ms, 0.99),
+        ms[ms.len() - 1]
+    )
+}
+
+/// The figures in BENCHMARKS.md ("Chart history"): a chart of ~100 KB of
+/// state with 100 versions; bytes per version, and the time to take,
+/// list, export and restore one, through the real server's API.
+///
+/// `cargo test -p easel --test integration history_costs -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: run by hand for BENCHMARKS.md"]
+async fn history_costs_for_a_100_kb_chart_with_100_versions() {
+    use std::time::Instant;
+    let server = TestServer::start();
+    let (chart, edit) = server.new_chart();
+    let client = TestClient::connect(&server.ws_url_with(&chart, Some(&edit))).await;
+    client.wait_synced().await;
+    let probe = TestClient::connect(&server.ws_url_with(&chart, Some(&edit))).await;
+    probe.wait_synced().await;
+    let mut n = 0;
+    while client.state().len() < 100_000 {
+        append_paragraph(
+            &client,
+            &format!("{n:05} Sessions on open space facilitation, with notes a person would type."),
+        );
+        n += 1;
+        if n % 50 == 0 {
+            let want = format!("{:05} ", n - 1);
+            wait_for("stored", WAIT, || notes(&probe).contains(&want)).await;
+        }
+    }
+    let last = format!("{:05} ", n - 1);
+    wait_for("stored", WAIT, || notes(&probe).contains(&last)).await;
+    let state_bytes = client.state().len();
+    let mut save_ms = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        append_paragraph(&client, &format!("edit before version {i}"));
+        let want = format!("edit before version {i}");
+        wait_for("stored", WAIT, || notes(&probe).contains(&want)).await;
+        let t = Instant::now();
+        let v = save(&server, &chart, &edit, &format!("v{i}"));
+        save_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        ids.push(v["id"].as_str().unwrap().to_owned());
+    }
+    let mut list_ms = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        assert_eq!(versions(&server, &chart, &edit).len(), 100);
+        list_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let listed = versions(&server, &chart, &edit);
+    let mut stored: Vec<f64> = listed
+        .iter()
+        .map(|v| v["stored_bytes"].as_f64().unwrap())
+        .collect();
+    stored.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let mut export_ms: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for (i, id) in ids.iter().enumerate().step_by(5) {
+        for ext in ["md", "html", "json", "pdf"] {
+            if ext == "pdf" && i % 10 != 0 {
+                continue;
+            }
+            let t = Instant::now();
+            let r = get_bytes(
+                &server,
+                &format!("/api/v1/charts/{chart}/versions/{id}/export.{ext}"),
+                &edit,
+            );
+            assert_eq!(r.status, 200);
+            export_ms
+                .entry(ext)
+                .or_default()
+                .push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let mut diff_ms = Vec::new();
+    for id in ids.iter().step_by(10) {
+        let t = Instant::now();
+        let r = server.api(
+            "GET",
+            &format!("/api/v1/charts/{chart}/versions/{id}/diff"),
+            Some(&edit),
+            None,
+        );
+        assert_eq!(r.status, 200);
+        diff_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut restore_ms = Vec::new();
+    for id in ids.iter().step_by(5) {
+        let t = Instant::now();
+        let r = server.api(
+            "POST",
+            &format!("/api/v1/charts/{chart}/versions/{id}/restore"),
+            Some(&edit),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.raw);
+        restore_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!("chart state: {state_bytes} bytes ({n} paragraphs)");
+    println!(
+        "stored per version: median {:.0} bytes, max {:.0} bytes (deflated state)",
+        percentile(&stored, 0.5),
+        stored[stored.len() - 1]
     );
-    text.lines()
-        .filter(|l| {
-            l.contains(&format!("\"version/{chart}/"))
-                || l.contains(&format!("\"vstate/{chart}/"))
-                || l.contains(&format!("\"vround/{conference}/"))
-        })
-        .map(|l| l.chars().take(200).collect())
-        .collect()
+    println!("{}", summary("save version (POST, durable)", save_ms));
+    println!("{}", summary("list 100 versions (GET)", list_ms));
+    for (ext, ms) in export_ms {
+        println!("{}", summary(&format!("export a version .{ext}"), ms));
+    }
+    println!("{}", summary("diff a version against live", diff_ms));
+    println!(
+        "{}",
+        summary("restore (two versions + the update)", restore_ms)
+    );
+    client.close().await;
+    probe.close().await;
 }

@@ -333,21 +333,22 @@ impl Conferences {
             .meta
             .put(&record_key(chart_id, &id), &to_json(&version)?)
             .await?;
-        self.enforce_cap(chart_id).await?;
+        self.enforce_cap(chart_id, &id).await?;
         tracing::debug!(chart_id, version = %id, ?trigger, bytes = stored.len(), "version taken");
         Ok(version)
     }
 
     /// Drops versions past the cap: the oldest automatic one each time, a
-    /// saved one only when nothing else is left; and any parts no record
-    /// names (a save a crash cut short).
-    async fn enforce_cap(&self, chart_id: &str) -> Result<()> {
+    /// saved one only when nothing else is left, never `keep` (the one just
+    /// taken); and any parts no record names (a save a crash cut short).
+    async fn enforce_cap(&self, chart_id: &str, keep: &str) -> Result<()> {
         let cap = self.history_config().max_versions.max(1);
         let mut versions = self.versions(chart_id).await?;
         while versions.len() > cap {
             let drop = versions
                 .iter()
-                .position(|v| v.trigger.automatic())
+                .position(|v| v.trigger.automatic() && v.id != keep)
+                .or_else(|| versions.iter().position(|v| v.id != keep))
                 .unwrap_or(0);
             let gone = versions.remove(drop);
             self.remove_version(&gone).await?;
