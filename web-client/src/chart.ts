@@ -22,6 +22,7 @@ import { SavedTracker } from './saved'
 import { appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone, wsBase } from './util'
 import { buildToolbar, createEditor } from './chart/editor'
 import { exportList } from './chart/exports'
+import { historyPanel } from './chart/history'
 import { Participants, watchOwnEdits } from './chart/participants'
 import { renderPresence } from './chart/presence'
 import { renderShare } from './chart/share'
@@ -113,6 +114,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     exportList(chartId, token),
   )
   const backLink = h('a', { class: 'back', hidden: true }, '← Agenda')
+  const history = historyPanel(chartId, token)
 
   root.append(
     h(
@@ -145,6 +147,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
           exportSection,
         ),
       ),
+      history.element,
     ),
   )
 
@@ -197,6 +200,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     editor?.setEditable(!readOnly)
     toolbar.hidden = readOnly
     participantForm.hidden = readOnly
+    history.setAccess(!readOnly)
     document.body.classList.toggle('is-readonly', readOnly)
     renderParticipants()
     if (!fatal) showNotice(readOnlyWhy())
@@ -537,6 +541,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
 
   return () => {
     disposed = true
+    history.destroy()
     clearTimeout(retryTimer)
     events?.close()
     window.removeEventListener('beforeunload', onBeforeUnload)
