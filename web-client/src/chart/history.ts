@@ -112,6 +112,7 @@ export function historyPanel(chartId: string, token: string | null): HistoryPane
       empty.hidden = versions.length > 0
       slider.parentElement!.hidden = versions.length === 0
       await show()
+      element.dataset.loaded = String(versions.length)
     } catch (e) {
       toast(`History: ${describeError(e)}`)
     }
