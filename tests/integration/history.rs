@@ -627,19 +627,19 @@ async fn history_costs_for_a_100_kb_chart_with_100_versions() {
         assert_eq!(r.status, 200, "{}", r.raw);
         restore_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    println!("chart state: {state_bytes} bytes ({n} paragraphs)");
-    println!(
+    eprintln!("chart state: {state_bytes} bytes ({n} paragraphs)");
+    eprintln!(
         "stored per version: median {:.0} bytes, max {:.0} bytes (deflated state)",
         percentile(&stored, 0.5),
         stored[stored.len() - 1]
     );
-    println!("{}", summary("save version (POST, durable)", save_ms));
-    println!("{}", summary("list 100 versions (GET)", list_ms));
+    eprintln!("{}", summary("save version (POST, durable)", save_ms));
+    eprintln!("{}", summary("list 100 versions (GET)", list_ms));
     for (ext, ms) in export_ms {
-        println!("{}", summary(&format!("export a version .{ext}"), ms));
+        eprintln!("{}", summary(&format!("export a version .{ext}"), ms));
     }
-    println!("{}", summary("diff a version against live", diff_ms));
-    println!(
+    eprintln!("{}", summary("diff a version against live", diff_ms));
+    eprintln!(
         "{}",
         summary("restore (two versions + the update)", restore_ms)
     );
