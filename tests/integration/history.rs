@@ -646,3 +646,109 @@ async fn history_costs_for_a_100_kb_chart_with_100_versions() {
     client.close().await;
     probe.close().await;
 }
+
+/// A round that ended (plus the grace) gets a version of each of its
+/// charts, once; a round still to come gets none; `?as_of=round:` reads
+/// that version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_end_takes_a_version_of_its_charts_once() {
+    let server = TestServer::start_with(&["--round-end-version-grace", "1s"]);
+    let now = jiff::Timestamp::now();
+    let day = |d: i64| {
+        now.checked_add(jiff::SignedDuration::from_hours(24 * d))
+            .unwrap()
+            .strftime("%Y-%m-%d")
+            .to_string()
+    };
+    let created = server.api(
+        "POST",
+        "/api/v1/conferences",
+        None,
+        Some(json!({"name": "Now", "time_zone": "UTC", "start_date": day(-1), "end_date": day(1)})),
+    );
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let id = created.body["conference"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let org = created.body["organizer_token"].as_str().unwrap().to_owned();
+    let space = server.api(
+        "POST",
+        &format!("/api/v1/conferences/{id}/spaces"),
+        Some(&org),
+        Some(json!({"name": "Room"})),
+    );
+    let space_id = space.body["spaces"][0]["id"].as_str().unwrap().to_owned();
+    let at = |mins: i64| {
+        now.checked_add(jiff::SignedDuration::from_mins(mins))
+            .unwrap()
+            .round(jiff::Unit::Minute)
+            .unwrap()
+            .to_string()
+    };
+    let mut rounds = Vec::new();
+    for start in [-40, 60] {
+        let r = server.api(
+            "POST",
+            &format!("/api/v1/conferences/{id}/rounds"),
+            Some(&org),
+            Some(json!({"starts_at": at(start), "duration_minutes": 20, "kind": "breakout"})),
+        );
+        assert_eq!(r.status, 201, "{}", r.raw);
+        let round = r.body["rounds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| {
+                x["starts_at"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&at(start)[..16])
+            })
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        rounds.push(round);
+    }
+    let mut charts = Vec::new();
+    for (i, round) in rounds.iter().enumerate() {
+        let r = server.api(
+            "POST",
+            &format!("/api/v1/conferences/{id}/sessions"),
+            Some(&org),
+            Some(json!({"topic": format!("t{i}"), "convener": "x", "round_id": round, "space_id": space_id})),
+        );
+        assert_eq!(r.status, 201, "{}", r.raw);
+        charts.push(r.body["session"]["chart_id"].as_str().unwrap().to_owned());
+    }
+    let client = TestClient::connect(&server.ws_url_with(&charts[0], Some(&org))).await;
+    client.wait_synced().await;
+    append_paragraph(&client, "said in the ended round");
+    // The watcher runs every 250 ms here; the ended round's chart gets
+    // one version (the edit may land before or after it).
+    let mut listed = Vec::new();
+    for _ in 0..100 {
+        listed = versions(&server, &charts[0], &org);
+        if !listed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["trigger"], "round_end");
+    assert_eq!(listed[0]["round_id"], rounds[0].as_str());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(versions(&server, &charts[0], &org).len(), 1, "taken once");
+    assert!(
+        versions(&server, &charts[1], &org).is_empty(),
+        "a round to come has none"
+    );
+    let path = format!(
+        "/api/v1/conferences/{id}/proceedings.json?as_of=round:{}",
+        rounds[0]
+    );
+    let r = get_bytes(&server, &path, &org);
+    assert_eq!(r.status, 200, "{}", r.raw);
+    client.close().await;
+}
