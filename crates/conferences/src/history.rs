@@ -481,7 +481,17 @@ impl Conferences {
                     continue;
                 }
                 let marker = round_marker(&id, &round.id);
+                let marks = || {
+                    self.inner
+                        .round_marks
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                };
+                if marks().contains(&marker) {
+                    continue;
+                }
                 if self.inner.meta.get(&marker).await?.is_some() {
+                    marks().insert(marker);
                     continue;
                 }
                 for session in c.sessions_in_round(&round.id) {
@@ -511,6 +521,7 @@ impl Conferences {
                     taken += 1;
                 }
                 self.inner.meta.put(&marker, b"{}").await?;
+                marks().insert(marker);
             }
         }
         Ok(taken)

@@ -198,6 +198,9 @@ struct Inner {
     parsed: Mutex<HashMap<String, Parsed>>,
     /// Settings of chart versions ([`history`]).
     history: std::sync::RwLock<history::HistoryConfig>,
+    /// Round markers (`vround/…`) known to exist, so the round-end pass
+    /// reads each from the store once per process, not every pass.
+    round_marks: Mutex<std::collections::HashSet<String>>,
 }
 
 /// A conference's stored bytes and what they parse to.
@@ -246,6 +249,7 @@ impl Conferences {
                 channels: Mutex::new(HashMap::new()),
                 parsed: Mutex::new(HashMap::new()),
                 history: Default::default(),
+                round_marks: Default::default(),
             }),
         }
     }
