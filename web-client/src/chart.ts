@@ -23,6 +23,7 @@ import { SavedTracker } from './saved'
 import { appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone, wsBase } from './util'
 import { buildToolbar, createEditor } from './chart/editor'
 import { exportList } from './chart/exports'
+import { historyPanel } from './chart/history'
 import { Participants, watchOwnEdits } from './chart/participants'
 import { renderPresence } from './chart/presence'
 import { renderShare } from './chart/share'
@@ -117,6 +118,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     exportList(chartId, token),
   )
   const backLink = h('a', { class: 'back', hidden: true }, '← Agenda')
+  const history = historyPanel(chartId, token)
 
   // ---- notes and board, as two tabs ---------------------------------------------
   const board = new Board(doc, { awareness: provider.awareness, me: () => me })
@@ -188,6 +190,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
           exportSection,
         ),
       ),
+      history.element,
     ),
   )
 
@@ -243,6 +246,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     // The board's maps are made only once the role is known: a read link must not write.
     board.setReadOnly(readOnly || !info)
     participantForm.hidden = readOnly
+    history.setAccess(!readOnly)
     document.body.classList.toggle('is-readonly', readOnly)
     renderParticipants()
     if (!fatal) showNotice(readOnlyWhy())
@@ -600,6 +604,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
 
   return () => {
     disposed = true
+    history.destroy()
     clearTimeout(retryTimer)
     events?.close()
     window.removeEventListener('beforeunload', onBeforeUnload)

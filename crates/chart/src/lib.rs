@@ -8,6 +8,7 @@
 
 mod content;
 mod read;
+mod restore;
 mod template;
 
 pub use content::{
@@ -15,6 +16,7 @@ pub use content::{
     TEMPLATE_HEADINGS,
 };
 pub use read::{read_chart, read_chart_txn, META, NOTES, PARTICIPANTS};
+pub use restore::{content_json, restore_update, BOARD};
 pub use template::{seed_template, template_update, TEMPLATE_CLIENT_ID};
 
 /// Errors of this crate.
@@ -26,4 +28,7 @@ pub enum ChartError {
     /// A decoded Yjs update could not be integrated.
     #[error("cannot apply chart update: {0}")]
     Apply(#[from] yrs::error::UpdateError),
+    /// A chart's content could not be written as JSON.
+    #[error("cannot write chart content as JSON: {0}")]
+    Json(String),
 }

@@ -10,6 +10,7 @@
 //! | `token/{sha256-hex}` | [`TokenRecord`]: conference, role, label, revoked  |
 //! | `chart/{chart_id}`   | [`ChartEntry`]: which conference and session       |
 //! | `webhook/{id}/{wid}` | [`webhooks::Endpoint`]: URL, secret, event types   |
+//! | `version/…`, `vstate/…`, `vround/…` | chart versions ([`history`])         |
 //!
 //! Why a lock per conference: an edit is load → validate on the agenda →
 //! store. Two concurrent edits (two people posting into the marketplace at
@@ -33,6 +34,7 @@ pub mod activity;
 pub mod backup;
 mod charts;
 pub mod dashboard;
+pub mod history;
 mod links;
 pub mod news;
 pub mod proceedings;
@@ -212,6 +214,11 @@ struct Inner {
     outbox_wake: tokio::sync::Notify,
     /// When each chart was last seen changing (the dashboard's last edit).
     activity: activity::Activity,
+    /// Settings of chart versions ([`history`]).
+    history: std::sync::RwLock<history::HistoryConfig>,
+    /// Round markers (`vround/…`) known to exist, so the round-end pass
+    /// reads each from the store once per process, not every pass.
+    round_marks: Mutex<std::collections::HashSet<String>>,
 }
 
 /// A conference's stored bytes and what they parse to.
@@ -264,6 +271,8 @@ impl Conferences {
                 outbox: std::sync::OnceLock::new(),
                 outbox_wake: tokio::sync::Notify::new(),
                 activity: activity::Activity::new(),
+                history: Default::default(),
+                round_marks: Default::default(),
             }),
         }
     }

@@ -111,8 +111,13 @@ pub async fn load_input(stored: &StoredConference, hub: &Hub) -> crate::Result<P
 /// A chart's current content, from the live actor or the store.
 pub async fn chart_content(hub: &Hub, chart_id: &str) -> crate::Result<easel_chart::ChartContent> {
     let state = hub.chart_state(chart_id).await?;
+    content_of_state(chart_id, &state)
+}
+
+/// The content of a chart state (a v1 update of the whole document).
+pub fn content_of_state(chart_id: &str, state: &[u8]) -> crate::Result<easel_chart::ChartContent> {
     let doc = Doc::new();
-    let update = Update::decode_v1(&state)
+    let update = Update::decode_v1(state)
         .map_err(|e| crate::Error::Corrupt(format!("chart {chart_id}: {e}")))?;
     doc.transact_mut()
         .apply_update(update)
@@ -147,8 +152,22 @@ pub async fn render_proceedings(
     conference_id: &str,
     format: Format,
 ) -> Result<(String, Vec<u8>), ExportError> {
+    render_proceedings_as_of(conferences, conference_id, format, None).await
+}
+
+/// [`render_proceedings`] as of a moment (`None`: now), from the charts'
+/// versions (`Conferences::proceedings_input_as_of`).
+pub async fn render_proceedings_as_of(
+    conferences: &Conferences,
+    conference_id: &str,
+    format: Format,
+    as_of: Option<&crate::history::AsOf>,
+) -> Result<(String, Vec<u8>), ExportError> {
     let stored = conferences.load(conference_id).await?;
-    let input = load_input(&stored, conferences.hub()).await?;
+    let input = match as_of {
+        None => load_input(&stored, conferences.hub()).await?,
+        Some(at) => conferences.proceedings_input_as_of(&stored, at).await?,
+    };
     let name = slug(&input.conference.name, "proceedings");
     let bytes = render_blocking(move || easel_proceedings::render(&input, format)).await?;
     Ok((name, bytes))
@@ -162,6 +181,18 @@ pub async fn render_chart_export(
     chart_id: &str,
     format: Format,
 ) -> Result<(String, Vec<u8>), ExportError> {
+    render_chart_export_of(conferences, conference_id, chart_id, format, None).await
+}
+
+/// [`render_chart_export`] of a given state of the chart (a version's;
+/// `None`: the current one).
+pub async fn render_chart_export_of(
+    conferences: &Conferences,
+    conference_id: &str,
+    chart_id: &str,
+    format: Format,
+    state: Option<&[u8]>,
+) -> Result<(String, Vec<u8>), ExportError> {
     let stored = conferences.load(conference_id).await?;
     let c = &stored.conference;
     let mut input = match c.sessions().iter().find(|s| s.chart_id == chart_id) {
@@ -173,7 +204,10 @@ pub async fn render_chart_export(
             ..Default::default()
         },
     };
-    input.content = chart_content(conferences.hub(), chart_id).await?;
+    input.content = match state {
+        Some(state) => content_of_state(chart_id, state)?,
+        None => chart_content(conferences.hub(), chart_id).await?,
+    };
     let name = slug(&input.topic, "chart");
     let info = conference_info(c);
     let bytes =

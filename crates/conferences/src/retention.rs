@@ -81,7 +81,7 @@ pub fn spawn(conferences: Conferences, after: Duration, shutdown: CancellationTo
 impl Conferences {
     /// Deletes a conference with everything it owns: its charts (open
     /// connections closed with 4410 on every node, unloaded, removed from
-    /// the store), its links and its agenda. Idempotent and resumable in
+    /// the store) and their versions, its links and its agenda. Idempotent and resumable in
     /// this order: a crash part-way leaves the conference (with its
     /// remaining charts and its organizer link) in place, so deleting again
     /// finishes the job.
@@ -96,6 +96,7 @@ impl Conferences {
             .put(&deleting_key(id), &to_json(&charts)?)
             .await?;
         self.remove_charts(&charts).await?;
+        self.delete_round_markers(id).await?;
         let links = self.links(id).await?;
         for link in &links {
             self.inner
@@ -157,6 +158,7 @@ impl Conferences {
             // the hub cannot load it again while its data goes.
             self.inner.meta.remove(&chart_key(chart)).await?;
             self.inner.hub.delete_chart(chart).await?;
+            self.delete_versions(chart).await?;
             self.forget_edits(chart);
         }
         Ok(())
@@ -197,6 +199,7 @@ impl Conferences {
             if owner_gone {
                 self.inner.meta.remove(&key).await?;
                 self.inner.hub.delete_chart(&chart).await?;
+                self.delete_versions(&chart).await?;
                 tracing::warn!(chart_id = %chart, "removed a chart whose conference is gone");
                 swept.orphan_charts += 1;
             } else {
@@ -208,6 +211,7 @@ impl Conferences {
             for chart in in_store {
                 if !indexed.contains(&chart) {
                     self.inner.hub.delete_chart(&chart).await?;
+                    self.delete_versions(&chart).await?;
                     tracing::warn!(chart_id = %chart, "removed chart data that no conference refers to");
                     swept.orphan_charts += 1;
                 }

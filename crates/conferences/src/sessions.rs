@@ -87,10 +87,12 @@ impl Conferences {
         cell: Option<(&str, &str)>,
         state: Option<SessionState>,
     ) -> Result<(Session, StoredConference)> {
+        let mut was = SessionState::Proposed;
         let (session, stored) = self
             .mutate(conference_id, "session_updated", |s| {
                 let c = &mut s.conference;
                 let mut session = c.session(session_id)?.clone();
+                was = session.state;
                 if session.state == SessionState::Final && state == Some(SessionState::Live) {
                     session = c.reopen_session(session_id)?;
                 }
@@ -116,6 +118,10 @@ impl Conferences {
             read_only: session.state == SessionState::Final,
         })
         .await?;
+        if crate::history::finalized(was, session.state) {
+            self.version_finalized(conference_id, &session.chart_id)
+                .await;
+        }
         Ok((session, stored))
     }
 

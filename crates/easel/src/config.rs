@@ -129,6 +129,17 @@ pub struct ServeConfig {
     #[arg(long, env = "EASEL_AUTH_FAILURE_BURST", default_value_t = 0)]
     pub auth_failure_burst: u32,
 
+    /// Versions kept per chart (round ends, finalize, restores, "Save
+    /// version"). When full, the oldest automatic version goes; a version
+    /// someone saved by hand goes only when nothing else is left.
+    #[arg(long, env = "EASEL_MAX_VERSIONS_PER_CHART", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_versions_per_chart: u32,
+
+    /// How long after a round ends its charts' versions are taken, so the
+    /// last sentences typed as people leave are in them (units s, m, h, d).
+    #[arg(long, env = "EASEL_ROUND_END_VERSION_GRACE", default_value = "2m", value_parser = parse_duration)]
+    pub round_end_version_grace: Duration,
+
     /// Retention: delete a conference with all its charts and links this
     /// long after its proceedings were made public, e.g. `90d`, `12h`
     /// (units s, m, h, d). Unset: never delete automatically.

@@ -129,6 +129,11 @@ pub async fn run_with_notice(
         Err(e) => tracing::error!(error = %e, "startup sweep failed; the next start tries again"),
     }
     conferences.follow_edits(shutdown.clone());
+    conferences.set_history_config(easel_conferences::history::HistoryConfig {
+        max_versions: config.max_versions_per_chart as usize,
+        round_end_grace: config.round_end_version_grace,
+    });
+    conferences.spawn_round_versions(shutdown.clone());
     let base = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),

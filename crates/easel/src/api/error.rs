@@ -37,6 +37,7 @@ pub enum ErrorCode {
     Unauthorized,
     InvalidToken,
     Forbidden,
+    RestoreNotAllowed,
     OriginNotAllowed,
     NotFound,
     MethodNotAllowed,
@@ -66,6 +67,7 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::InvalidToken,
         ErrorCode::Forbidden,
+        ErrorCode::RestoreNotAllowed,
         ErrorCode::OriginNotAllowed,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
@@ -96,6 +98,7 @@ impl ErrorCode {
             C::Unauthorized => "unauthorized",
             C::InvalidToken => "invalid_token",
             C::Forbidden => "forbidden",
+            C::RestoreNotAllowed => "restore_not_allowed",
             C::OriginNotAllowed => "origin_not_allowed",
             C::NotFound => "not_found",
             C::MethodNotAllowed => "method_not_allowed",
@@ -124,7 +127,7 @@ impl ErrorCode {
         match self {
             C::InvalidJson | C::InvalidInput => StatusCode::BAD_REQUEST,
             C::Unauthorized | C::InvalidToken => StatusCode::UNAUTHORIZED,
-            C::Forbidden | C::OriginNotAllowed => StatusCode::FORBIDDEN,
+            C::Forbidden | C::RestoreNotAllowed | C::OriginNotAllowed => StatusCode::FORBIDDEN,
             C::NotFound => StatusCode::NOT_FOUND,
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             C::Conflict

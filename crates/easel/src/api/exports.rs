@@ -19,7 +19,8 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use easel_conferences::proceedings::{render_chart_export, render_proceedings, ExportError};
+use easel_conferences::history::AsOf;
+use easel_conferences::proceedings::{render_chart_export, render_proceedings_as_of, ExportError};
 use easel_proceedings::Format;
 use sha2::{Digest, Sha256};
 
@@ -46,7 +47,7 @@ pub fn parse_format(ext: &str) -> Option<Format> {
 
 /// The format of a request, or the API error for it. The one place that
 /// decides which formats the endpoints serve.
-fn request_format(ext: &str) -> Result<Format, ApiError> {
+pub(crate) fn request_format(ext: &str) -> Result<Format, ApiError> {
     parse_format(ext).ok_or_else(|| {
         ApiError::not_found(format!(
             "no export format {ext:?}; use md, html, json or pdf"
@@ -82,7 +83,7 @@ fn wants_inline(query: Option<&str>) -> bool {
 }
 
 /// The HTTP response for rendered bytes: type, file name, ETag, 304.
-fn file_response(
+pub(crate) fn file_response(
     headers: &HeaderMap,
     query: Option<&str>,
     format: Format,
@@ -171,12 +172,20 @@ pub async fn chart_export(
     Ok(file_response(&headers, uri.query(), format, &name, bytes))
 }
 
+/// The proceedings' query parameters the handler reads (`inline` is read
+/// from the raw query by [`file_response`]).
+#[derive(Debug, serde::Deserialize)]
+pub struct ProceedingsQuery {
+    as_of: Option<String>,
+}
+
 #[utoipa::path(
     get, path = "/conferences/{conference_id}/proceedings.{format}", tag = "exports",
     params(
         ("conference_id" = String, Path),
         ("format" = String, Path, description = "md, html, json or pdf"),
         ("inline" = Option<String>, Query, description = "`1`: serve the HTML edition inline"),
+        ("as_of" = Option<String>, Query, description = "the proceedings as they were: an RFC 3339 time, or `round:<round id>` (the end of that round), built from the charts' versions"),
     ),
     security((), ("bearer" = [])),
     responses(
@@ -190,6 +199,7 @@ pub async fn proceedings(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((conference_id, ext)): ApiPath<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<ProceedingsQuery>,
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -207,7 +217,20 @@ pub async fn proceedings(
         }
     }
     let format = request_format(&ext)?;
-    let (name, bytes) = render_proceedings(&state.conferences, &conference_id, format).await?;
+    let as_of = match query.as_of {
+        None => None,
+        Some(text) => Some(AsOf::parse(&text).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "invalid as_of {text:?}: an RFC 3339 time (2026-06-15T10:00:00Z) or round:<round id>"
+            ))
+        })?),
+    };
+    let (mut name, bytes) =
+        render_proceedings_as_of(&state.conferences, &conference_id, format, as_of.as_ref())
+            .await?;
+    if as_of.is_some() {
+        name.push_str("-as-of");
+    }
     Ok(file_response(&headers, uri.query(), format, &name, bytes))
 }
 

@@ -19,6 +19,7 @@ pub mod events;
 pub mod exports;
 mod handlers;
 pub mod news;
+pub mod history;
 pub mod views;
 pub mod webhooks;
 
@@ -216,6 +217,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(news::news))
         .routes(routes!(news::feed))
         .routes(routes!(news::dashboard))
+        .routes(routes!(history::list_versions, history::save_version))
+        .routes(routes!(history::version_export))
+        .routes(routes!(history::version_diff))
+        .routes(routes!(history::restore_version))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     router
