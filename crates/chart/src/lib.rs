@@ -6,16 +6,24 @@
 //! [`ChartContent`] model and writes the report template new charts start
 //! from. Everything else in Easel works on [`ChartContent`].
 
+mod actions;
 mod content;
 mod read;
+mod redact;
 mod template;
+
+pub use actions::parse_action;
+pub use redact::{Redactor, WITHHELD};
 
 pub use content::{
     inlines_text, ActionItem, Block, ChartContent, Inline, ListItem, Marks, TaskItem,
     TEMPLATE_HEADINGS,
 };
 pub use read::{read_chart, read_chart_txn, META, NOTES, PARTICIPANTS};
-pub use template::{seed_template, template_update, TEMPLATE_CLIENT_ID};
+pub use template::{
+    seed_template, seed_template_with, template_update, ReportTemplate, SectionKind,
+    TemplateError, TemplateLimits, TemplateSection, TEMPLATE_CLIENT_ID,
+};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
