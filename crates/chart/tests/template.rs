@@ -138,7 +138,7 @@ mod report_templates {
         TemplateLimits, TemplateSection,
     };
     use yrs::updates::decoder::Decode;
-    use yrs::{Doc, Transact, Update};
+    use yrs::{Doc, ReadTxn, Transact, Update};
 
     const LIMITS: TemplateLimits = TemplateLimits {
         max_sections: 50,
