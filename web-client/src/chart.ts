@@ -113,6 +113,21 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     exportList(chartId, token),
   )
   const backLink = h('a', { class: 'back', hidden: true }, '← Agenda')
+  // How the action register reads owners and due dates (crates/chart
+  // src/actions.rs): typed inline, so any editor can write them.
+  const actionHint = h(
+    'p',
+    { class: 'hint action-hint', id: 'action-hint' },
+    'Action items: type ',
+    h('code', {}, '@Name'),
+    ' for who does it (',
+    h('code', {}, '@Ana_Lima'),
+    ' for two words) and ',
+    h('code', {}, 'due 2026-12-10'),
+    ' or ',
+    h('code', {}, 'by 2026-12-10'),
+    ' for when.',
+  )
 
   root.append(
     h(
@@ -129,7 +144,13 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
       h(
         'div',
         { class: 'chart-layout' },
-        h('section', { class: 'paper', 'aria-labelledby': 'chart-title' }, toolbar, editorHost),
+        h(
+          'section',
+          { class: 'paper', 'aria-labelledby': 'chart-title' },
+          toolbar,
+          editorHost,
+          actionHint,
+        ),
         h(
           'aside',
           { class: 'chart-side' },
@@ -373,7 +394,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
   function renderHead(): void {
     if (!info) return
     const session = info.session
-    const topic = session?.topic ?? 'Flip chart'
+    const topic = session?.topic ?? circleTitle(info) ?? 'Flip chart'
     title.textContent = topic
     setTitle(topic, info.conference_name)
     const bits: string[] = [info.conference_name]
@@ -407,6 +428,13 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     else stateBadge.hidden = true
   }
 
+  /** A circle round's plenary chart has a round and no session. */
+  function circleTitle(i: ChartInfo): string | null {
+    if (i.session || !i.round || i.round.kind === 'breakout') return null
+    const kind = i.round.kind === 'opening_circle' ? 'Opening circle' : 'Closing circle'
+    return i.round.label ? `${kind}: ${i.round.label}` : kind
+  }
+
   function applyInfo(next: ChartInfo): void {
     info = next
     renderHead()
@@ -414,7 +442,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     backLink.setAttribute('href', appLink(`/conference/${next.conference_id}`, token))
     const session = next.session
     ro.merged = !!next.merged_into
-    ro.cancelled = !session && !next.merged_into
+    ro.cancelled = !session && !next.merged_into && circleTitle(next) === null
     ro.final = session?.state === 'final'
     ro.link = next.role === 'read' || next.role === null
     if (!ro.final && deniedReason?.startsWith(DENIED_FINAL)) deniedReason = null

@@ -32,6 +32,7 @@ pub mod backup;
 mod charts;
 mod links;
 pub mod proceedings;
+pub mod report;
 pub mod retention;
 mod sessions;
 pub mod tokens;
@@ -70,6 +71,10 @@ pub struct StoredConference {
     /// Never served.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub posters: std::collections::BTreeMap<String, String>,
+    /// Report template, attribution, circle charts, continuations
+    /// (`report.rs`).
+    #[serde(default)]
+    pub report: report::ReportSettings,
 }
 
 impl StoredConference {
@@ -497,6 +502,7 @@ impl Conferences {
             proceedings_published_at: None,
             conference,
             posters: Default::default(),
+            report: Default::default(),
         };
         let id = stored.conference.id().to_owned();
         let _guard = self.guard(&id).await?;
@@ -568,6 +574,7 @@ mod tests {
             proceedings_published_at: None,
             conference: Conference::new("conf-x", "X", "UTC", date, date).unwrap(),
             posters: Default::default(),
+            report: Default::default(),
         }
     }
 

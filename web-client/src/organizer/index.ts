@@ -8,6 +8,7 @@ import { rememberCharts, rememberRole, shareButton } from '../share'
 import { appLink, clear, h, setTitle } from '../util'
 import { makeContext } from './context'
 import { linksSection } from './links'
+import { reportSection } from './report'
 import { roundsSection } from './rounds'
 import { sessionsSection } from './sessions'
 import { settingsSection } from './settings'
@@ -31,6 +32,7 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
   const spaces = spacesSection(ctx)
   const rounds = roundsSection(ctx)
   const sessions = sessionsSection(ctx)
+  const report = reportSection(ctx)
 
   function render(): void {
     const c = state.conf
@@ -42,6 +44,7 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
     spaces.render(c)
     rounds.render(c)
     sessions.render(c)
+    report.render(c)
   }
 
   function problem(message: string): void {
@@ -74,7 +77,7 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
     }
     if (token) rememberRole(token, 'organizer')
     tools.append(shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role: 'organizer', what: 'the agenda' }))
-    grid.append(settings.el, links.el, spaces.el, rounds.el, sessions.el)
+    grid.append(settings.el, links.el, spaces.el, rounds.el, sessions.el, report.el)
     await reload()
     await links.load()
   }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod exports;
 mod handlers;
+pub mod report;
 pub mod views;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -187,7 +188,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ))
         .routes(routes!(add_round))
         .routes(routes!(add_round_pattern))
-        .routes(routes!(delete_round))
+        .routes(routes!(delete_round, report::update_round))
+        .routes(routes!(report::update_report))
+        .routes(routes!(report::set_continues))
+        .routes(routes!(report::actions_csv))
+        .routes(routes!(report::actions_ics))
         .routes(routes!(add_space))
         .routes(routes!(update_space, delete_space))
         .routes(routes!(propose_session))
