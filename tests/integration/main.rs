@@ -12,6 +12,7 @@ mod convergence;
 mod crash;
 mod disk;
 mod exports;
+mod report;
 mod interop;
 mod limits;
 mod ops;
