@@ -342,15 +342,16 @@ pub fn actions_csv(
         "session", "topic", "action", "owner", "due", "done", "chart",
     ])?;
     for a in rows {
-        w.write_record([
-            a.session_id.as_str(),
-            &spreadsheet_safe(&a.topic),
-            &spreadsheet_safe(&a.text),
-            &spreadsheet_safe(a.owner.as_deref().unwrap_or("")),
-            a.due.as_deref().unwrap_or(""),
-            if a.done { "yes" } else { "no" },
-            &chart_url(&a.chart_id),
-        ])?;
+        let cells: [String; 7] = [
+            a.session_id.clone(),
+            spreadsheet_safe(&a.topic),
+            spreadsheet_safe(&a.text),
+            spreadsheet_safe(a.owner.as_deref().unwrap_or("")),
+            a.due.clone().unwrap_or_default(),
+            if a.done { "yes" } else { "no" }.to_owned(),
+            chart_url(&a.chart_id),
+        ];
+        w.write_record(&cells)?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
