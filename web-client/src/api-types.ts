@@ -77,6 +77,43 @@ export interface paths {
         patch: operations["update_conference"];
         trace?: never;
     };
+    "/conferences/{conference_id}/actions.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The action register as CSV (read token, or none when public). */
+        get: operations["actions_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/actions.ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The action register's due dates as a calendar (read token, or none
+         *     when public).
+         */
+        get: operations["actions_ics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/agenda.ics": {
         parameters: {
             query?: never;
@@ -186,6 +223,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conferences/{conference_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the report template and attribution (organizer). Charts that exist
+         *     keep their notes; new session charts start with the new template.
+         */
+        put: operations["update_report"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/rounds": {
         parameters: {
             query?: never;
@@ -217,7 +274,11 @@ export interface paths {
         delete: operations["delete_round"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Set a round's kind (opening circle, breakout, closing circle) or label
+         *     (organizer).
+         */
+        patch: operations["update_round"];
         trace?: never;
     };
     "/conferences/{conference_id}/rounds/pattern": {
@@ -278,6 +339,27 @@ export interface paths {
          *     `X-Easel-Poster-Key` header they were given when posting.
          */
         patch: operations["update_session"];
+        trace?: never;
+    };
+    "/conferences/{conference_id}/sessions/{session_id}/continues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Say which session this one continues (organizer, or the topic's poster
+         *     with an edit link and `X-Easel-Poster-Key`). Refused: itself, a session
+         *     of another conference (or none), a cycle.
+         */
+        put: operations["set_continues"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/conferences/{conference_id}/sessions/{session_id}/merge": {
@@ -426,6 +508,8 @@ export interface components {
             days: components["schemas"]["DayView"][];
             proceedings_public: boolean;
             published: boolean;
+            /** @description Report template, attribution, circle charts and continuations. */
+            report: components["schemas"]["ReportView"];
             rounds: components["schemas"]["RoundView"][];
             sessions: components["schemas"]["SessionView"][];
             spaces: components["schemas"]["SpaceView"][];
@@ -528,6 +612,26 @@ export interface components {
             space_id: string;
             topic: string;
         };
+        /** @description A conference's report settings and what hangs off them. */
+        ReportView: {
+            /**
+             * @description `named` or `anonymous` (no person's name in any export).
+             * @example named
+             */
+            attribution: string;
+            /** @description Circle round id -> its plenary chart id. */
+            circles: {
+                [key: string]: string;
+            };
+            /** @description Session id -> the session it continues. */
+            continues: {
+                [key: string]: string;
+            };
+            /** @description With `anonymous`: action items keep their owners. */
+            keep_owners: boolean;
+            /** @description The sections new session charts start with. */
+            template: components["schemas"]["SectionView"][];
+        };
         /** @description A round, with its times both in UTC and in the conference zone. */
         RoundView: {
             /** @description Local date of the start (the day it belongs to). */
@@ -554,6 +658,16 @@ export interface components {
             local_start: string;
             /** @description Start, RFC 3339 UTC, e.g. `2026-11-02T09:00:00Z`. */
             starts_at: string;
+        };
+        /** @description One section of a report template. */
+        SectionView: {
+            /** @description The section's heading (one line). */
+            heading: string;
+            /**
+             * @description `text` (a paragraph to write in) or `actions` (a task list).
+             * @example text
+             */
+            kind: string;
         };
         /** @description A session changed by an organizer, with the agenda version after it. */
         SessionChanged: {
@@ -587,6 +701,13 @@ export interface components {
             /** @description What the session is about (1..=200 chars, one line). */
             topic: string;
         };
+        SetContinues: {
+            /**
+             * @description Id of the session (of this conference) this one continues; `null`
+             *     to say it continues none.
+             */
+            continues?: string | null;
+        };
         SpaceView: {
             /** Format: int32 */
             capacity?: number | null;
@@ -608,6 +729,33 @@ export interface components {
             published?: boolean | null;
             start_date?: string | null;
             time_zone?: string | null;
+        };
+        /** @description Every field optional; given fields change together or not at all. */
+        UpdateReport: {
+            /**
+             * @description `named` or `anonymous`.
+             * @example anonymous
+             */
+            attribution?: string | null;
+            keep_owners?: boolean | null;
+            /**
+             * @description `open_space` or `classic`: start from a built-in template instead
+             *     of giving `template`.
+             */
+            preset?: string | null;
+            /** @description The new template (replaces the old one for charts created from now). */
+            template?: components["schemas"]["SectionView"][] | null;
+        };
+        /** @description Change a round's kind or label; absent fields stay. */
+        UpdateRound: {
+            /**
+             * @description `opening_circle`, `breakout` or `closing_circle`. A circle gets one
+             *     plenary chart; a round with sessions cannot become a circle.
+             * @example closing_circle
+             */
+            kind?: string | null;
+            /** @description Display label; `""` removes it. */
+            label?: string | null;
         };
         /** @description Organizer edits of a session; all given fields change atomically. */
         UpdateSession: {
@@ -835,6 +983,65 @@ export interface operations {
             };
         };
     };
+    actions_csv: {
+        parameters: {
+            query?: {
+                /** @description `owner`: rows grouped by owner (A–Z, none last) */
+                group?: string;
+            };
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description text/csv: session, topic, action, owner, due, done, chart */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    actions_ics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description text/calendar: one all-day event per action item with a due date */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     agenda_calendar: {
         parameters: {
             query?: never;
@@ -1059,6 +1266,39 @@ export interface operations {
             };
         };
     };
+    update_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateReport"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConferenceView"];
+                };
+            };
+        };
+    };
     add_round: {
         parameters: {
             query?: never;
@@ -1103,6 +1343,40 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConferenceView"];
+                };
+            };
+        };
+    };
+    update_round: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+                round_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateRound"];
+            };
+        };
         responses: {
             "4XX": {
                 headers: {
@@ -1251,6 +1525,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionChanged"];
+                };
+            };
+        };
+    };
+    set_continues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetContinues"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConferenceView"];
                 };
             };
         };

@@ -377,7 +377,7 @@ pub fn actions_ics(
     chart_url: &dyn Fn(&str) -> String,
 ) -> String {
     use easel_agenda::calendar::{clean, fold, PRODID};
-    use icalendar::{Calendar, Component, Event, EventLike, Property};
+    use icalendar::{Calendar, Component, Event, Property};
     let conf = &model.conference;
     let mut cal = Calendar::empty();
     cal.append_property(Property::new("VERSION", "2.0"))
