@@ -130,7 +130,10 @@ mod tests {
         assert_eq!(parse_due("due 2026-12-101"), None);
         assert_eq!(parse_due("standby 2026-12-10"), None);
         assert_eq!(parse_due("duet 2026-12-10"), None);
-        assert_eq!(parse_due("Ελλάδα by 2026-01-05 ok"), Some("2026-01-05".into()));
+        assert_eq!(
+            parse_due("Ελλάδα by 2026-01-05 ok"),
+            Some("2026-01-05".into())
+        );
         assert_eq!(parse_due("on 2026-12-10"), None);
     }
 }

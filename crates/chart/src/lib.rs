@@ -21,8 +21,8 @@ pub use content::{
 };
 pub use read::{read_chart, read_chart_txn, META, NOTES, PARTICIPANTS};
 pub use template::{
-    seed_template, seed_template_with, template_update, ReportTemplate, SectionKind,
-    TemplateError, TemplateLimits, TemplateSection, TEMPLATE_CLIENT_ID,
+    seed_template, seed_template_with, template_update, ReportTemplate, SectionKind, TemplateError,
+    TemplateLimits, TemplateSection, TEMPLATE_CLIENT_ID,
 };
 
 /// Errors of this crate.

@@ -69,7 +69,10 @@ impl Redactor {
                     self.names.iter().find(|name| {
                         let end = i + name.len();
                         end <= chars.len()
-                            && chars[i..end].iter().zip(name.iter()).all(|(a, b)| lower(*a) == *b)
+                            && chars[i..end]
+                                .iter()
+                                .zip(name.iter())
+                                .all(|(a, b)| lower(*a) == *b)
                             && chars.get(end).is_none_or(|c| !c.is_alphanumeric())
                     })
                 })

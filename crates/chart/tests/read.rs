@@ -468,8 +468,8 @@ fn odd_attribute_values_are_tolerated() {
         vec![ActionItem {
             text: "snake case works".into(),
             done: true,
-                owner: None,
-                due: None,
+            owner: None,
+            due: None,
         }]
     );
     assert_eq!(

@@ -110,10 +110,7 @@ pub async fn load_input(stored: &StoredConference, hub: &Hub) -> crate::Result<P
 }
 
 /// [`load_input`] before names are withheld.
-async fn load_named_input(
-    stored: &StoredConference,
-    hub: &Hub,
-) -> crate::Result<ProceedingsInput> {
+async fn load_named_input(stored: &StoredConference, hub: &Hub) -> crate::Result<ProceedingsInput> {
     let c = &stored.conference;
     let mut contents = HashMap::with_capacity(c.sessions().len());
     let circles = stored.report.circles.values();
@@ -199,7 +196,10 @@ pub async fn render_chart_export(
             input.content = chart_content(conferences.hub(), chart_id).await?;
             if attribution == easel_proceedings::Attribution::Anonymous {
                 let mut names = easel_proceedings::names_of(&named.sessions, true);
-                names.extend(easel_proceedings::names_of(std::slice::from_ref(&input), true));
+                names.extend(easel_proceedings::names_of(
+                    std::slice::from_ref(&input),
+                    true,
+                ));
                 easel_proceedings::anonymize_session(&mut input, &names, stored.report.keep_owners);
             }
             input

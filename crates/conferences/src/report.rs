@@ -13,8 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use easel_agenda::{AgendaError, Conference, RoundKind, Session, SessionState};
 use easel_chart::{ChartContent, ReportTemplate, TemplateLimits};
 use easel_proceedings::{
-    anonymize, Attribution, LinkedSession, Proceedings, ProceedingsInput, SessionInput,
-    SessionKind,
+    anonymize, Attribution, LinkedSession, Proceedings, ProceedingsInput, SessionInput, SessionKind,
 };
 use serde::{Deserialize, Serialize};
 
@@ -280,7 +279,11 @@ pub fn named_input(
     let c = &stored.conference;
     let mut circles = Vec::new();
     for (round_id, chart_id) in &stored.report.circles {
-        if let Some(round) = c.round(round_id).ok().filter(|r| r.kind != RoundKind::Breakout) {
+        if let Some(round) = c
+            .round(round_id)
+            .ok()
+            .filter(|r| r.kind != RoundKind::Breakout)
+        {
             let mut s = circle_session(c, round, chart_id);
             s.content = contents.remove(chart_id).unwrap_or_default();
             circles.push(s);
@@ -392,7 +395,9 @@ pub fn actions_ics(
     for a in &model.action_register {
         let n = index.entry(a.session_id.as_str()).or_default();
         *n += 1;
-        let Some(due) = a.due.as_deref() else { continue };
+        let Some(due) = a.due.as_deref() else {
+            continue;
+        };
         let Ok(date) = due.parse::<jiff::civil::Date>() else {
             continue;
         };
@@ -410,8 +415,16 @@ pub fn actions_ics(
                 a.session_id, n, conf.id, uid_domain
             ))
             .add_property("DTSTAMP", stamp.strftime("%Y%m%dT%H%M%SZ").to_string())
-            .append_property(Property::new("DTSTART", day(date)).add_parameter("VALUE", "DATE").done())
-            .append_property(Property::new("DTEND", day(next)).add_parameter("VALUE", "DATE").done())
+            .append_property(
+                Property::new("DTSTART", day(date))
+                    .add_parameter("VALUE", "DATE")
+                    .done(),
+            )
+            .append_property(
+                Property::new("DTEND", day(next))
+                    .add_parameter("VALUE", "DATE")
+                    .done(),
+            )
             .summary(&clean(&summary))
             .description(&clean(&format!("{}\n{}\n{url}", a.topic, conf.name)))
             .url(&url);

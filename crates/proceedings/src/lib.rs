@@ -20,8 +20,8 @@ mod markdown;
 mod model;
 mod pdf;
 
-pub use escape::{safe_href, session_anchor};
 pub use anonymize::{anonymize, anonymize_session, names_of};
+pub use escape::{safe_href, session_anchor};
 pub use input::{
     Attribution, ConferenceInfo, LinkedSession, ProceedingsInput, SessionInput, SessionKind,
 };

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{
-    circles_fixture, conference, el, evil, fixture, heading, hostile, hostile_fields, mark, para, participants,
-    read_via_update, session, task,
+    circles_fixture, conference, el, evil, fixture, heading, hostile, hostile_fields, mark, para,
+    participants, read_via_update, session, task,
 };
 use easel_proceedings::{
     font_families, render, render_chart, render_chart_pdf, render_model, render_pdf, Format,

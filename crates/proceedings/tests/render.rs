@@ -66,7 +66,10 @@ fn golden_circles() {
     let model = Proceedings::build(&input);
     let order: Vec<_> = model.sessions().map(|s| s.id.as_str()).collect();
     assert_eq!(order, ["circle-open", "s-eu", "s-am", "circle-close"]);
-    assert_eq!(model.summary.sessions, 2, "circles are not counted as sessions");
+    assert_eq!(
+        model.summary.sessions, 2,
+        "circles are not counted as sessions"
+    );
     let owners: Vec<_> = model
         .action_register
         .iter()
@@ -84,9 +87,15 @@ fn golden_circles() {
     // A single chart's export names the other session, without a link.
     let am = input.sessions.iter().find(|s| s.id == "s-am").unwrap();
     let html = render_chart_html(am, &input.conference);
-    assert!(html.contains("<dt>Continues</dt><dd><cite>Async retros (Europe)</cite>"), "{html}");
+    assert!(
+        html.contains("<dt>Continues</dt><dd><cite>Async retros (Europe)</cite>"),
+        "{html}"
+    );
     let md = render_chart_markdown(am, &input.conference);
-    assert!(md.contains("* **Continues:** *Async retros (Europe)*"), "{md}");
+    assert!(
+        md.contains("* **Continues:** *Async retros (Europe)*"),
+        "{md}"
+    );
 }
 
 /// Anonymous: every convener's, participant's and owner's name is gone
@@ -103,7 +112,14 @@ fn anonymized_input_names_nobody() {
         render_html(&input),
         render_json(&input).unwrap(),
     ] {
-        for name in ["Ana Lima", "Ana_Lima", "Carla", "Vera", "Dmitri Kovalenko", "\"Bo\""] {
+        for name in [
+            "Ana Lima",
+            "Ana_Lima",
+            "Carla",
+            "Vera",
+            "Dmitri Kovalenko",
+            "\"Bo\"",
+        ] {
             assert!(!out.contains(name), "{name} in\n{out}");
         }
         assert!(out.contains("Retros work across zones"));
@@ -117,7 +133,11 @@ fn anonymized_input_names_nobody() {
     easel_proceedings::anonymize(&mut input, true);
     let model = Proceedings::build(&input);
     assert!(model.participants.is_empty());
-    let owners: Vec<_> = model.action_register.iter().filter_map(|a| a.owner.as_deref()).collect();
+    let owners: Vec<_> = model
+        .action_register
+        .iter()
+        .filter_map(|a| a.owner.as_deref())
+        .collect();
     assert_eq!(owners, ["Ana Lima", "Carla", "Vera"]);
 }
 

@@ -111,11 +111,7 @@ pub async fn update_report(
 ) -> Result<Json<ConferenceView>, ApiError> {
     caller.require(&id, Role::Organizer)?;
     let template = match (body.template, body.preset.as_deref()) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(
-                "give template or preset, not both",
-            ))
-        }
+        (Some(_), Some(_)) => return Err(ApiError::invalid("give template or preset, not both")),
         (Some(sections), None) => Some(ReportTemplate {
             sections: sections
                 .into_iter()
@@ -307,7 +303,10 @@ pub async fn actions_csv(
     let link = |chart: &str| format!("{base}/#/chart/{chart}");
     let body = easel_conferences::report::actions_csv(&model, by_owner, &link).map_err(|e| {
         tracing::error!(error = %e, "action register CSV failed");
-        ApiError::new(crate::api::ErrorCode::Internal, "the CSV could not be written")
+        ApiError::new(
+            crate::api::ErrorCode::Internal,
+            "the CSV could not be written",
+        )
     })?;
     let name = format!("{}-actions", slug(stored.conference.name(), "conference"));
     Ok(file("text/csv; charset=utf-8", &name, "csv", body))

@@ -298,7 +298,11 @@ pub fn circles_fixture() -> ProceedingsInput {
         1,
         1,
         "Async retros (Europe)",
-        chart_with("Retros work across zones", &["Write it up @Ana_Lima by 2026-11-20"], &["Ana Lima", "Bo"]),
+        chart_with(
+            "Retros work across zones",
+            &["Write it up @Ana_Lima by 2026-11-20"],
+            &["Ana Lima", "Bo"],
+        ),
     );
     europe.chart_id = "c-eu".into();
     europe.continued_in = vec![link("s-am", "Async retros (Americas)")];
@@ -308,7 +312,11 @@ pub fn circles_fixture() -> ProceedingsInput {
         0,
         1,
         "Async retros (Americas)",
-        chart_with("Picked up from Europe", &["Try it for a month @Carla due 2026-12-15"], &["Carla"]),
+        chart_with(
+            "Picked up from Europe",
+            &["Try it for a month @Carla due 2026-12-15"],
+            &["Carla"],
+        ),
     );
     americas.chart_id = "c-am".into();
     americas.continues = Some(link("s-eu", "Async retros (Europe)"));
@@ -321,7 +329,11 @@ pub fn circles_fixture() -> ProceedingsInput {
                 1,
                 SessionKind::ClosingCircle,
                 "Closing circle",
-                chart_with("News: two working groups formed", &["Publish the proceedings @Vera due 2026-11-30"], &[]),
+                chart_with(
+                    "News: two working groups formed",
+                    &["Publish the proceedings @Vera due 2026-11-30"],
+                    &[],
+                ),
             ),
             americas,
             circle(
@@ -330,7 +342,11 @@ pub fn circles_fixture() -> ProceedingsInput {
                 0,
                 SessionKind::OpeningCircle,
                 "Opening circle: Marketplace",
-                chart_with("Framing: whoever comes are the right people", &["Find next year's venue"], &[]),
+                chart_with(
+                    "Framing: whoever comes are the right people",
+                    &["Find next year's venue"],
+                    &[],
+                ),
             ),
             europe,
         ],
