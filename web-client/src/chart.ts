@@ -432,7 +432,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
   function circleTitle(i: ChartInfo): string | null {
     if (i.session || !i.round || i.round.kind === 'breakout') return null
     const kind = i.round.kind === 'opening_circle' ? 'Opening circle' : 'Closing circle'
-    return i.round.label ? `${kind}: ${i.round.label}` : kind
+    return i.round.label && i.round.label !== kind ? `${kind}: ${i.round.label}` : kind
   }
 
   function applyInfo(next: ChartInfo): void {

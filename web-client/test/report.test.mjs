@@ -37,10 +37,11 @@ describe('report settings', () => {
       return JSON.stringify(conf.report.template) ===
         JSON.stringify([{ heading: 'What happened', kind: 'text' }, { heading: 'Next steps / actions', kind: 'actions' }, { heading: 'Open questions', kind: 'text' }])
     }, { message: 'the template saved' })
-    // Too long a heading: the server's message, nothing stored.
-    await p.locator('#tpl-heading-2').fill('x'.repeat(200) + 'y')
+    // An empty heading: the server's message, nothing stored.
+    await p.locator('#tpl-heading-2').fill('   ')
     await p.locator('#tpl-save').click()
-    await p.locator('.toast', { hasText: 'at most 200' }).first().waitFor()
+    await p.locator('.toast', { hasText: 'section 3: the heading is empty' }).first().waitFor()
+    assert.equal((await api(base, 'GET', `/conferences/${c.id}`, c.org)).report.template[2].heading, 'Open questions')
 
     await p.locator('#attr-anon').check()
     await p.locator('#attr-save').click()
@@ -53,6 +54,7 @@ describe('report settings', () => {
     await p.locator(`#circle-chart-${opening.id}`).waitFor()
     const added = await api(base, 'POST', `/conferences/${c.id}/rounds`, c.org, { local_start: '2026-06-15T18:00', duration_minutes: 30, kind: 'breakout' })
     const late = added.rounds.find((r) => r.local_start.includes('T18:00'))
+    await p.reload()
     await p.locator(`#kind-${late.id}`).waitFor()
     assert.equal(await p.locator(`#circle-chart-${late.id}`).count(), 0)
     await p.locator(`#kind-${late.id}`).selectOption('closing_circle')
