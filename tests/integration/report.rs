@@ -756,10 +756,7 @@ async fn anonymous_attribution_leaves_no_name_in_any_export() {
             );
         }
         if !path.contains("actions") {
-            assert!(
-                flat.contains("marker "),
-                "{path} lost the notes:\n{text}"
-            );
+            assert!(flat.contains("marker "), "{path} lost the notes:\n{text}");
         }
     }
     let json = api(

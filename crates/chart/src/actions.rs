@@ -91,18 +91,8 @@ fn date_prefix(s: &str) -> Option<String> {
     if s[10..].starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    let year: u32 = d[0..4].parse().ok()?;
-    let month: u32 = d[5..7].parse().ok()?;
-    let day: u32 = d[8..10].parse().ok()?;
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    (day >= 1 && day <= days).then(|| d.to_owned())
+    // jiff knows month lengths and leap years.
+    d.parse::<jiff::civil::Date>().ok().map(|_| d.to_owned())
 }
 
 #[cfg(test)]

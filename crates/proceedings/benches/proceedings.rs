@@ -278,6 +278,7 @@ fn conference_input(charts: usize) -> ProceedingsInput {
             end_date: "2026-11-05".into(),
         },
         sessions,
+        ..Default::default()
     }
 }
 
