@@ -432,3 +432,102 @@ pub fn actions_ics(
     }
     fold(&cal.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use easel_agenda::{Round, Space};
+
+    fn stored() -> StoredConference {
+        let date = |d: &str| d.parse::<jiff::civil::Date>().unwrap();
+        let mut c =
+            Conference::new("c-1", "Camp", "UTC", date("2026-06-15"), date("2026-06-15")).unwrap();
+        let round =
+            |id: &str, at: &str, kind| Round::new(id, at.parse().unwrap(), 60, kind).unwrap();
+        c.add_round(round(
+            "r-open",
+            "2026-06-15T08:00:00Z",
+            RoundKind::OpeningCircle,
+        ))
+        .unwrap();
+        c.add_round(round("r-1", "2026-06-15T10:00:00Z", RoundKind::Breakout))
+            .unwrap();
+        c.add_round(round("r-2", "2026-06-15T12:00:00Z", RoundKind::Breakout))
+            .unwrap();
+        c.add_space(Space::new("sp", "Hall", None, None).unwrap())
+            .unwrap();
+        c.propose_session("s-a", "c-a", "Retros", "Ada Lovelace", "r-1", "sp")
+            .unwrap();
+        c.propose_session("s-b", "c-b", "Retros again", "Bo", "r-2", "sp")
+            .unwrap();
+        let mut report = ReportSettings::default();
+        report.circles.insert("r-open".into(), "c-open".into());
+        report.continues.insert("s-b".into(), "s-a".into());
+        StoredConference {
+            version: 1,
+            created: jiff::Timestamp::UNIX_EPOCH,
+            proceedings_public: false,
+            proceedings_published_at: None,
+            conference: c,
+            posters: Default::default(),
+            report,
+        }
+    }
+
+    fn chart(text: &str, people: &[&str]) -> ChartContent {
+        ChartContent {
+            blocks: vec![easel_chart::Block::Paragraph {
+                inlines: vec![easel_chart::Inline::Text {
+                    text: text.into(),
+                    marks: Default::default(),
+                }],
+            }],
+            participants: people.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    fn contents() -> HashMap<String, ChartContent> {
+        HashMap::from([
+            ("c-open".to_owned(), chart("Welcome, Ada Lovelace", &[])),
+            ("c-a".to_owned(), chart("Notes", &["Cyd"])),
+        ])
+    }
+
+    #[test]
+    fn circles_first_and_continuations_both_ways() {
+        let input = report_input(&stored(), contents());
+        let ids: Vec<_> = input.sessions.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["circle-r-open", "s-a", "s-b"]);
+        assert_eq!(input.sessions[0].kind, SessionKind::OpeningCircle);
+        assert_eq!(input.sessions[0].chart_id, "c-open");
+        assert_eq!(input.sessions[1].continued_in[0].id, "s-b");
+        assert_eq!(
+            input.sessions[2].continues.as_ref().unwrap().topic,
+            "Retros"
+        );
+        assert_eq!(input.attribution, Attribution::Named);
+    }
+
+    #[test]
+    fn anonymous_input_has_no_names() {
+        let mut s = stored();
+        s.report.attribution = Attribution::Anonymous;
+        let input = report_input(&s, contents());
+        let json = serde_json::to_string(&input).unwrap();
+        for name in ["Ada Lovelace", "Bo\"", "Cyd"] {
+            assert!(!json.contains(name), "{name} in {json}");
+        }
+        assert!(json.contains("Welcome, (name withheld)"), "{json}");
+    }
+
+    #[test]
+    fn continuation_checks() {
+        let s = stored();
+        let c = &s.conference;
+        let links = &s.report.continues;
+        assert!(check_continuation(c, links, "s-a", "s-a").is_err());
+        assert!(check_continuation(c, links, "s-a", "s-b").is_err(), "cycle");
+        assert!(check_continuation(c, links, "s-a", "s-x").is_err());
+        assert!(check_continuation(c, links, "s-b", "s-a").is_ok());
+    }
+}
