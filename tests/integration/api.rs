@@ -189,7 +189,7 @@ async fn every_endpoint_end_to_end() {
         c.doc
             .get_or_insert_xml_fragment("notes")
             .get_string(&c.doc.transact())
-            .matches("Key points")
+            .matches("Key points and ideas")
             .count()
             == 1
     })

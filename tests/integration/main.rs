@@ -19,6 +19,7 @@ mod news;
 mod ops;
 mod partition;
 mod recovery;
+mod report;
 mod security;
 mod sync;
 mod webhooks;

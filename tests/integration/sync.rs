@@ -265,7 +265,7 @@ async fn newcomer_syncs_a_chart_larger_than_one_frame() {
 /// web-client/test/join.test.mjs.
 #[tokio::test]
 async fn writing_before_first_sync_keeps_the_template() {
-    use easel_chart::{read_chart, template_update, Block};
+    use easel_chart::{read_chart, Block, ReportTemplate};
     use yrs::updates::decoder::Decode;
     use yrs::{XmlElementPrelim, XmlFragment, XmlTextPrelim};
 
@@ -288,7 +288,9 @@ async fn writing_before_first_sync_keeps_the_template() {
     let template = Doc::new();
     template
         .transact_mut()
-        .apply_update(yrs::Update::decode_v1(&template_update()).unwrap())
+        // New charts start with the conference's template, by default the
+        // Open Space report form.
+        .apply_update(yrs::Update::decode_v1(&ReportTemplate::open_space().update()).unwrap())
         .unwrap();
     let expected = read_chart(&template).blocks;
     let check = |c: &TestClient| {

@@ -158,6 +158,22 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     /* private mode */
   }
   showTab(remembered === 'board' ? 'board' : 'notes')
+  // How the action register reads owners and due dates (crates/chart
+  // src/actions.rs): typed inline, so any editor can write them.
+  const actionHint = h(
+    'p',
+    { class: 'hint action-hint', id: 'action-hint' },
+    'Action items: type ',
+    h('code', {}, '@Name'),
+    ' for who does it (',
+    h('code', {}, '@Ana_Lima'),
+    ' for two words) and ',
+    h('code', {}, 'due 2026-12-10'),
+    ' or ',
+    h('code', {}, 'by 2026-12-10'),
+    ' for when.',
+  )
+  notesPanel.append(actionHint)
 
   root.append(
     h(
@@ -437,7 +453,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
   function renderHead(): void {
     if (!info) return
     const session = info.session
-    const topic = session?.topic ?? 'Flip chart'
+    const topic = session?.topic ?? circleTitle(info) ?? 'Flip chart'
     title.textContent = topic
     setTitle(topic, info.conference_name)
     const bits: string[] = [info.conference_name]
@@ -471,6 +487,13 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     else stateBadge.hidden = true
   }
 
+  /** A circle round's plenary chart has a round and no session. */
+  function circleTitle(i: ChartInfo): string | null {
+    if (i.session || !i.round || i.round.kind === 'breakout') return null
+    const kind = i.round.kind === 'opening_circle' ? 'Opening circle' : 'Closing circle'
+    return i.round.label && i.round.label !== kind ? `${kind}: ${i.round.label}` : kind
+  }
+
   function applyInfo(next: ChartInfo): void {
     info = next
     renderHead()
@@ -478,7 +501,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     backLink.setAttribute('href', appLink(`/conference/${next.conference_id}`, token))
     const session = next.session
     ro.merged = !!next.merged_into
-    ro.cancelled = !session && !next.merged_into
+    ro.cancelled = !session && !next.merged_into && circleTitle(next) === null
     ro.final = session?.state === 'final'
     ro.link = next.role === 'read' || next.role === null
     if (!ro.final && deniedReason?.startsWith(DENIED_FINAL)) deniedReason = null

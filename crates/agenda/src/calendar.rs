@@ -180,7 +180,7 @@ fn utc(at: Timestamp) -> String {
 /// Line breaks of any kind become `\n` (which the builder escapes); control
 /// characters other than tab, which have no place in a content line, are
 /// dropped.
-fn clean(s: &str) -> String {
+pub fn clean(s: &str) -> String {
     let unified = s.replace("\r\n", "\n").replace('\r', "\n");
     unified
         .chars()
@@ -191,7 +191,7 @@ fn clean(s: &str) -> String {
 /// Folds content lines at 75 octets (RFC 5545 §3.1), never inside a UTF-8
 /// sequence. The input's own folds are undone first; no value can contain
 /// CRLF followed by a space, since line breaks in text are escaped.
-fn fold(ics: &str) -> String {
+pub fn fold(ics: &str) -> String {
     const FIRST: usize = 75;
     // A continuation line starts with the space that marks it.
     const NEXT: usize = 74;

@@ -109,10 +109,17 @@ pub struct ActionItem {
     /// Plain text of the item, excluding nested lists.
     pub text: String,
     pub done: bool,
+    /// Who does it: the first `@Name` in the text (see [`crate::parse_action`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// When it is due, `YYYY-MM-DD`: `due 2026-12-10` or `by 2026-12-10`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
 }
 
-/// Headings written by [`crate::seed_template`]; a chart holding only these
-/// (and whitespace) has no notes.
+/// Headings of [`crate::ReportTemplate::classic`], the template earlier
+/// versions seeded. A chart holding only headings (of any template) and
+/// whitespace has no notes.
 pub const TEMPLATE_HEADINGS: [&str; 2] = ["Key points", "Next steps"];
 
 impl ChartContent {
@@ -125,7 +132,9 @@ impl ChartContent {
     }
 
     /// True when nobody wrote anything: no participants and no text other
-    /// than whitespace and the template headings.
+    /// than whitespace and headings (every report template is headings over
+    /// empty sections, and the template is the organizer's choice, so a
+    /// heading alone is structure, not notes).
     pub fn is_blank(&self) -> bool {
         self.participants.is_empty() && self.blocks.iter().all(block_is_blank)
     }
@@ -176,11 +185,7 @@ impl ChartContent {
 
 fn block_is_blank(block: &Block) -> bool {
     match block {
-        Block::Heading { inlines, .. } => {
-            let t = inlines_text(inlines);
-            let t = t.trim();
-            t.is_empty() || TEMPLATE_HEADINGS.contains(&t)
-        }
+        Block::Heading { .. } => true,
         Block::Paragraph { inlines } => inlines_text(inlines).trim().is_empty(),
         Block::BulletList { items } | Block::OrderedList { items, .. } => {
             items.iter().all(|i| i.blocks.iter().all(block_is_blank))
@@ -271,9 +276,12 @@ fn collect_actions(blocks: &[Block], out: &mut Vec<ActionItem>) {
                 for item in items {
                     let text = task_text(&item.blocks);
                     if !text.is_empty() {
+                        let (owner, due) = crate::actions::parse_action(&text);
                         out.push(ActionItem {
                             text,
                             done: item.done,
+                            owner,
+                            due,
                         });
                     }
                     collect_actions(&item.blocks, out);

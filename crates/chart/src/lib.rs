@@ -6,10 +6,15 @@
 //! [`ChartContent`] model and writes the report template new charts start
 //! from. Everything else in Easel works on [`ChartContent`].
 
+mod actions;
 mod content;
 mod read;
 mod restore;
+mod redact;
 mod template;
+
+pub use actions::parse_action;
+pub use redact::{Redactor, WITHHELD};
 
 pub use content::{
     inlines_text, ActionItem, Block, ChartContent, Inline, ListItem, Marks, TaskItem,
@@ -18,6 +23,10 @@ pub use content::{
 pub use read::{read_chart, read_chart_txn, META, NOTES, PARTICIPANTS};
 pub use restore::{content_json, restore_update, BOARD};
 pub use template::{seed_template, template_update, TEMPLATE_CLIENT_ID};
+pub use template::{
+    seed_template, seed_template_with, template_update, ReportTemplate, SectionKind, TemplateError,
+    TemplateLimits, TemplateSection, TEMPLATE_CLIENT_ID,
+};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

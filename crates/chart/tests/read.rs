@@ -310,19 +310,27 @@ fn action_items_include_nested() {
         vec![
             ActionItem {
                 text: "done thing".into(),
-                done: true
+                done: true,
+                owner: None,
+                due: None,
             },
             ActionItem {
                 text: "done as string".into(),
-                done: true
+                done: true,
+                owner: None,
+                due: None,
             },
             ActionItem {
                 text: "open thing".into(),
-                done: false
+                done: false,
+                owner: None,
+                due: None,
             },
             ActionItem {
                 text: "nested open".into(),
-                done: false
+                done: false,
+                owner: None,
+                due: None,
             },
         ]
     );
@@ -354,15 +362,21 @@ fn reads_a_chart_written_by_yjs_js() {
         vec![
             ActionItem {
                 text: "Book the room".into(),
-                done: true
+                done: true,
+                owner: None,
+                due: None,
             },
             ActionItem {
                 text: "Write <script>alert(1)</script> up".into(),
-                done: false
+                done: false,
+                owner: None,
+                due: None,
             },
             ActionItem {
                 text: "Nested step".into(),
-                done: false
+                done: false,
+                owner: None,
+                due: None,
             },
         ]
     );
@@ -453,7 +467,9 @@ fn odd_attribute_values_are_tolerated() {
         c.action_items(),
         vec![ActionItem {
             text: "snake case works".into(),
-            done: true
+            done: true,
+            owner: None,
+            due: None,
         }]
     );
     assert_eq!(

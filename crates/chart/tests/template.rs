@@ -131,3 +131,118 @@ fn reseeding_after_user_deleted_template_does_not_resurrect_it() {
     seed_template(&doc).unwrap();
     assert!(read_chart(&doc).blocks.is_empty());
 }
+
+mod report_templates {
+    use easel_chart::{
+        read_chart, seed_template_with, Block, ReportTemplate, SectionKind, TemplateError,
+        TemplateLimits, TemplateSection,
+    };
+    use yrs::updates::decoder::Decode;
+    use yrs::{Doc, ReadTxn, Transact, Update};
+
+    const LIMITS: TemplateLimits = TemplateLimits {
+        max_sections: 50,
+        max_heading_chars: 200,
+    };
+
+    fn headings(doc: &Doc) -> Vec<String> {
+        read_chart(doc)
+            .blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Heading { inlines, .. } => Some(easel_chart::inlines_text(inlines)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The Open Space form, seeded on two replicas and merged both ways, and
+    /// seeded again: every heading once, one action item slot, blank.
+    #[test]
+    fn open_space_form_seeds_once_on_two_replicas() {
+        let t = ReportTemplate::default();
+        assert_eq!(t, ReportTemplate::open_space());
+        assert_eq!(t.update(), ReportTemplate::open_space().update());
+        let a = Doc::with_client_id(7);
+        let b = Doc::with_client_id(8);
+        assert!(seed_template_with(&a, &t).unwrap());
+        assert!(seed_template_with(&b, &t).unwrap());
+        let sa = a.transact().encode_state_as_update_v1(&Default::default());
+        b.transact_mut()
+            .apply_update(Update::decode_v1(&sa).unwrap())
+            .unwrap();
+        assert!(!seed_template_with(&b, &t).unwrap());
+        assert_eq!(
+            headings(&b),
+            [
+                "Summary",
+                "Key points and ideas",
+                "Recommendations",
+                "Questions for further study",
+                "Next steps / actions"
+            ]
+        );
+        let content = read_chart(&b);
+        assert!(content.is_blank());
+        assert_eq!(content, read_chart(&a));
+    }
+
+    /// A chart that ever had a template is not seeded with another one,
+    /// even when its notes were emptied: two templates share item ids.
+    #[test]
+    fn a_second_template_is_refused() {
+        let doc = Doc::new();
+        assert!(seed_template_with(&doc, &ReportTemplate::closing_circle()).unwrap());
+        let notes = doc.get_or_insert_xml_fragment("notes");
+        {
+            let mut txn = doc.transact_mut();
+            use yrs::XmlFragment;
+            let n = notes.len(&txn);
+            notes.remove_range(&mut txn, 0, n);
+        }
+        assert!(!seed_template_with(&doc, &ReportTemplate::open_space()).unwrap());
+        assert!(headings(&doc).is_empty());
+    }
+
+    #[test]
+    fn limits_are_enforced_with_clear_errors() {
+        let s = |h: &str| TemplateSection {
+            heading: h.into(),
+            kind: SectionKind::Text,
+        };
+        let many = ReportTemplate {
+            sections: (0..500).map(|i| s(&format!("S{i}"))).collect(),
+        };
+        let err = many.validated(LIMITS).unwrap_err();
+        assert_eq!(
+            err,
+            TemplateError::TooManySections {
+                count: 500,
+                max: 50
+            }
+        );
+        assert!(err.to_string().contains("at most 50 sections"));
+        let empty = ReportTemplate {
+            sections: vec![s("Fine"), s("  ")],
+        };
+        assert_eq!(
+            empty.validated(LIMITS).unwrap_err(),
+            TemplateError::EmptyHeading { index: 2 }
+        );
+        let long = ReportTemplate {
+            sections: vec![s(&"x".repeat(201))],
+        };
+        assert!(matches!(
+            long.validated(LIMITS),
+            Err(TemplateError::HeadingTooLong { chars: 201, .. })
+        ));
+        let none = ReportTemplate { sections: vec![] };
+        assert_eq!(none.validated(LIMITS).unwrap_err(), TemplateError::Empty);
+        let ok = ReportTemplate {
+            sections: vec![s("  Trimmed  ")],
+        }
+        .validated(LIMITS)
+        .unwrap();
+        assert_eq!(ok.sections[0].heading, "Trimmed");
+    }
+}

@@ -51,7 +51,8 @@ impl Conferences {
             .conference
             .sessions()
             .iter()
-            .any(|s| s.chart_id == chart_id && s.state != SessionState::Final);
+            .any(|s| s.chart_id == chart_id && s.state != SessionState::Final)
+            || crate::report::circle_of(&stored, chart_id).is_some();
         Ok(Ok(if writable { Access::Edit } else { Access::Read }))
     }
 }

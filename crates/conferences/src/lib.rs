@@ -38,6 +38,7 @@ pub mod history;
 mod links;
 pub mod news;
 pub mod proceedings;
+pub mod report;
 pub mod retention;
 mod sessions;
 pub mod tokens;
@@ -81,6 +82,10 @@ pub struct StoredConference {
     /// the news wall and in the Atom feed. Reopening removes it.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub finalized: std::collections::BTreeMap<String, Timestamp>,
+    /// Report template, attribution, circle charts, continuations
+    /// (`report.rs`).
+    #[serde(default)]
+    pub report: report::ReportSettings,
 }
 
 impl StoredConference {
@@ -555,6 +560,7 @@ impl Conferences {
             conference,
             posters: Default::default(),
             finalized: Default::default(),
+            report: Default::default(),
         };
         let id = stored.conference.id().to_owned();
         let _guard = self.guard(&id).await?;
@@ -627,6 +633,7 @@ mod tests {
             conference: Conference::new("conf-x", "X", "UTC", date, date).unwrap(),
             posters: Default::default(),
             finalized: Default::default(),
+            report: Default::default(),
         }
     }
 

@@ -72,6 +72,8 @@ pub fn session_input(c: &Conference, s: &Session, content: ChartContent) -> Sess
             .unwrap_or_default(),
         state: state_label(s.state).to_owned(),
         content,
+        chart_id: s.chart_id.clone(),
+        ..Default::default()
     }
 }
 
@@ -95,17 +97,27 @@ pub fn proceedings_input(
     ProceedingsInput {
         conference: conference_info(c),
         sessions: sessions.into_iter().map(|(_, s)| s).collect(),
+        ..Default::default()
     }
 }
 
-/// [`proceedings_input`] with every chart's current content.
+/// [`crate::report::report_input`] with every chart's current content
+/// (sessions' and circles').
 pub async fn load_input(stored: &StoredConference, hub: &Hub) -> crate::Result<ProceedingsInput> {
+    let mut input = load_named_input(stored, hub).await?;
+    crate::report::apply_attribution(stored, &mut input);
+    Ok(input)
+}
+
+/// [`load_input`] before names are withheld.
+async fn load_named_input(stored: &StoredConference, hub: &Hub) -> crate::Result<ProceedingsInput> {
     let c = &stored.conference;
     let mut contents = HashMap::with_capacity(c.sessions().len());
-    for s in c.sessions() {
-        contents.insert(s.chart_id.clone(), chart_content(hub, &s.chart_id).await?);
+    let circles = stored.report.circles.values();
+    for chart_id in c.sessions().iter().map(|s| &s.chart_id).chain(circles) {
+        contents.insert(chart_id.clone(), chart_content(hub, chart_id).await?);
     }
-    Ok(proceedings_input(c, contents))
+    Ok(crate::report::named_input(stored, contents))
 }
 
 /// A chart's current content, from the live actor or the store.
@@ -195,23 +207,53 @@ pub async fn render_chart_export_of(
 ) -> Result<(String, Vec<u8>), ExportError> {
     let stored = conferences.load(conference_id).await?;
     let c = &stored.conference;
-    let mut input = match c.sessions().iter().find(|s| s.chart_id == chart_id) {
-        Some(s) => session_input(c, s, Default::default()),
-        None => SessionInput {
-            id: chart_id.to_owned(),
-            topic: format!("Chart {chart_id}"),
-            state: "not on the agenda".to_owned(),
-            ..Default::default()
-        },
+    // Through the whole conference's input, so the chart gets what the
+    // proceedings give it (circle placement, continuations) and, when
+    // anonymous, every name the conference knows is withheld from it.
+    let named = load_named_input(&stored, conferences.hub()).await?;
+    let mut full = named.clone();
+    crate::report::apply_attribution(&stored, &mut full);
+    let attribution = full.attribution;
+    let mut input = match full.sessions.iter().find(|s| s.chart_id == chart_id) {
+        Some(s) => s.clone(),
+        None => {
+            let mut input = SessionInput {
+                id: chart_id.to_owned(),
+                topic: format!("Chart {chart_id}"),
+                state: "not on the agenda".to_owned(),
+                chart_id: chart_id.to_owned(),
+                ..Default::default()
+            };
+            input.content = chart_content(conferences.hub(), chart_id).await?;
+            if attribution == easel_proceedings::Attribution::Anonymous {
+                let mut names = easel_proceedings::names_of(&named.sessions, true);
+                names.extend(easel_proceedings::names_of(
+                    std::slice::from_ref(&input),
+                    true,
+                ));
+                easel_proceedings::anonymize_session(&mut input, &names, stored.report.keep_owners);
+            }
+            input
+        }
     };
-    input.content = match state {
-        Some(state) => content_of_state(chart_id, state)?,
-        None => chart_content(conferences.hub(), chart_id).await?,
-    };
+    if let Some(state) = state {
+        // A version: its own content, with the same names withheld.
+        input.content = content_of_state(chart_id, state)?;
+        if attribution == easel_proceedings::Attribution::Anonymous {
+            let mut names = easel_proceedings::names_of(&named.sessions, true);
+            names.extend(easel_proceedings::names_of(
+                std::slice::from_ref(&input),
+                true,
+            ));
+            easel_proceedings::anonymize_session(&mut input, &names, stored.report.keep_owners);
+        }
+    }
     let name = slug(&input.topic, "chart");
     let info = conference_info(c);
-    let bytes =
-        render_blocking(move || easel_proceedings::render_chart(&input, &info, format)).await?;
+    let bytes = render_blocking(move || {
+        easel_proceedings::render_chart_with(&input, &info, attribution, format)
+    })
+    .await?;
     Ok((name, bytes))
 }
 

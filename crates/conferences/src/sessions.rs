@@ -62,10 +62,11 @@ impl Conferences {
             .put(&chart_key(&chart_id), &to_json(&entry)?)
             .await?;
         // Deterministic update with a fixed client id: seeding twice (a
-        // retry, a restart) never duplicates the template.
+        // retry, a restart) never duplicates the template. The chart is
+        // new, so it meets no other template.
         self.inner
             .hub
-            .apply_server_update(&chart_id, easel_chart::template_update())
+            .apply_server_update(&chart_id, stored.report.template.update())
             .await?;
         stored.version += 1;
         self.save(&stored, &read).await?;

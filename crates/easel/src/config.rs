@@ -87,6 +87,14 @@ pub struct ServeConfig {
     #[arg(long, env = "EASEL_MAX_API_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_api_body_bytes: usize,
 
+    /// Sections a conference's report template may have.
+    #[arg(long, env = "EASEL_MAX_TEMPLATE_SECTIONS", default_value_t = 50)]
+    pub max_template_sections: usize,
+
+    /// Characters a report template section's heading may have.
+    #[arg(long, env = "EASEL_MAX_TEMPLATE_HEADING_CHARS", default_value_t = 200)]
+    pub max_template_heading_chars: usize,
+
     /// Failed token checks allowed per client address per minute (burst of
     /// the same size); past it, requests carrying a token get 429. 0: off.
     #[arg(long, env = "EASEL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]

@@ -265,6 +265,7 @@ fn conference_input(charts: usize) -> ProceedingsInput {
             starts_utc: format!("2026-11-{:02}T{:02}:00:00Z", 3 + day, hour - 1),
             state: "held".into(),
             content,
+            ..Default::default()
         });
     }
     ProceedingsInput {
@@ -277,6 +278,7 @@ fn conference_input(charts: usize) -> ProceedingsInput {
             end_date: "2026-11-05".into(),
         },
         sessions,
+        ..Default::default()
     }
 }
 

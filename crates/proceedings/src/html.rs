@@ -10,7 +10,7 @@ use std::fmt::Write;
 use easel_chart::{Block, Inline};
 
 use crate::escape::{html as esc, language_tag, safe_href};
-use crate::model::{DocumentKind, Proceedings, Session};
+use crate::model::{DocumentKind, Proceedings, Session, SessionRef};
 
 const CSS: &str = r#"
 :root { color-scheme: light; --ink: #1d1d1f; --muted: #5f6368; --line: #d9d9de; --accent: #2b59c3; --bg-soft: #f6f6f8; }
@@ -219,18 +219,23 @@ fn proceedings(model: &Proceedings, out: &mut String) {
     } else {
         let _ = writeln!(
             out,
-            "<table>\n<thead><tr><th>Done</th><th>Action</th><th>Session</th></tr></thead>\n<tbody>"
+            "<table>\n<thead><tr><th>Done</th><th>Action</th><th>Owner</th><th>Due</th><th>Session</th></tr></thead>\n<tbody>"
         );
         for a in &model.action_register {
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td><a href=\"#{}\">{}</a></td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"#{}\">{}</a></td></tr>",
                 if a.done {
                     "✓ <span class=\"tag\">done</span>"
                 } else {
                     "☐ <span class=\"tag\">open</span>"
                 },
                 esc(&a.text),
+                esc(a.owner.as_deref().unwrap_or("")),
+                a.due
+                    .as_deref()
+                    .map(|d| format!("<time datetime=\"{0}\">{0}</time>", esc(d)))
+                    .unwrap_or_default(),
                 esc(&a.anchor),
                 esc(&a.topic)
             );
@@ -297,6 +302,9 @@ fn session_article(session: &Session, level: u8, out: &mut String) {
             let _ = write!(meta, "<dt>{label}</dt><dd>{value}</dd>");
         }
     };
+    if session.kind.is_circle() {
+        fact("Plenary", session.kind.label().to_owned());
+    }
     fact("Convener", esc(session.convener.trim()));
     fact("Space", esc(session.space.trim()));
     if !session.starts_local.trim().is_empty() {
@@ -316,6 +324,27 @@ fn session_article(session: &Session, level: u8, out: &mut String) {
             .participants
             .iter()
             .map(|p| esc(p))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    // Within the proceedings a continuation links to its session; a single
+    // chart's export has no other sessions, so it names them.
+    let link = |r: &SessionRef| {
+        if level > 1 {
+            format!("<a href=\"#{}\">{}</a>", esc(&r.anchor), esc(&r.topic))
+        } else {
+            format!("<cite>{}</cite>", esc(&r.topic))
+        }
+    };
+    if let Some(c) = &session.continues {
+        fact("Continues", link(c));
+    }
+    fact(
+        "Continued in",
+        session
+            .continued_in
+            .iter()
+            .map(link)
             .collect::<Vec<_>>()
             .join(", "),
     );

@@ -25,6 +25,50 @@ pub struct ConferenceInfo {
     pub end_date: String,
 }
 
+/// What a document entry records: a breakout session, or the plenary chart
+/// of an opening or closing circle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    #[default]
+    Session,
+    OpeningCircle,
+    ClosingCircle,
+}
+
+impl SessionKind {
+    /// How readers call it, e.g. "Opening circle".
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionKind::Session => "Session",
+            SessionKind::OpeningCircle => "Opening circle",
+            SessionKind::ClosingCircle => "Closing circle",
+        }
+    }
+
+    pub fn is_circle(self) -> bool {
+        self != SessionKind::Session
+    }
+}
+
+/// Another session a session points to (continuations).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedSession {
+    pub id: String,
+    pub topic: String,
+}
+
+/// Whose names the documents show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attribution {
+    /// Conveners and participants are listed.
+    #[default]
+    Named,
+    /// No person's name (see [`crate::anonymize`]).
+    Anonymous,
+}
+
 /// One session of the agenda with its chart.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInput {
@@ -47,6 +91,17 @@ pub struct SessionInput {
     /// Agenda state of the session (free text, e.g. `held`).
     pub state: String,
     pub content: ChartContent,
+    /// The chart's id (for links to it, e.g. in the action register).
+    #[serde(default)]
+    pub chart_id: String,
+    #[serde(default)]
+    pub kind: SessionKind,
+    /// The session this one continues (an earlier cohort or day).
+    #[serde(default)]
+    pub continues: Option<LinkedSession>,
+    /// The sessions that continue this one.
+    #[serde(default)]
+    pub continued_in: Vec<LinkedSession>,
 }
 
 /// Everything needed to compile proceedings.
@@ -54,4 +109,7 @@ pub struct SessionInput {
 pub struct ProceedingsInput {
     pub conference: ConferenceInfo,
     pub sessions: Vec<SessionInput>,
+    /// Whether the input was anonymized ([`crate::anonymize`]).
+    #[serde(default)]
+    pub attribution: Attribution,
 }

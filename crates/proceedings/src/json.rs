@@ -1,4 +1,4 @@
-//! JSON renderer: the compiled model as `easel.proceedings/v1` (see
+//! JSON renderer: the compiled model as `easel.proceedings/v2` (see
 //! `docs/proceedings-json.md`).
 //!
 //! This is the machine-readable export and the intended input of further
@@ -29,10 +29,15 @@ pub fn render(model: &Proceedings) -> Result<String, ProceedingsError> {
     Ok(out)
 }
 
-/// Parses a document produced by [`render`]. Fails on another schema.
+/// Schemas [`parse`] reads: v2 only added fields to v1, each with a
+/// default, so a v1 document reads as a v2 one without them.
+const READABLE: [&str; 2] = ["easel.proceedings/v1", crate::model::SCHEMA];
+
+/// Parses a document produced by [`render`] (or by a version writing v1).
+/// Fails on another schema.
 pub fn parse(json: &str) -> Result<Proceedings, ProceedingsError> {
     let model: Proceedings = serde_json::from_str(json)?;
-    if model.schema != crate::model::SCHEMA {
+    if !READABLE.contains(&model.schema.as_str()) {
         return Err(ProceedingsError::UnsupportedSchema(model.schema));
     }
     Ok(model)

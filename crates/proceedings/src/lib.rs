@@ -11,6 +11,7 @@
 //! The PDF renderer hands the model's JSON form to a typst template as data
 //! (see `docs/proceedings.md`).
 
+mod anonymize;
 mod escape;
 mod html;
 mod input;
@@ -19,10 +20,13 @@ mod markdown;
 mod model;
 mod pdf;
 
+pub use anonymize::{anonymize, anonymize_session, names_of};
 pub use escape::html as escape_html;
 pub use escape::{safe_href, session_anchor};
 pub use html::notes_fragment;
-pub use input::{ConferenceInfo, ProceedingsInput, SessionInput};
+pub use input::{
+    Attribution, ConferenceInfo, LinkedSession, ProceedingsInput, SessionInput, SessionKind,
+};
 pub use json::parse as parse_json;
 pub use model::{
     ActionEntry, ConvenerEntry, Day, DocumentKind, Proceedings, Round, Session, SessionRef,
@@ -108,6 +112,19 @@ pub fn render_chart(
     render_model(&Proceedings::for_chart(session, conference), format)
 }
 
+/// Compiles and renders one chart with the conference's attribution (an
+/// anonymous chart export says so, like the proceedings).
+pub fn render_chart_with(
+    session: &SessionInput,
+    conference: &ConferenceInfo,
+    attribution: Attribution,
+    format: Format,
+) -> Result<Vec<u8>, ProceedingsError> {
+    let mut model = Proceedings::for_chart(session, conference);
+    model.attribution = attribution;
+    render_model(&model, format)
+}
+
 /// Markdown of the whole conference.
 pub fn render_markdown(input: &ProceedingsInput) -> String {
     markdown::render(&Proceedings::build(input))
@@ -118,7 +135,7 @@ pub fn render_html(input: &ProceedingsInput) -> String {
     html::render(&Proceedings::build(input))
 }
 
-/// `easel.proceedings/v1` JSON of the whole conference.
+/// `easel.proceedings/v2` JSON of the whole conference.
 pub fn render_json(input: &ProceedingsInput) -> Result<String, ProceedingsError> {
     json::render(&Proceedings::build(input))
 }
@@ -138,7 +155,7 @@ pub fn render_chart_html(session: &SessionInput, conference: &ConferenceInfo) ->
     html::render(&Proceedings::for_chart(session, conference))
 }
 
-/// `easel.proceedings/v1` JSON (kind `chart`) of one chart.
+/// `easel.proceedings/v2` JSON (kind `chart`) of one chart.
 pub fn render_chart_json(
     session: &SessionInput,
     conference: &ConferenceInfo,

@@ -12,7 +12,7 @@ use crate::escape::{
     language_tag, markdown as esc, markdown_code_span, markdown_heading as heading_text,
     markdown_href, markdown_line_start, safe_href,
 };
-use crate::model::{DocumentKind, Proceedings, Session};
+use crate::model::{DocumentKind, Proceedings, Session, SessionRef};
 
 /// Renders the compiled model as Markdown.
 pub fn render(model: &Proceedings) -> String {
@@ -84,10 +84,11 @@ fn render_proceedings(model: &Proceedings, out: &mut String) {
         for a in &model.action_register {
             let _ = writeln!(
                 out,
-                "- [{}] {} — *{}*",
+                "- [{}] {} — *{}*{}",
                 if a.done { "x" } else { " " },
                 line_start(&a.text),
-                esc(&a.topic)
+                esc(&a.topic),
+                owner_due(a.owner.as_deref(), a.due.as_deref())
             );
         }
         out.push('\n');
@@ -120,6 +121,22 @@ fn render_chart(model: &Proceedings, session: &Session, out: &mut String) {
     session_body(session, 1, out);
 }
 
+/// ` (owner: Ana · due 2026-12-10)`, or nothing.
+fn owner_due(owner: Option<&str>, due: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = owner {
+        parts.push(format!("owner: {}", esc(o)));
+    }
+    if let Some(d) = due {
+        parts.push(format!("due {}", esc(d)));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(" · "))
+    }
+}
+
 fn session_body(session: &Session, base: u8, out: &mut String) {
     let mut facts = Vec::new();
     let mut fact = |label: &str, value: &str| {
@@ -128,11 +145,24 @@ fn session_body(session: &Session, base: u8, out: &mut String) {
             facts.push(format!("* **{label}:** {}", esc(value.trim())));
         }
     };
+    if session.kind.is_circle() {
+        fact("Plenary", session.kind.label());
+    }
     fact("Convener", &session.convener);
     fact("Space", &session.space);
     fact("Starts", &session.starts_local);
     fact("State", &session.state);
     fact("Participants", &session.participants.join(", "));
+    // Named, not linked: Markdown headings get their anchors from the
+    // viewer (wikis and forges slug them differently).
+    let link = |r: &SessionRef| format!("*{}*", esc(&r.topic));
+    if let Some(c) = &session.continues {
+        facts.push(format!("* **Continues:** {}", link(c)));
+    }
+    if !session.continued_in.is_empty() {
+        let list: Vec<String> = session.continued_in.iter().map(link).collect();
+        facts.push(format!("* **Continued in:** {}", list.join(", ")));
+    }
     for f in facts {
         let _ = writeln!(out, "{f}");
     }

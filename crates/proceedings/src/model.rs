@@ -3,7 +3,7 @@
 //!
 //! It is computed once from a [`ProceedingsInput`] and every renderer works
 //! from it, so the formats cannot disagree about order, counts or which links
-//! are allowed. It is also exactly the JSON output (`easel.proceedings/v1`),
+//! are allowed. It is also exactly the JSON output (`easel.proceedings/v2`),
 //! which makes it the input of any future renderer (e.g. a typst PDF).
 
 use std::collections::BTreeMap;
@@ -12,10 +12,10 @@ use easel_chart::{ActionItem, Block, ChartContent, Inline};
 use serde::{Deserialize, Serialize};
 
 use crate::escape::{safe_href, session_anchor};
-use crate::input::{ConferenceInfo, ProceedingsInput, SessionInput};
+use crate::input::{Attribution, ConferenceInfo, ProceedingsInput, SessionInput, SessionKind};
 
 /// Identifier of the JSON schema this model serializes to.
-pub const SCHEMA: &str = "easel.proceedings/v1";
+pub const SCHEMA: &str = "easel.proceedings/v2";
 
 /// Whether the document covers the whole conference or a single chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +38,9 @@ pub struct Proceedings {
     pub conveners: Vec<ConvenerEntry>,
     /// Distinct participant names over all charts, sorted case-insensitively.
     pub participants: Vec<String>,
+    /// `named`, or `anonymous`: no person's name anywhere in the document.
+    #[serde(default)]
+    pub attribution: Attribution,
 }
 
 /// Headline figures.
@@ -92,6 +95,18 @@ pub struct Session {
     /// [`crate::escape::safe_href`]): unsafe links have `link: null`.
     pub blocks: Vec<Block>,
     pub action_items: Vec<ActionItem>,
+    /// `session`, `opening_circle` or `closing_circle` (a circle's plenary
+    /// chart sits in its round like a session).
+    #[serde(default)]
+    pub kind: SessionKind,
+    #[serde(default)]
+    pub chart_id: String,
+    /// The session this one continues.
+    #[serde(default)]
+    pub continues: Option<SessionRef>,
+    /// The sessions that continue this one.
+    #[serde(default)]
+    pub continued_in: Vec<SessionRef>,
 }
 
 /// One line of the action register.
@@ -102,6 +117,14 @@ pub struct ActionEntry {
     pub topic: String,
     pub text: String,
     pub done: bool,
+    /// `@Name` in the item; absent when none (or withheld).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `YYYY-MM-DD` from `due …` / `by …` in the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    #[serde(default)]
+    pub chart_id: String,
 }
 
 /// A convener and the sessions they convened.
@@ -122,11 +145,13 @@ pub struct SessionRef {
 impl Proceedings {
     /// Compiles the whole conference.
     pub fn build(input: &ProceedingsInput) -> Self {
-        build(
+        let mut model = build(
             &input.conference,
             input.sessions.iter(),
             DocumentKind::Proceedings,
-        )
+        );
+        model.attribution = input.attribution;
+        model
     }
 
     /// Compiles a single chart (per-session export).
@@ -170,11 +195,14 @@ fn build<'a>(
 
     for input in sorted {
         let session = compile_session(input);
-        summary.sessions += 1;
-        if session.has_notes {
-            summary.sessions_with_notes += 1;
-        } else {
-            summary.sessions_without_notes += 1;
+        // A circle is a plenary, not a session someone convened.
+        if !session.kind.is_circle() {
+            summary.sessions += 1;
+            if session.has_notes {
+                summary.sessions_with_notes += 1;
+            } else {
+                summary.sessions_without_notes += 1;
+            }
         }
         for a in &session.action_items {
             summary.action_items += 1;
@@ -189,6 +217,9 @@ fn build<'a>(
                 topic: session.topic.clone(),
                 text: a.text.clone(),
                 done: a.done,
+                owner: a.owner.clone(),
+                due: a.due.clone(),
+                chart_id: session.chart_id.clone(),
             });
         }
         for p in &session.participants {
@@ -241,6 +272,15 @@ fn build<'a>(
         action_register: register,
         conveners: conveners.into_values().collect(),
         participants,
+        attribution: Attribution::Named,
+    }
+}
+
+fn session_ref(link: &crate::input::LinkedSession) -> SessionRef {
+    SessionRef {
+        id: link.id.clone(),
+        anchor: session_anchor(&link.id),
+        topic: link.topic.clone(),
     }
 }
 
@@ -263,6 +303,10 @@ fn compile_session(input: &SessionInput) -> Session {
         participants: content.participants.clone(),
         blocks,
         action_items: content.action_items(),
+        kind: input.kind,
+        chart_id: input.chart_id.clone(),
+        continues: input.continues.as_ref().map(session_ref),
+        continued_in: input.continued_in.iter().map(session_ref).collect(),
     }
 }
 

@@ -41,6 +41,7 @@ fn fonts_from_a_directory_are_added() {
     let input = ProceedingsInput {
         conference: Default::default(),
         sessions: Vec::new(),
+        ..Default::default()
     };
     assert!(render_pdf(&input).unwrap().starts_with(b"%PDF-"));
 }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{
-    conference, el, evil, fixture, heading, hostile, hostile_fields, mark, para, participants,
-    read_via_update, session, task,
+    circles_fixture, conference, el, evil, fixture, heading, hostile, hostile_fields, mark, para,
+    participants, read_via_update, session, task,
 };
 use easel_proceedings::{
     font_families, render, render_chart, render_chart_pdf, render_model, render_pdf, Format,
@@ -299,6 +299,7 @@ fn empty_conference_pdf() {
     let input = ProceedingsInput {
         conference: Default::default(),
         sessions: Vec::new(),
+        ..Default::default()
     };
     let pdf = render_pdf(&input).unwrap();
     let text = pdf_text("empty.pdf", &pdf);
@@ -440,4 +441,29 @@ fn every_script_pdf() {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// The circles golden file for the PDF: its text, as pdftotext reads it.
+#[test]
+fn golden_circles_pdf_text() {
+    let pdf = render_pdf(&circles_fixture()).unwrap();
+    let text = pdf_text("circles.pdf", &pdf);
+    insta::assert_snapshot!("circles_pdf_text", text);
+    let open = text.find("whoever comes are the right people").unwrap();
+    let close = text.find("two working groups formed").unwrap();
+    assert!(open < close);
+    assert!(text.contains("Continued in"), "{text}");
+    assert!(text.contains("owner: Ana Lima · due 2026-11-20"), "{text}");
+}
+
+/// Anonymous proceedings: no name in the PDF's text either.
+#[test]
+fn anonymous_pdf_names_nobody() {
+    let mut input = circles_fixture();
+    easel_proceedings::anonymize(&mut input, false);
+    let text = pdf_text("anonymous.pdf", &render_pdf(&input).unwrap());
+    for name in ["Ana Lima", "Carla", "Vera", "María José", "Dmitri"] {
+        assert!(!text.contains(name), "{name} in {text}");
+    }
+    assert!(text.contains("Retros work across zones"));
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{conference, evil, fixture, hostile, hostile_fields, session, EVIL};
+use common::{circles_fixture, conference, evil, fixture, hostile, hostile_fields, session, EVIL};
 use easel_chart::{Block, ChartContent, Inline, Marks};
 use easel_proceedings::{
     parse_json, render, render_chart, render_chart_html, render_chart_json, render_chart_markdown,
@@ -53,6 +53,92 @@ fn golden_html() {
 #[test]
 fn golden_json() {
     insta::assert_snapshot!(render_json(&fixture()).unwrap());
+}
+
+/// Circles placed in their rounds, continuations both ways, owners and
+/// due dates in the register.
+#[test]
+fn golden_circles() {
+    let input = circles_fixture();
+    insta::assert_snapshot!("circles_markdown", render_markdown(&input));
+    insta::assert_snapshot!("circles_html", render_html(&input));
+    insta::assert_snapshot!("circles_json", render_json(&input).unwrap());
+    let model = Proceedings::build(&input);
+    let order: Vec<_> = model.sessions().map(|s| s.id.as_str()).collect();
+    assert_eq!(order, ["circle-open", "s-eu", "s-am", "circle-close"]);
+    assert_eq!(
+        model.summary.sessions, 2,
+        "circles are not counted as sessions"
+    );
+    let owners: Vec<_> = model
+        .action_register
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.due.as_deref()))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            (None, None),
+            (Some("Ana Lima"), Some("2026-11-20")),
+            (Some("Carla"), Some("2026-12-15")),
+            (Some("Vera"), Some("2026-11-30")),
+        ]
+    );
+    // A single chart's export names the other session, without a link.
+    let am = input.sessions.iter().find(|s| s.id == "s-am").unwrap();
+    let html = render_chart_html(am, &input.conference);
+    assert!(
+        html.contains("<dt>Continues</dt><dd><cite>Async retros (Europe)</cite>"),
+        "{html}"
+    );
+    let md = render_chart_markdown(am, &input.conference);
+    assert!(
+        md.contains("* **Continues:** *Async retros (Europe)*"),
+        "{md}"
+    );
+}
+
+/// Anonymous: every convener's, participant's and owner's name is gone
+/// from every text format (the PDF is checked in `pdf.rs`).
+#[test]
+fn anonymized_input_names_nobody() {
+    let mut input = circles_fixture();
+    for s in &mut input.sessions {
+        s.convener = "Dmitri Kovalenko".into();
+    }
+    easel_proceedings::anonymize(&mut input, false);
+    for out in [
+        render_markdown(&input),
+        render_html(&input),
+        render_json(&input).unwrap(),
+    ] {
+        for name in [
+            "Ana Lima",
+            "Ana_Lima",
+            "Carla",
+            "Vera",
+            "Dmitri Kovalenko",
+            "\"Bo\"",
+        ] {
+            assert!(!out.contains(name), "{name} in\n{out}");
+        }
+        assert!(out.contains("Retros work across zones"));
+    }
+    let model = Proceedings::build(&input);
+    assert!(model.participants.is_empty() && model.conveners.is_empty());
+    assert!(model.action_register.iter().all(|a| a.owner.is_none()));
+    assert_eq!(model.attribution, easel_proceedings::Attribution::Anonymous);
+    // Keeping owners keeps exactly them.
+    let mut input = circles_fixture();
+    easel_proceedings::anonymize(&mut input, true);
+    let model = Proceedings::build(&input);
+    assert!(model.participants.is_empty());
+    let owners: Vec<_> = model
+        .action_register
+        .iter()
+        .filter_map(|a| a.owner.as_deref())
+        .collect();
+    assert_eq!(owners, ["Ana Lima", "Carla", "Vera"]);
 }
 
 #[test]

@@ -8,6 +8,7 @@ import { rememberCharts, rememberRole, shareButton } from '../share'
 import { appLink, clear, h, setTitle } from '../util'
 import { makeContext } from './context'
 import { linksSection } from './links'
+import { reportSection } from './report'
 import { roundsSection } from './rounds'
 import { sessionsSection } from './sessions'
 import { settingsSection } from './settings'
@@ -33,6 +34,7 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
   const rounds = roundsSection(ctx)
   const sessions = sessionsSection(ctx)
   const webhooks = webhooksSection(ctx)
+  const report = reportSection(ctx)
 
   function render(): void {
     const c = state.conf
@@ -44,6 +46,7 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
     spaces.render(c)
     rounds.render(c)
     sessions.render(c)
+    report.render(c)
   }
 
   function problem(message: string): void {
@@ -80,7 +83,7 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
       h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/news`) }, 'News wall'),
       shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role: 'organizer', what: 'the agenda' }),
     )
-    grid.append(settings.el, links.el, spaces.el, rounds.el, sessions.el, webhooks.el)
+    grid.append(settings.el, links.el, spaces.el, rounds.el, sessions.el, webhooks.el, report.el)
     await reload()
     await links.load()
     await webhooks.load()

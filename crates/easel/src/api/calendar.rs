@@ -22,7 +22,7 @@ use crate::access::Role;
 use crate::AppState;
 
 /// The conference if the caller may read its agenda.
-async fn readable(
+pub(crate) async fn readable(
     state: &AppState,
     caller: &Caller,
     id: &str,
@@ -38,7 +38,7 @@ async fn readable(
 }
 
 /// The host the request named, for UIDs and links (`localhost` if none).
-fn host(headers: &HeaderMap) -> String {
+pub(crate) fn host(headers: &HeaderMap) -> String {
     headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

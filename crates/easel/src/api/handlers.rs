@@ -202,7 +202,7 @@ pub async fn add_round(
     caller.require(&id, Role::Organizer)?;
     let ((), stored) = state
         .conferences
-        .mutate(&id, "round_added", |s| {
+        .mutate_rounds(&id, "round_added", |s| {
             let c = &mut s.conference;
             let starts_at = match (&body.starts_at, &body.local_start) {
                 (Some(at), None) => zone::parse_instant(at)?,
@@ -264,7 +264,7 @@ pub async fn add_round_pattern(
     let rounds = pattern.build(|| access::new_id("r-"))?;
     let ((), stored) = state
         .conferences
-        .mutate(&id, "rounds_added", |s| {
+        .mutate_rounds(&id, "rounds_added", |s| {
             Ok(s.conference.add_rounds(rounds)?)
         })
         .await?;
@@ -646,15 +646,17 @@ pub async fn chart_info(
     let c = &stored.conference;
     let role = caller.role_in(c.id());
     let session = c.sessions().iter().find(|s| s.chart_id == chart_id);
+    let circle = easel_conferences::report::circle_of(&stored, &chart_id);
     let read_only = role.is_none_or(|r| r == Role::Read)
         || entry.merged_into.is_some()
-        || session.is_none_or(|s| s.state == SessionState::Final);
+        || (session.is_none_or(|s| s.state == SessionState::Final) && circle.is_none());
     Ok(Json(ChartInfo {
         chart_id: chart_id.clone(),
         conference_id: c.id().to_owned(),
         conference_name: c.name().to_owned(),
         round: session
             .and_then(|s| c.round(&s.round_id).ok())
+            .or(circle)
             .map(|r| round_view(c, r)),
         space: session
             .and_then(|s| c.space(&s.space_id).ok())
@@ -674,7 +676,7 @@ fn is_organizer(caller: &Caller, conference_id: &str) -> bool {
 }
 
 /// An edit link plus the key the server gave whoever posted `session_id`.
-async fn require_poster(
+pub(super) async fn require_poster(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,

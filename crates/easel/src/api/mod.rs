@@ -20,6 +20,7 @@ pub mod exports;
 mod handlers;
 pub mod news;
 pub mod history;
+pub mod report;
 pub mod views;
 pub mod webhooks;
 
@@ -195,7 +196,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ))
         .routes(routes!(add_round))
         .routes(routes!(add_round_pattern))
-        .routes(routes!(delete_round))
+        .routes(routes!(delete_round, report::update_round))
+        .routes(routes!(report::update_report))
+        .routes(routes!(report::set_continues))
+        .routes(routes!(report::actions_csv))
+        .routes(routes!(report::actions_ics))
         .routes(routes!(add_space))
         .routes(routes!(update_space, delete_space))
         .routes(routes!(propose_session))

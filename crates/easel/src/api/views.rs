@@ -28,6 +28,8 @@ pub struct ConferenceView {
     pub rounds: Vec<RoundView>,
     pub spaces: Vec<SpaceView>,
     pub sessions: Vec<SessionView>,
+    /// Report template, attribution, circle charts and continuations.
+    pub report: super::report::ReportView,
 }
 
 /// One conference day (local date in the conference zone).
@@ -281,6 +283,7 @@ pub fn conference_view(stored: &StoredConference) -> ConferenceView {
         rounds: c.rounds().iter().map(|r| round_view(c, r)).collect(),
         spaces: c.spaces().iter().map(space_view).collect(),
         sessions: c.sessions().iter().map(session_view).collect(),
+        report: super::report::report_view(stored),
     }
 }
 

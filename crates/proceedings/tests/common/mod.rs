@@ -227,6 +227,7 @@ pub fn session(
         starts_utc: format!("2026-11-0{}T{:02}:00:00Z", 3 + day, hour - 2),
         state: "held".into(),
         content,
+        ..Default::default()
     }
 }
 
@@ -254,6 +255,102 @@ pub fn fixture() -> ProceedingsInput {
                 ChartContent::default(),
             ),
         ],
+        ..Default::default()
+    }
+}
+
+fn chart_with(text: &str, tasks: &[&str], names: &[&str]) -> ChartContent {
+    let doc = Doc::with_client_id(21);
+    let notes = doc.get_or_insert_xml_fragment("notes");
+    {
+        let mut txn = doc.transact_mut();
+        para(&mut txn, &notes, text);
+        let list = el(&mut txn, &notes, "taskList");
+        for t in tasks {
+            task(&mut txn, &list, false, t);
+        }
+    }
+    participants(&doc, names);
+    read_via_update(&doc)
+}
+
+/// Circles, continuations, owners and due dates: an opening circle, two
+/// cohorts of one topic (the second continues the first) and a closing
+/// circle, given out of order.
+pub fn circles_fixture() -> ProceedingsInput {
+    use easel_proceedings::{LinkedSession, SessionKind};
+    let circle = |id: &str, day, round, kind, topic: &str, content| {
+        let mut s = session(id, day, round, 0, topic, content);
+        s.kind = kind;
+        s.convener = String::new();
+        s.space = String::new();
+        s.state = String::new();
+        s.chart_id = format!("c-{id}");
+        s
+    };
+    let link = |id: &str, topic: &str| LinkedSession {
+        id: id.into(),
+        topic: topic.into(),
+    };
+    let mut europe = session(
+        "s-eu",
+        0,
+        1,
+        1,
+        "Async retros (Europe)",
+        chart_with(
+            "Retros work across zones",
+            &["Write it up @Ana_Lima by 2026-11-20"],
+            &["Ana Lima", "Bo"],
+        ),
+    );
+    europe.chart_id = "c-eu".into();
+    europe.continued_in = vec![link("s-am", "Async retros (Americas)")];
+    let mut americas = session(
+        "s-am",
+        1,
+        0,
+        1,
+        "Async retros (Americas)",
+        chart_with(
+            "Picked up from Europe",
+            &["Try it for a month @Carla due 2026-12-15"],
+            &["Carla"],
+        ),
+    );
+    americas.chart_id = "c-am".into();
+    americas.continues = Some(link("s-eu", "Async retros (Europe)"));
+    ProceedingsInput {
+        conference: conference(),
+        sessions: vec![
+            circle(
+                "circle-close",
+                1,
+                1,
+                SessionKind::ClosingCircle,
+                "Closing circle",
+                chart_with(
+                    "News: two working groups formed",
+                    &["Publish the proceedings @Vera due 2026-11-30"],
+                    &[],
+                ),
+            ),
+            americas,
+            circle(
+                "circle-open",
+                0,
+                0,
+                SessionKind::OpeningCircle,
+                "Opening circle: Marketplace",
+                chart_with(
+                    "Framing: whoever comes are the right people",
+                    &["Find next year's venue"],
+                    &[],
+                ),
+            ),
+            europe,
+        ],
+        ..Default::default()
     }
 }
 
@@ -320,7 +417,9 @@ pub fn hostile() -> ProceedingsInput {
             starts_utc: evil("utc"),
             state: evil("state"),
             content,
+            ..Default::default()
         }],
+        ..Default::default()
     }
 }
 
