@@ -19,3 +19,4 @@ mod partition;
 mod recovery;
 mod security;
 mod sync;
+mod votes;

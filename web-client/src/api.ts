@@ -20,6 +20,10 @@ export type LinkView = Schemas['LinkView']
 export type MintedLink = Schemas['MintedLink']
 export type ChartInfo = Schemas['ChartInfo']
 export type SessionChanged = Schemas['SessionChanged']
+/** Convergence: the phase and counts (`votes` live event), plus the caller's own dots. */
+export type VotesPublic = Schemas['VotesPublic']
+export type VotesView = Schemas['VotesView']
+export type PersonalLinks = Schemas['PersonalLinks']
 
 // The document types these as plain strings; these are the values the
 // server sends (crates/agenda).

@@ -22,6 +22,8 @@ import { SavedTracker } from './saved'
 import { appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone, wsBase } from './util'
 import { buildToolbar, createEditor } from './chart/editor'
 import { exportList } from './chart/exports'
+import { dotsSection } from './chart/dots'
+import type { Votes } from './votes'
 import { Participants, watchOwnEdits } from './chart/participants'
 import { renderPresence } from './chart/presence'
 import { renderShare } from './chart/share'
@@ -113,6 +115,8 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     exportList(chartId, token),
   )
   const backLink = h('a', { class: 'back', hidden: true }, '← Agenda')
+  const dots = dotsSection(doc)
+  let votes: Votes | null = null
 
   root.append(
     h(
@@ -134,6 +138,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
           'aside',
           { class: 'chart-side' },
           h('section', { 'aria-labelledby': 'here-h' }, h('h2', { id: 'here-h' }, 'Here now'), presenceList),
+          dots.el,
           h(
             'section',
             { 'aria-labelledby': 'participants-h' },
@@ -419,6 +424,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     ro.link = next.role === 'read' || next.role === null
     if (!ro.final && deniedReason?.startsWith(DENIED_FINAL)) deniedReason = null
     shareButton.hidden = false
+    if (session && next.role) votes = dots.attach(next.conference_id, session.id, token)
     applyReadOnly()
   }
 
@@ -457,6 +463,13 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     events.addEventListener('agenda', (ev) => {
       try {
         onAgenda(JSON.parse((ev as MessageEvent).data) as ConferenceView)
+      } catch {
+        /* ignore a malformed event */
+      }
+    })
+    events.addEventListener('votes', (ev) => {
+      try {
+        votes?.applyPublic(JSON.parse((ev as MessageEvent).data))
       } catch {
         /* ignore a malformed event */
       }
@@ -538,6 +551,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
   return () => {
     disposed = true
     clearTimeout(retryTimer)
+    dots.dispose()
     events?.close()
     window.removeEventListener('beforeunload', onBeforeUnload)
     document.body.classList.remove('is-readonly')

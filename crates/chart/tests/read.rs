@@ -252,19 +252,23 @@ fn full_expected() -> ChartContent {
             Block::TaskList {
                 items: vec![
                     TaskItem {
+                        id: None,
                         done: true,
                         blocks: vec![p("done thing")],
                     },
                     TaskItem {
+                        id: None,
                         done: true,
                         blocks: vec![p("done as string")],
                     },
                     TaskItem {
+                        id: None,
                         done: false,
                         blocks: vec![
                             p("open thing"),
                             Block::TaskList {
                                 items: vec![TaskItem {
+                                    id: None,
                                     done: false,
                                     blocks: vec![p("nested open")],
                                 }],
@@ -309,18 +313,22 @@ fn action_items_include_nested() {
         content.action_items(),
         vec![
             ActionItem {
+                id: None,
                 text: "done thing".into(),
                 done: true
             },
             ActionItem {
+                id: None,
                 text: "done as string".into(),
                 done: true
             },
             ActionItem {
+                id: None,
                 text: "open thing".into(),
                 done: false
             },
             ActionItem {
+                id: None,
                 text: "nested open".into(),
                 done: false
             },
@@ -353,14 +361,17 @@ fn reads_a_chart_written_by_yjs_js() {
         c.action_items(),
         vec![
             ActionItem {
+                id: None,
                 text: "Book the room".into(),
                 done: true
             },
             ActionItem {
+                id: None,
                 text: "Write <script>alert(1)</script> up".into(),
                 done: false
             },
             ActionItem {
+                id: None,
                 text: "Nested step".into(),
                 done: false
             },
@@ -452,6 +463,7 @@ fn odd_attribute_values_are_tolerated() {
     assert_eq!(
         c.action_items(),
         vec![ActionItem {
+            id: None,
             text: "snake case works".into(),
             done: true
         }]
@@ -576,6 +588,7 @@ fn reads_the_documented_pycrdt_example() {
             },
             Block::TaskList {
                 items: vec![TaskItem {
+                    id: None,
                     done: false,
                     blocks: vec![p("Send the summary")]
                 }]

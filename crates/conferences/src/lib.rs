@@ -35,6 +35,7 @@ pub mod proceedings;
 pub mod retention;
 mod sessions;
 pub mod tokens;
+pub mod votes;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -120,6 +121,15 @@ pub enum Event {
     Changed { version: u64, change: String },
     /// A token was revoked; streams opened with it end.
     Revoked { token_id: String },
+    /// Votes or the convergence settings changed (`votes.rs`).
+    Votes { version: u64 },
+    /// The convergence phase closed (by hand or at its set time); sent
+    /// once per close, on every node. `tallies` are the final counts
+    /// ([`votes::Tallies`] as JSON).
+    ConvergenceClosed {
+        closed_at: String,
+        tallies: serde_json::Value,
+    },
 }
 
 /// What other nodes of a cluster must do after a change here: each node
@@ -140,6 +150,14 @@ enum Effect {
     },
     /// Open connections of the chart turn read-only (or writable again).
     ReadOnly { chart_id: String, read_only: bool },
+    /// Live streams send the vote counts again.
+    Votes { conference_id: String, version: u64 },
+    /// The convergence phase closed: live streams and listeners hear it.
+    ConvergenceClosed {
+        conference_id: String,
+        closed_at: String,
+        tallies: serde_json::Value,
+    },
     /// The conference is gone: its charts close (4410) and unload.
     Deleted {
         conference_id: String,
@@ -157,6 +175,8 @@ pub enum Error {
     ConferenceNotFound(String),
     #[error("link {0:?} not found")]
     LinkNotFound(String),
+    #[error(transparent)]
+    Vote(#[from] votes::VoteError),
     #[error("storage: {0}")]
     Meta(#[from] MetaError),
     #[error("chart: {0}")]
@@ -355,6 +375,21 @@ impl Conferences {
                 chart_id,
                 read_only,
             } => hub.set_read_only(chart_id, *read_only).await,
+            Effect::Votes {
+                conference_id,
+                version,
+            } => self.notify(conference_id, Event::Votes { version: *version }),
+            Effect::ConvergenceClosed {
+                conference_id,
+                closed_at,
+                tallies,
+            } => self.notify(
+                conference_id,
+                Event::ConvergenceClosed {
+                    closed_at: closed_at.clone(),
+                    tallies: tallies.clone(),
+                },
+            ),
             Effect::Deleted {
                 conference_id,
                 charts,

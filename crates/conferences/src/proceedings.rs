@@ -93,6 +93,7 @@ pub fn proceedings_input(
         .collect();
     sessions.sort_by(|(a, x), (b, y)| (a.sort_key(), &x.id).cmp(&(b.sort_key(), &y.id)));
     ProceedingsInput {
+        votes: None,
         conference: conference_info(c),
         sessions: sessions.into_iter().map(|(_, s)| s).collect(),
     }

@@ -88,6 +88,7 @@ impl Conferences {
                 .remove(&access::token_key(&link.hash))
                 .await?;
         }
+        self.delete_votes(id).await?;
         // Before the agenda goes: if the other nodes cannot be told, the
         // conference is still there to delete (and announce) again.
         self.announce(Effect::Deleted {

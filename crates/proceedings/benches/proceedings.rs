@@ -268,6 +268,7 @@ fn conference_input(charts: usize) -> ProceedingsInput {
         });
     }
     ProceedingsInput {
+        votes: None,
         conference: ConferenceInfo {
             id: "bench".into(),
             name: "Open Space Benchmark 2026".into(),

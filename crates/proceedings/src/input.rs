@@ -54,4 +54,8 @@ pub struct SessionInput {
 pub struct ProceedingsInput {
     pub conference: ConferenceInfo,
     pub sessions: Vec<SessionInput>,
+    /// The convergence phase's dots; `None` when there was none (no
+    /// Priorities section).
+    #[serde(default)]
+    pub votes: Option<crate::priorities::VotesInput>,
 }

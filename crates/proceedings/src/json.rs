@@ -1,4 +1,4 @@
-//! JSON renderer: the compiled model as `easel.proceedings/v1` (see
+//! JSON renderer: the compiled model as `easel.proceedings/v2` (see
 //! `docs/proceedings-json.md`).
 //!
 //! This is the machine-readable export and the intended input of further

@@ -18,6 +18,7 @@ mod json;
 mod markdown;
 mod model;
 mod pdf;
+mod priorities;
 
 pub use escape::{safe_href, session_anchor};
 pub use input::{ConferenceInfo, ProceedingsInput, SessionInput};
@@ -26,6 +27,7 @@ pub use model::{
     ActionEntry, ConvenerEntry, Day, DocumentKind, Proceedings, Round, Session, SessionRef,
     Summary, SCHEMA,
 };
+pub use priorities::{PriorityAction, PrioritySession, Priorities, VotesInput, TOP_ACTIONS};
 pub use pdf::{font_families, FONT_DIRS_ENV, TEMPLATE as PDF_TEMPLATE};
 
 /// Errors of this crate.
@@ -116,7 +118,7 @@ pub fn render_html(input: &ProceedingsInput) -> String {
     html::render(&Proceedings::build(input))
 }
 
-/// `easel.proceedings/v1` JSON of the whole conference.
+/// `easel.proceedings/v2` JSON of the whole conference.
 pub fn render_json(input: &ProceedingsInput) -> Result<String, ProceedingsError> {
     json::render(&Proceedings::build(input))
 }
@@ -136,7 +138,7 @@ pub fn render_chart_html(session: &SessionInput, conference: &ConferenceInfo) ->
     html::render(&Proceedings::for_chart(session, conference))
 }
 
-/// `easel.proceedings/v1` JSON (kind `chart`) of one chart.
+/// `easel.proceedings/v2` JSON (kind `chart`) of one chart.
 pub fn render_chart_json(
     session: &SessionInput,
     conference: &ConferenceInfo,

@@ -7,6 +7,7 @@ import { api, ApiError, tokenProblem, type ConferenceView } from '../api'
 import { rememberCharts, rememberRole, shareButton } from '../share'
 import { appLink, clear, h, setTitle } from '../util'
 import { makeContext } from './context'
+import { convergenceSection } from './convergence'
 import { linksSection } from './links'
 import { roundsSection } from './rounds'
 import { sessionsSection } from './sessions'
@@ -31,6 +32,7 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
   const spaces = spacesSection(ctx)
   const rounds = roundsSection(ctx)
   const sessions = sessionsSection(ctx)
+  const convergence = convergenceSection(ctx, () => links.load())
 
   function render(): void {
     const c = state.conf
@@ -74,9 +76,10 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
     }
     if (token) rememberRole(token, 'organizer')
     tools.append(shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role: 'organizer', what: 'the agenda' }))
-    grid.append(settings.el, links.el, spaces.el, rounds.el, sessions.el)
+    grid.append(settings.el, links.el, convergence.el, spaces.el, rounds.el, sessions.el)
     await reload()
     await links.load()
+    await convergence.load()
   }
 
   void start()

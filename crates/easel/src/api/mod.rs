@@ -10,7 +10,7 @@
 //! |------------|---------------------------------------------------------------|
 //! | none       | create a conference; read a conference whose proceedings are public |
 //! | read       | read the agenda, chart info, the event stream; open charts read-only |
-//! | edit       | + propose sessions; edit charts                               |
+//! | edit       | + propose sessions; edit charts; vote (personal links, or shared ones when allowed) |
 //! | organizer  | + everything else: conference, rounds, spaces, sessions, links |
 
 pub mod calendar;
@@ -19,6 +19,7 @@ pub mod events;
 pub mod exports;
 mod handlers;
 pub mod views;
+pub mod votes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -195,6 +196,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(merge_sessions))
         .routes(routes!(list_links, mint_link))
         .routes(routes!(revoke_link))
+        .routes(routes!(votes::mint_personal_links))
+        .routes(routes!(votes::get_votes))
+        .routes(routes!(votes::update_convergence))
+        .routes(routes!(votes::place_dot, votes::remove_dot))
         .routes(routes!(events::conference_events))
         .routes(routes!(conference_presence))
         .routes(routes!(calendar::agenda_calendar))
