@@ -94,6 +94,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conferences/{conference_id}/convergence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Open or close the convergence phase, set its times, the dots per voter
+         *     and whether shared links vote (organizer). Closing emits the
+         *     `convergence_closed` event.
+         */
+        patch: operations["update_convergence"];
+        trace?: never;
+    };
+    "/conferences/{conference_id}/dots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place one of your dots on a session (its report) or on one of its
+         *     action items (edit: a personal link, or a shared one when allowed).
+         */
+        post: operations["place_dot"];
+        /** Take back one of your dots from a target (edit). */
+        delete: operations["remove_dot"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/events": {
         parameters: {
             query?: never;
@@ -144,6 +186,26 @@ export interface paths {
          *     WebSockets are closed with 4401 and its event streams end.
          */
         delete: operations["revoke_link"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/links/personal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mint personal edit links in bulk, one per name (organizer). Each is one
+         *     voter and can be revoked alone.
+         */
+        post: operations["mint_personal_links"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -352,6 +414,26 @@ export interface paths {
         patch: operations["update_space"];
         trace?: never;
     };
+    "/conferences/{conference_id}/votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The convergence phase, the counts and the caller's own dots (read).
+         *     A shared link's browser sends its voter key as `X-Easel-Voter-Key`.
+         */
+        get: operations["get_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -483,6 +565,8 @@ export interface components {
             /** @description Public id; revoke with `DELETE .../links/{id}`. */
             id: string;
             label: string;
+            /** @description A personal link: one person, one voter. */
+            personal: boolean;
             revoked?: string | null;
             /** @example edit */
             role: string;
@@ -507,6 +591,22 @@ export interface components {
             label?: string | null;
             /** @example edit */
             role: string;
+        };
+        /** @description One person's link, shown only here. */
+        PersonalLink: components["schemas"]["LinkView"] & {
+            name: string;
+            /** @description Web client link (contains the token). */
+            url: string;
+        };
+        PersonalLinks: {
+            /** @description The same as CSV (`name,link`), to save or mail-merge. */
+            csv: string;
+            links: components["schemas"]["PersonalLink"][];
+        };
+        /** @description Names to mint personal edit links for. */
+        PersonalLinksRequest: {
+            /** @description One name per line, or CSV whose header row has a `name` column. */
+            names: string;
         };
         /**
          * @description How many people are in each session's chart right now: open
@@ -594,6 +694,34 @@ export interface components {
             name: string;
             video_url?: string | null;
         };
+        /**
+         * @description Vote counts: per session (dots on the session itself) and per action
+         *     item (session id -> item id -> dots).
+         */
+        Tallies: {
+            items: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            sessions: {
+                [key: string]: number;
+            };
+            /**
+             * Format: int32
+             * @description Voters who placed at least one dot.
+             */
+            voters: number;
+        };
+        /**
+         * @description What a dot is placed on: a session's report, or one of its action
+         *     items.
+         */
+        Target: {
+            /** @description The action item's `actionId`; absent: the session itself. */
+            item_id?: string | null;
+            session_id: string;
+        };
         /** @description Every field optional; all given fields change atomically or none does. */
         UpdateConference: {
             description?: string | null;
@@ -608,6 +736,19 @@ export interface components {
             published?: boolean | null;
             start_date?: string | null;
             time_zone?: string | null;
+        };
+        /**
+         * @description Organizer changes; every field optional. Times are RFC 3339 with an
+         *     offset; `""` clears one.
+         */
+        UpdateConvergence: {
+            /** @description `open` (now) or `close` (now). */
+            action?: string | null;
+            closes_at?: string | null;
+            /** Format: int32 */
+            dots?: number | null;
+            opens_at?: string | null;
+            shared_links_vote?: boolean | null;
         };
         /** @description Organizer edits of a session; all given fields change atomically. */
         UpdateSession: {
@@ -630,6 +771,55 @@ export interface components {
             name?: string | null;
             /** @description `""` removes the link. */
             video_url?: string | null;
+        };
+        /**
+         * @description The convergence phase and the counts, as everyone sees them (the
+         *     `votes` live event carries this).
+         */
+        VotesPublic: {
+            closes_at?: string | null;
+            /**
+             * Format: int32
+             * @description Dots each voter may place.
+             */
+            dots: number;
+            /** @description The server's clock when this was sent. */
+            now: string;
+            /** @description RFC 3339 UTC, or `null`. */
+            opens_at?: string | null;
+            /**
+             * @description `not_opened`, `scheduled`, `open` or `closed`, by the server's clock.
+             * @example open
+             */
+            phase: string;
+            /** @description Whether shared edit links may vote (one vote set per browser). */
+            shared_links_vote: boolean;
+            tallies: components["schemas"]["Tallies"];
+            /**
+             * Format: int64
+             * @description Bumped on every vote or settings change.
+             */
+            version: number;
+        };
+        /**
+         * @description The counts plus what the caller may do: their own dots and how many
+         *     are left.
+         */
+        VotesView: components["schemas"]["VotesPublic"] & {
+            /** @description The caller's dots, one entry per dot. */
+            mine: components["schemas"]["Target"][];
+            /** @description Why not, when `voter` is false. */
+            not_a_voter?: string | null;
+            /**
+             * Format: int32
+             * @description Dots the caller has left.
+             */
+            remaining: number;
+            /**
+             * @description Whether the caller can vote (personal link, or a shared edit link
+             *     with a browser key when shared links vote).
+             */
+            voter: boolean;
         };
     };
     responses: never;
@@ -865,6 +1055,107 @@ export interface operations {
             };
         };
     };
+    update_convergence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateConvergence"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
+                };
+            };
+        };
+    };
+    place_dot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Target"];
+            };
+        };
+        responses: {
+            /** @description `voting_closed`, `no_dots_left`, `not_a_voter`, `not_found` (session or action item) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Placed; the counts and your dots after it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
+                };
+            };
+        };
+    };
+    remove_dot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Target"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
+                };
+            };
+        };
+    };
     conference_events: {
         parameters: {
             query?: never;
@@ -884,7 +1175,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `agenda` events, each carrying the whole ConferenceView; the first at once, then one per change */
+            /** @description `agenda` events, each carrying the whole ConferenceView; the first at once, then one per change; `presence` events (PresenceView); `votes` events (VotesPublic); `convergence_closed` once per close */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -985,6 +1276,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LinkView"];
+                };
+            };
+        };
+    };
+    mint_personal_links: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonalLinksRequest"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description One personal edit link per name, all or none; shown only here */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalLinks"];
                 };
             };
         };
@@ -1414,6 +1739,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConferenceView"];
+                };
+            };
+        };
+    };
+    get_votes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
                 };
             };
         };

@@ -15,7 +15,7 @@ import { h, plural } from './util'
 
 export interface Target {
   session_id: string
-  item_id?: string
+  item_id?: string | null
 }
 
 const KEY = 'easel.voter-key'

@@ -14,9 +14,7 @@ pub use content::{
     inlines_text, ActionItem, Block, ChartContent, Inline, ListItem, Marks, TaskItem,
     TEMPLATE_HEADINGS,
 };
-pub use read::{
-    read_chart, read_chart_txn, valid_action_id, ACTION_ID, META, NOTES, PARTICIPANTS,
-};
+pub use read::{read_chart, read_chart_txn, valid_action_id, ACTION_ID, META, NOTES, PARTICIPANTS};
 pub use template::{seed_template, template_update, TEMPLATE_CLIENT_ID};
 
 /// Errors of this crate.

@@ -149,7 +149,8 @@ pub async fn render_proceedings(
     format: Format,
 ) -> Result<(String, Vec<u8>), ExportError> {
     let stored = conferences.load(conference_id).await?;
-    let input = load_input(&stored, conferences.hub()).await?;
+    let mut input = load_input(&stored, conferences.hub()).await?;
+    input.votes = conferences.votes_input(conference_id).await?;
     let name = slug(&input.conference.name, "proceedings");
     let bytes = render_blocking(move || easel_proceedings::render(&input, format)).await?;
     Ok((name, bytes))

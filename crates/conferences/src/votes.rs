@@ -271,7 +271,11 @@ pub fn parse_names(text: &str, max: usize) -> Result<Vec<String>, VoteError> {
 }
 
 fn csv_names(text: &str) -> Result<Vec<(usize, String)>, VoteError> {
-    let delimiter = if text.lines().next().is_some_and(|l| l.contains(';') && !l.contains(',')) {
+    let delimiter = if text
+        .lines()
+        .next()
+        .is_some_and(|l| l.contains(';') && !l.contains(','))
+    {
         b';'
     } else {
         b','
@@ -403,10 +407,9 @@ impl Conferences {
             }
             if let (Some(o), Some(cl)) = (c.opens_at, c.closes_at) {
                 if cl <= o {
-                    return Err(VoteError::Invalid(
-                        "closes_at must be after opens_at".into(),
-                    )
-                    .into());
+                    return Err(
+                        VoteError::Invalid("closes_at must be after opens_at".into()).into(),
+                    );
                 }
             }
             c.version += 1;
@@ -438,7 +441,9 @@ impl Conferences {
             match c.phase(now) {
                 Phase::Open => {}
                 Phase::NotOpened => {
-                    return Err(VoteError::Closed("the organizers have not opened it".into()).into())
+                    return Err(
+                        VoteError::Closed("the organizers have not opened it".into()).into(),
+                    )
                 }
                 Phase::Scheduled => {
                     return Err(VoteError::Closed(format!(
@@ -626,6 +631,21 @@ impl Conferences {
             }
         }
         Ok(())
+    }
+
+    /// The dots for the proceedings' Priorities section; `None` when no
+    /// convergence phase was ever opened or scheduled.
+    pub async fn votes_input(&self, id: &str) -> Result<Option<easel_proceedings::VotesInput>> {
+        let (c, _) = self.load_votes(id).await?;
+        if c.opens_at.is_none() {
+            return Ok(None);
+        }
+        let t = c.tallies();
+        Ok(Some(easel_proceedings::VotesInput {
+            sessions: t.sessions,
+            items: t.items,
+            voters: t.voters,
+        }))
     }
 
     /// Removes the votes of a deleted conference.

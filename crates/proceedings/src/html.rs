@@ -118,7 +118,10 @@ fn priorities(p: &Priorities, out: &mut String) {
         "<section class=\"block priorities\" id=\"priorities\">\n<h2>Priorities</h2>"
     );
     if p.sessions.is_empty() {
-        let _ = writeln!(out, "<p class=\"no-notes\">No dots were placed.</p>\n</section>");
+        let _ = writeln!(
+            out,
+            "<p class=\"no-notes\">No dots were placed.</p>\n</section>"
+        );
         return;
     }
     let _ = writeln!(
@@ -130,7 +133,10 @@ fn priorities(p: &Priorities, out: &mut String) {
     for s in &p.sessions {
         let mut count = votes_label(s.votes);
         if s.action_votes > 0 {
-            count.push_str(&format!(", {} on action items", votes_label(s.action_votes)));
+            count.push_str(&format!(
+                ", {} on action items",
+                votes_label(s.action_votes)
+            ));
         }
         let _ = write!(
             out,

@@ -27,8 +27,8 @@ pub use model::{
     ActionEntry, ConvenerEntry, Day, DocumentKind, Proceedings, Round, Session, SessionRef,
     Summary, SCHEMA,
 };
-pub use priorities::{PriorityAction, PrioritySession, Priorities, VotesInput, TOP_ACTIONS};
 pub use pdf::{font_families, FONT_DIRS_ENV, TEMPLATE as PDF_TEMPLATE};
+pub use priorities::{Priorities, PriorityAction, PrioritySession, VotesInput, TOP_ACTIONS};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

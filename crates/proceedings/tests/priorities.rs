@@ -40,7 +40,11 @@ fn ranking_rules() {
         order,
         [(1, "s-c", 3, 5), (2, "s-b", 3, 0), (3, "s-a", 1, 2)]
     );
-    let top: Vec<&str> = p.sessions[0].actions.iter().map(|a| a.id.as_str()).collect();
+    let top: Vec<&str> = p.sessions[0]
+        .actions
+        .iter()
+        .map(|a| a.id.as_str())
+        .collect();
     assert_eq!(top.len(), TOP_ACTIONS);
     // Most dots first; equal counts keep the chart's order.
     assert_eq!(top, ["a-2", "a-1", "a-3"]);
@@ -60,7 +64,9 @@ fn priorities_open_the_proceedings() {
     assert!(md.contains("Remote-first \\<teams\\>") || md.contains("Remote-first &lt;teams&gt;"));
     // Without a convergence phase there is no section and `priorities` is null.
     assert!(!render_markdown(&fixture()).contains("Priorities"));
-    assert!(render_json(&fixture()).unwrap().contains("\"priorities\": null"));
+    assert!(render_json(&fixture())
+        .unwrap()
+        .contains("\"priorities\": null"));
 }
 
 #[test]
@@ -109,5 +115,8 @@ fn priorities_pdf_text() {
         assert!(text.contains(s), "{s:?} not in the PDF text:\n{text}");
     }
     assert!(text.find("Priorities").unwrap() < text.find("Summary").unwrap());
-    assert!(!text.contains("Fourth & least"), "only the top {TOP_ACTIONS} actions");
+    assert!(
+        !text.contains("Fourth & least"),
+        "only the top {TOP_ACTIONS} actions"
+    );
 }

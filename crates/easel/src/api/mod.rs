@@ -196,7 +196,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(merge_sessions))
         .routes(routes!(list_links, mint_link))
         .routes(routes!(revoke_link))
-        .routes(routes!(votes::mint_personal_links))
+        .merge(
+            // A long list of names is a larger body than the rest of the
+            // API takes; its own limit, then the names limit, apply.
+            OpenApiRouter::new()
+                .routes(routes!(votes::mint_personal_links))
+                .layer(DefaultBodyLimit::max(state.config.max_voter_names_bytes)),
+        )
         .routes(routes!(votes::get_votes))
         .routes(routes!(votes::update_convergence))
         .routes(routes!(votes::place_dot, votes::remove_dot))

@@ -127,7 +127,11 @@ fn votes_view(c: &Convergence, claim: Option<&VoterClaim>) -> VotesView {
     let (voter, not_a_voter, mine) = match who {
         Some(Ok(id)) => (true, None, c.dots_of(&id).to_vec()),
         Some(Err(e)) => (false, Some(e.to_string()), Vec::new()),
-        None => (false, Some("a link is needed to vote".to_owned()), Vec::new()),
+        None => (
+            false,
+            Some("a link is needed to vote".to_owned()),
+            Vec::new(),
+        ),
     };
     VotesView {
         public: votes_public(c),

@@ -434,14 +434,7 @@ pub fn voted() -> ProceedingsInput {
                     ],
                 ),
             ),
-            session(
-                "s-d",
-                1,
-                0,
-                0,
-                "Nobody voted",
-                chart_with_actions(24, &[]),
-            ),
+            session("s-d", 1, 0, 0, "Nobody voted", chart_with_actions(24, &[])),
         ],
     }
 }
