@@ -63,7 +63,6 @@ async fn votes_event(s: &Subscription) -> Option<SseEvent> {
     let c = s.conferences.convergence(&s.id).await.ok()?;
     SseEvent::default()
         .event("votes")
-        .id(format!("v{}", c.version))
         .json_data(super::votes::votes_public(&c))
         .ok()
 }
