@@ -625,7 +625,10 @@ fn action_ids_survive_edits_elsewhere() {
             .collect()
     };
     let want = vec![
-        (Some("a-0123456789abcdef".to_owned()), "Write the guide".to_owned()),
+        (
+            Some("a-0123456789abcdef".to_owned()),
+            "Write the guide".to_owned(),
+        ),
         (None, "Bad id".to_owned()),
     ];
     assert_eq!(ids(&doc), want);
