@@ -85,7 +85,7 @@ pub fn build<'a>(sessions: impl Iterator<Item = &'a Session>, votes: &VotesInput
             continue;
         }
         // Stable: equal counts keep the chart's order.
-        actions.sort_by(|a, b| b.votes.cmp(&a.votes));
+        actions.sort_by_key(|a| std::cmp::Reverse(a.votes));
         actions.truncate(TOP_ACTIONS);
         ranked.push(PrioritySession {
             rank: 0,
@@ -98,7 +98,7 @@ pub fn build<'a>(sessions: impl Iterator<Item = &'a Session>, votes: &VotesInput
         });
     }
     // Stable: equal counts keep the agenda's order.
-    ranked.sort_by(|a, b| (b.votes, b.action_votes).cmp(&(a.votes, a.action_votes)));
+    ranked.sort_by_key(|s| std::cmp::Reverse((s.votes, s.action_votes)));
     let mut previous = None;
     for (i, s) in ranked.iter_mut().enumerate() {
         let key = (s.votes, s.action_votes);

@@ -105,7 +105,7 @@ fn limits(state: &AppState) -> VoteLimits {
 }
 
 fn time(t: Option<Timestamp>) -> Option<String> {
-    t.map(|t| easel_agenda::zone::format_utc(t))
+    t.map(easel_agenda::zone::format_utc)
 }
 
 pub fn votes_public(c: &Convergence) -> VotesPublic {
