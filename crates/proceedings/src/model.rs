@@ -3,7 +3,7 @@
 //!
 //! It is computed once from a [`ProceedingsInput`] and every renderer works
 //! from it, so the formats cannot disagree about order, counts or which links
-//! are allowed. It is also exactly the JSON output (`easel.proceedings/v1`),
+//! are allowed. It is also exactly the JSON output (`easel.proceedings/v2`),
 //! which makes it the input of any future renderer (e.g. a typst PDF).
 // (`easel.proceedings/v2`: v1 plus `priorities` and action item `id`s.)
 
