@@ -23,3 +23,4 @@ mod report;
 mod security;
 mod sync;
 mod webhooks;
+mod votes;

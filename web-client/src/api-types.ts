@@ -77,43 +77,6 @@ export interface paths {
         patch: operations["update_conference"];
         trace?: never;
     };
-    "/conferences/{conference_id}/actions.csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The action register as CSV (read token, or none when public). */
-        get: operations["actions_csv"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/conferences/{conference_id}/actions.ics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The action register's due dates as a calendar (read token, or none
-         *     when public).
-         */
-        get: operations["actions_ics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/conferences/{conference_id}/agenda.ics": {
         parameters: {
             query?: never;
@@ -126,6 +89,48 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/convergence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Open or close the convergence phase, set its times, the dots per voter
+         *     and whether shared links vote (organizer). Closing emits the
+         *     `convergence_closed` event.
+         */
+        patch: operations["update_convergence"];
+        trace?: never;
+    };
+    "/conferences/{conference_id}/dots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place one of your dots on a session (its report) or on one of its
+         *     action items (edit: a personal link, or a shared one when allowed).
+         */
+        post: operations["place_dot"];
+        /** Take back one of your dots from a target (edit). */
+        delete: operations["remove_dot"];
         options?: never;
         head?: never;
         patch?: never;
@@ -186,6 +191,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conferences/{conference_id}/links/personal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mint personal edit links in bulk, one per name (organizer). Each is one
+         *     voter and can be revoked alone.
+         */
+        post: operations["mint_personal_links"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/presence": {
         parameters: {
             query?: never;
@@ -216,26 +241,6 @@ export interface paths {
         /** The conference's proceedings (read token, or none when public). */
         get: operations["proceedings"];
         put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/conferences/{conference_id}/report": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Set the report template and attribution (organizer). Charts that exist
-         *     keep their notes; new session charts start with the new template.
-         */
-        put: operations["update_report"];
         post?: never;
         delete?: never;
         options?: never;
@@ -274,11 +279,7 @@ export interface paths {
         delete: operations["delete_round"];
         options?: never;
         head?: never;
-        /**
-         * Set a round's kind (opening circle, breakout, closing circle) or label
-         *     (organizer).
-         */
-        patch: operations["update_round"];
+        patch?: never;
         trace?: never;
     };
     "/conferences/{conference_id}/rounds/pattern": {
@@ -339,27 +340,6 @@ export interface paths {
          *     `X-Easel-Poster-Key` header they were given when posting.
          */
         patch: operations["update_session"];
-        trace?: never;
-    };
-    "/conferences/{conference_id}/sessions/{session_id}/continues": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Say which session this one continues (organizer, or the topic's poster
-         *     with an edit link and `X-Easel-Poster-Key`). Refused: itself, a session
-         *     of another conference (or none), a cycle.
-         */
-        put: operations["set_continues"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
     "/conferences/{conference_id}/sessions/{session_id}/merge": {
@@ -432,6 +412,26 @@ export interface paths {
         head?: never;
         /** Rename a space, change its video link or capacity (organizer). */
         patch: operations["update_space"];
+        trace?: never;
+    };
+    "/conferences/{conference_id}/votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The convergence phase, the counts and the caller's own dots (read).
+         *     A shared link's browser sends its voter key as `X-Easel-Voter-Key`.
+         */
+        get: operations["get_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
 }
@@ -508,8 +508,6 @@ export interface components {
             days: components["schemas"]["DayView"][];
             proceedings_public: boolean;
             published: boolean;
-            /** @description Report template, attribution, circle charts and continuations. */
-            report: components["schemas"]["ReportView"];
             rounds: components["schemas"]["RoundView"][];
             sessions: components["schemas"]["SessionView"][];
             spaces: components["schemas"]["SpaceView"][];
@@ -567,6 +565,8 @@ export interface components {
             /** @description Public id; revoke with `DELETE .../links/{id}`. */
             id: string;
             label: string;
+            /** @description A personal link: one person, one voter. */
+            personal: boolean;
             revoked?: string | null;
             /** @example edit */
             role: string;
@@ -592,6 +592,22 @@ export interface components {
             /** @example edit */
             role: string;
         };
+        /** @description One person's link, shown only here. */
+        PersonalLink: components["schemas"]["LinkView"] & {
+            name: string;
+            /** @description Web client link (contains the token). */
+            url: string;
+        };
+        PersonalLinks: {
+            /** @description The same as CSV (`name,link`), to save or mail-merge. */
+            csv: string;
+            links: components["schemas"]["PersonalLink"][];
+        };
+        /** @description Names to mint personal edit links for. */
+        PersonalLinksRequest: {
+            /** @description One name per line, or CSV whose header row has a `name` column. */
+            names: string;
+        };
         /**
          * @description How many people are in each session's chart right now: open
          *     connections (tabs and other clients, read-only ones included) on this
@@ -611,26 +627,6 @@ export interface components {
             round_id: string;
             space_id: string;
             topic: string;
-        };
-        /** @description A conference's report settings and what hangs off them. */
-        ReportView: {
-            /**
-             * @description `named` or `anonymous` (no person's name in any export).
-             * @example named
-             */
-            attribution: string;
-            /** @description Circle round id -> its plenary chart id. */
-            circles: {
-                [key: string]: string;
-            };
-            /** @description Session id -> the session it continues. */
-            continues: {
-                [key: string]: string;
-            };
-            /** @description With `anonymous`: action items keep their owners. */
-            keep_owners: boolean;
-            /** @description The sections new session charts start with. */
-            template: components["schemas"]["SectionView"][];
         };
         /** @description A round, with its times both in UTC and in the conference zone. */
         RoundView: {
@@ -658,16 +654,6 @@ export interface components {
             local_start: string;
             /** @description Start, RFC 3339 UTC, e.g. `2026-11-02T09:00:00Z`. */
             starts_at: string;
-        };
-        /** @description One section of a report template. */
-        SectionView: {
-            /** @description The section's heading (one line). */
-            heading: string;
-            /**
-             * @description `text` (a paragraph to write in) or `actions` (a task list).
-             * @example text
-             */
-            kind: string;
         };
         /** @description A session changed by an organizer, with the agenda version after it. */
         SessionChanged: {
@@ -701,19 +687,40 @@ export interface components {
             /** @description What the session is about (1..=200 chars, one line). */
             topic: string;
         };
-        SetContinues: {
-            /**
-             * @description Id of the session (of this conference) this one continues; `null`
-             *     to say it continues none.
-             */
-            continues?: string | null;
-        };
         SpaceView: {
             /** Format: int32 */
             capacity?: number | null;
             id: string;
             name: string;
             video_url?: string | null;
+        };
+        /**
+         * @description Vote counts: per session (dots on the session itself) and per action
+         *     item (session id -> item id -> dots).
+         */
+        Tallies: {
+            items: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            sessions: {
+                [key: string]: number;
+            };
+            /**
+             * Format: int32
+             * @description Voters who placed at least one dot.
+             */
+            voters: number;
+        };
+        /**
+         * @description What a dot is placed on: a session's report, or one of its action
+         *     items.
+         */
+        Target: {
+            /** @description The action item's `actionId`; absent: the session itself. */
+            item_id?: string | null;
+            session_id: string;
         };
         /** @description Every field optional; all given fields change atomically or none does. */
         UpdateConference: {
@@ -730,32 +737,18 @@ export interface components {
             start_date?: string | null;
             time_zone?: string | null;
         };
-        /** @description Every field optional; given fields change together or not at all. */
-        UpdateReport: {
-            /**
-             * @description `named` or `anonymous`.
-             * @example anonymous
-             */
-            attribution?: string | null;
-            keep_owners?: boolean | null;
-            /**
-             * @description `open_space` or `classic`: start from a built-in template instead
-             *     of giving `template`.
-             */
-            preset?: string | null;
-            /** @description The new template (replaces the old one for charts created from now). */
-            template?: components["schemas"]["SectionView"][] | null;
-        };
-        /** @description Change a round's kind or label; absent fields stay. */
-        UpdateRound: {
-            /**
-             * @description `opening_circle`, `breakout` or `closing_circle`. A circle gets one
-             *     plenary chart; a round with sessions cannot become a circle.
-             * @example closing_circle
-             */
-            kind?: string | null;
-            /** @description Display label; `""` removes it. */
-            label?: string | null;
+        /**
+         * @description Organizer changes; every field optional. Times are RFC 3339 with an
+         *     offset; `""` clears one.
+         */
+        UpdateConvergence: {
+            /** @description `open` (now) or `close` (now). */
+            action?: string | null;
+            closes_at?: string | null;
+            /** Format: int32 */
+            dots?: number | null;
+            opens_at?: string | null;
+            shared_links_vote?: boolean | null;
         };
         /** @description Organizer edits of a session; all given fields change atomically. */
         UpdateSession: {
@@ -778,6 +771,55 @@ export interface components {
             name?: string | null;
             /** @description `""` removes the link. */
             video_url?: string | null;
+        };
+        /**
+         * @description The convergence phase and the counts, as everyone sees them (the
+         *     `votes` live event carries this).
+         */
+        VotesPublic: {
+            closes_at?: string | null;
+            /**
+             * Format: int32
+             * @description Dots each voter may place.
+             */
+            dots: number;
+            /** @description The server's clock when this was sent. */
+            now: string;
+            /** @description RFC 3339 UTC, or `null`. */
+            opens_at?: string | null;
+            /**
+             * @description `not_opened`, `scheduled`, `open` or `closed`, by the server's clock.
+             * @example open
+             */
+            phase: string;
+            /** @description Whether shared edit links may vote (one vote set per browser). */
+            shared_links_vote: boolean;
+            tallies: components["schemas"]["Tallies"];
+            /**
+             * Format: int64
+             * @description Bumped on every vote or settings change.
+             */
+            version: number;
+        };
+        /**
+         * @description The counts plus what the caller may do: their own dots and how many
+         *     are left.
+         */
+        VotesView: components["schemas"]["VotesPublic"] & {
+            /** @description The caller's dots, one entry per dot. */
+            mine: components["schemas"]["Target"][];
+            /** @description Why not, when `voter` is false. */
+            not_a_voter?: string | null;
+            /**
+             * Format: int32
+             * @description Dots the caller has left.
+             */
+            remaining: number;
+            /**
+             * @description Whether the caller can vote (personal link, or a shared edit link
+             *     with a browser key when shared links vote).
+             */
+            voter: boolean;
         };
     };
     responses: never;
@@ -983,65 +1025,6 @@ export interface operations {
             };
         };
     };
-    actions_csv: {
-        parameters: {
-            query?: {
-                /** @description `owner`: rows grouped by owner (A–Z, none last) */
-                group?: string;
-            };
-            header?: never;
-            path: {
-                conference_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description text/csv: session, topic, action, owner, due, done, chart */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    actions_ics: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conference_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description text/calendar: one all-day event per action item with a due date */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
     agenda_calendar: {
         parameters: {
             query?: never;
@@ -1072,6 +1055,107 @@ export interface operations {
             };
         };
     };
+    update_convergence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateConvergence"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
+                };
+            };
+        };
+    };
+    place_dot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Target"];
+            };
+        };
+        responses: {
+            /** @description `voting_closed`, `no_dots_left`, `not_a_voter`, `not_found` (session or action item) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Placed; the counts and your dots after it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
+                };
+            };
+        };
+    };
+    remove_dot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Target"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
+                };
+            };
+        };
+    };
     conference_events: {
         parameters: {
             query?: never;
@@ -1091,7 +1175,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `agenda` events, each carrying the whole ConferenceView; the first at once, then one per change */
+            /** @description `agenda` events, each carrying the whole ConferenceView; the first at once, then one per change; `presence` events (PresenceView); `votes` events (VotesPublic); `convergence_closed` once per close */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1196,6 +1280,40 @@ export interface operations {
             };
         };
     };
+    mint_personal_links: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonalLinksRequest"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description One personal edit link per name, all or none; shown only here */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalLinks"];
+                };
+            };
+        };
+    };
     conference_presence: {
         parameters: {
             query?: never;
@@ -1266,39 +1384,6 @@ export interface operations {
             };
         };
     };
-    update_report: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conference_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["UpdateReport"];
-            };
-        };
-        responses: {
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConferenceView"];
-                };
-            };
-        };
-    };
     add_round: {
         parameters: {
             query?: never;
@@ -1343,40 +1428,6 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
-        responses: {
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConferenceView"];
-                };
-            };
-        };
-    };
-    update_round: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conference_id: string;
-                round_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["UpdateRound"];
-            };
-        };
         responses: {
             "4XX": {
                 headers: {
@@ -1525,40 +1576,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionChanged"];
-                };
-            };
-        };
-    };
-    set_continues: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conference_id: string;
-                session_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SetContinues"];
-            };
-        };
-        responses: {
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConferenceView"];
                 };
             };
         };
@@ -1722,6 +1739,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConferenceView"];
+                };
+            };
+        };
+    };
+    get_votes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
                 };
             };
         };

@@ -30,6 +30,10 @@ export type NewsView = Schemas['NewsView']
 export type ReportView = Schemas['ReportView']
 export type DashboardView = Schemas['DashboardView']
 export type DashboardSessionView = Schemas['DashboardSessionView']
+/** Convergence: the phase and counts (`votes` live event), plus the caller's own dots. */
+export type VotesPublic = Schemas['VotesPublic']
+export type VotesView = Schemas['VotesView']
+export type PersonalLinks = Schemas['PersonalLinks']
 
 // The document types these as plain strings; these are the values the
 // server sends (crates/agenda).

@@ -24,6 +24,8 @@ import { appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone, wsBase
 import { buildToolbar, createEditor } from './chart/editor'
 import { exportList } from './chart/exports'
 import { historyPanel } from './chart/history'
+import { dotsSection } from './chart/dots'
+import type { Votes } from './votes'
 import { Participants, watchOwnEdits } from './chart/participants'
 import { renderPresence } from './chart/presence'
 import { renderShare } from './chart/share'
@@ -174,6 +176,8 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     ' for when.',
   )
   notesPanel.append(actionHint)
+  const dots = dotsSection(doc)
+  let votes: Votes | null = null
 
   root.append(
     h(
@@ -195,6 +199,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
           'aside',
           { class: 'chart-side' },
           h('section', { 'aria-labelledby': 'here-h' }, h('h2', { id: 'here-h' }, 'Here now'), presenceList),
+          dots.el,
           h(
             'section',
             { 'aria-labelledby': 'participants-h' },
@@ -506,6 +511,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     ro.link = next.role === 'read' || next.role === null
     if (!ro.final && deniedReason?.startsWith(DENIED_FINAL)) deniedReason = null
     shareButton.hidden = false
+    if (session && next.role) votes = dots.attach(next.conference_id, session.id, token)
     applyReadOnly()
   }
 
@@ -544,6 +550,13 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     events.addEventListener('agenda', (ev) => {
       try {
         onAgenda(JSON.parse((ev as MessageEvent).data) as ConferenceView)
+      } catch {
+        /* ignore a malformed event */
+      }
+    })
+    events.addEventListener('votes', (ev) => {
+      try {
+        votes?.applyPublic(JSON.parse((ev as MessageEvent).data))
       } catch {
         /* ignore a malformed event */
       }
@@ -629,6 +642,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     disposed = true
     history.destroy()
     clearTimeout(retryTimer)
+    dots.dispose()
     events?.close()
     window.removeEventListener('beforeunload', onBeforeUnload)
     document.body.classList.remove('is-readonly')

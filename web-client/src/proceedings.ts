@@ -4,6 +4,7 @@
 import { api, EXPORT_FORMATS, tokenProblem, tokenUrl, type ConferenceView, type Role } from './api'
 import { knownRole, rememberCharts, shareButton } from './share'
 import { appLink, clear, formatDay, formatTime, h, plural, setTitle, viewerZone } from './util'
+import { Votes } from './votes'
 
 export function proceedingsPage(root: HTMLElement, conferenceId: string, token: string | null): () => void {
   clear(root)
@@ -14,6 +15,44 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
   const sessionsList = h('div', { id: 'proceedings-sessions' })
   const back = h('a', { class: 'back', href: appLink(`/conference/${conferenceId}`) }, '← Agenda')
   const tools = h('div', { class: 'row wrap conf-nav' })
+  // The ranking as it stands (the documents below carry it too), live
+  // while voting is open.
+  const ranking = h('ol', { class: 'ranking', id: 'priorities-list' })
+  const rankingNote = h('p', { class: 'muted small', id: 'priorities-note' })
+  const priorities = h('section', { class: 'card', id: 'priorities', 'aria-labelledby': 'prio-h', hidden: true }, h('h2', { id: 'prio-h' }, 'Priorities'), rankingNote, ranking)
+  const votes = new Votes(conferenceId, token)
+  let sessionsById = new Map<string, { topic: string; chart_id: string }>()
+  let events: EventSource | null = null
+  function drawRanking(): void {
+    const v = votes.view
+    priorities.hidden = !votes.active
+    if (!v) return
+    const rows = [...sessionsById.entries()]
+      .map(([id, s]) => ({ id, s, own: v.tallies.sessions[id] ?? 0, items: Object.values(v.tallies.items[id] ?? {}).reduce((a, b) => a + b, 0) }))
+      .filter((r) => r.own + r.items > 0)
+      .sort((a, b) => b.own - a.own || b.items - a.items)
+    rankingNote.textContent =
+      (v.phase === 'open' ? 'Voting is open: the ranking moves as people place dots. ' : v.phase === 'closed' ? 'Voting is closed: this is the final ranking. ' : '') +
+      `Sessions ranked by the dots of ${plural(v.tallies.voters, 'voter')}.`
+    let rank = 0
+    let prev = ''
+    ranking.replaceChildren(
+      ...rows.map((r, i) => {
+        const key = `${r.own}/${r.items}`
+        if (key !== prev) rank = i + 1
+        prev = key
+        return h(
+          'li',
+          { value: rank, 'data-session': r.id, 'data-votes': r.own },
+          h('a', { href: appLink(`/chart/${r.s.chart_id}`) }, r.s.topic),
+          ' ',
+          h('span', { class: 'votes muted small' }, plural(r.own, 'vote'), r.items ? `, ${plural(r.items, 'vote')} on action items` : ''),
+        )
+      }),
+    )
+    if (rows.length === 0) ranking.replaceChildren(h('li', { class: 'muted' }, 'No dots yet.'))
+  }
+  votes.onChange(drawRanking)
 
   root.append(
     h(
@@ -23,6 +62,7 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
       heading,
       state,
       tools,
+      priorities,
       h(
         'section',
         { class: 'card', 'aria-labelledby': 'dl-h' },
@@ -65,6 +105,18 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
         }),
       )
       state.textContent = `${plural(conf.sessions.length, 'session')}, ${finals} final. ${conf.published ? 'Published.' : 'Not published yet: the proceedings grow as sessions are written up.'}`
+      sessionsById = new Map(conf.sessions.map((s) => [s.id, s]))
+      void votes.load()
+      if (token) {
+        events = new EventSource(`/api/v1/conferences/${encodeURIComponent(conferenceId)}/events?token=${encodeURIComponent(token)}`)
+        events.addEventListener('votes', (ev) => {
+          try {
+            votes.applyPublic(JSON.parse((ev as MessageEvent).data))
+          } catch {
+            /* ignore a malformed event */
+          }
+        })
+      }
       const rounds = new Map(conf.rounds.map((r) => [r.id, r]))
       const spaces = new Map(conf.spaces.map((s) => [s.id, s]))
       const zone = viewerZone()
@@ -105,5 +157,6 @@ export function proceedingsPage(root: HTMLElement, conferenceId: string, token: 
   })()
   return () => {
     disposed = true
+    events?.close()
   }
 }

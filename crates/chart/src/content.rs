@@ -56,6 +56,11 @@ pub struct ListItem {
 pub struct TaskItem {
     /// `checked` attribute of the `taskItem` node.
     pub done: bool,
+    /// `actionId` attribute: the item's identity, which votes refer to
+    /// (set once by the web client; items written by other clients have
+    /// none and cannot be voted on). See `docs/chart-schema.md`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub blocks: Vec<Block>,
 }
 
@@ -106,6 +111,9 @@ impl Marks {
 /// A task item flattened for the action register.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionItem {
+    /// The task item's `actionId`, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Plain text of the item, excluding nested lists.
     pub text: String,
     pub done: bool,
@@ -278,6 +286,7 @@ fn collect_actions(blocks: &[Block], out: &mut Vec<ActionItem>) {
                     if !text.is_empty() {
                         let (owner, due) = crate::actions::parse_action(&text);
                         out.push(ActionItem {
+                            id: item.id.clone(),
                             text,
                             done: item.done,
                             owner,

@@ -20,7 +20,7 @@ pub use content::{
     inlines_text, ActionItem, Block, ChartContent, Inline, ListItem, Marks, TaskItem,
     TEMPLATE_HEADINGS,
 };
-pub use read::{read_chart, read_chart_txn, META, NOTES, PARTICIPANTS};
+pub use read::{read_chart, read_chart_txn, valid_action_id, ACTION_ID, META, NOTES, PARTICIPANTS};
 pub use restore::{content_json, restore_update, BOARD};
 pub use template::{seed_template, template_update, TEMPLATE_CLIENT_ID};
 pub use template::{

@@ -248,6 +248,7 @@ fn read_list_items<T: ReadTxn>(
 fn read_task_item<T: ReadTxn>(txn: &T, el: &XmlElementRef, depth: usize) -> TaskItem {
     TaskItem {
         done: attr_bool(txn, el, "checked"),
+        id: attr_string(txn, el, ACTION_ID).filter(|id| valid_action_id(id)),
         blocks: read_blocks(txn, el.as_ref(), depth + 1),
     }
 }
@@ -267,6 +268,7 @@ fn read_task_items<T: ReadTxn>(
                 let tag = tag_of(&el);
                 items.push(TaskItem {
                     done: false,
+                    id: None,
                     blocks: vec![read_block(txn, &el, &tag, depth + 1)],
                 });
             }
@@ -275,6 +277,7 @@ fn read_task_items<T: ReadTxn>(
                 if !text.is_empty() {
                     items.push(TaskItem {
                         done: false,
+                        id: None,
                         blocks: vec![Block::Paragraph {
                             inlines: vec![Inline::Text {
                                 text,
@@ -390,6 +393,19 @@ fn attr_out<T: ReadTxn>(txn: &T, el: &XmlElementRef, name: &str) -> Option<Any> 
         Out::YText(t) => Some(Any::String(text_of_runs(&diff_runs(txn, &t)).into())),
         _ => None,
     }
+}
+
+/// The `taskItem` attribute that names an action item for votes.
+pub const ACTION_ID: &str = "actionId";
+
+/// An action id as votes may name it: 1 to 64 characters of `A-Z a-z 0-9
+/// - _`. Anything else is ignored (the item then has no identity).
+pub fn valid_action_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn attr_string<T: ReadTxn>(txn: &T, el: &XmlElementRef, name: &str) -> Option<String> {

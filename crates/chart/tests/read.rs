@@ -252,19 +252,23 @@ fn full_expected() -> ChartContent {
             Block::TaskList {
                 items: vec![
                     TaskItem {
+                        id: None,
                         done: true,
                         blocks: vec![p("done thing")],
                     },
                     TaskItem {
+                        id: None,
                         done: true,
                         blocks: vec![p("done as string")],
                     },
                     TaskItem {
+                        id: None,
                         done: false,
                         blocks: vec![
                             p("open thing"),
                             Block::TaskList {
                                 items: vec![TaskItem {
+                                    id: None,
                                     done: false,
                                     blocks: vec![p("nested open")],
                                 }],
@@ -309,24 +313,28 @@ fn action_items_include_nested() {
         content.action_items(),
         vec![
             ActionItem {
+                id: None,
                 text: "done thing".into(),
                 done: true,
                 owner: None,
                 due: None,
             },
             ActionItem {
+                id: None,
                 text: "done as string".into(),
                 done: true,
                 owner: None,
                 due: None,
             },
             ActionItem {
+                id: None,
                 text: "open thing".into(),
                 done: false,
                 owner: None,
                 due: None,
             },
             ActionItem {
+                id: None,
                 text: "nested open".into(),
                 done: false,
                 owner: None,
@@ -361,18 +369,21 @@ fn reads_a_chart_written_by_yjs_js() {
         c.action_items(),
         vec![
             ActionItem {
+                id: None,
                 text: "Book the room".into(),
                 done: true,
                 owner: None,
                 due: None,
             },
             ActionItem {
+                id: None,
                 text: "Write <script>alert(1)</script> up".into(),
                 done: false,
                 owner: None,
                 due: None,
             },
             ActionItem {
+                id: None,
                 text: "Nested step".into(),
                 done: false,
                 owner: None,
@@ -466,6 +477,7 @@ fn odd_attribute_values_are_tolerated() {
     assert_eq!(
         c.action_items(),
         vec![ActionItem {
+            id: None,
             text: "snake case works".into(),
             done: true,
             owner: None,
@@ -592,6 +604,7 @@ fn reads_the_documented_pycrdt_example() {
             },
             Block::TaskList {
                 items: vec![TaskItem {
+                    id: None,
                     done: false,
                     blocks: vec![p("Send the summary")]
                 }]
@@ -599,4 +612,54 @@ fn reads_the_documented_pycrdt_example() {
         ]
     );
     assert_eq!(c.participants, vec!["Ada", "Grace"]);
+}
+
+/// An action item's `actionId` is its identity for votes: read as written,
+/// kept when other parts of the chart (or the item's text) change, and
+/// ignored when it is not a valid id.
+#[test]
+fn action_ids_survive_edits_elsewhere() {
+    let doc = Doc::with_client_id(7);
+    let notes = doc.get_or_insert_xml_fragment("notes");
+    let (first, item) = {
+        let mut txn = doc.transact_mut();
+        let first = para_text(&mut txn, &notes, "Intro");
+        let list = el(&mut txn, &notes, "taskList");
+        let item = el(&mut txn, &list, "taskItem");
+        item.insert_attribute(&mut txn, "actionId", "a-0123456789abcdef");
+        para_text(&mut txn, &item, "Write the guide");
+        let bad = el(&mut txn, &list, "taskItem");
+        bad.insert_attribute(&mut txn, "actionId", "<script>");
+        para_text(&mut txn, &bad, "Bad id");
+        (first, item)
+    };
+    let ids = |doc: &Doc| -> Vec<(Option<String>, String)> {
+        read_chart(doc)
+            .action_items()
+            .into_iter()
+            .map(|a| (a.id, a.text))
+            .collect()
+    };
+    let want = vec![
+        (
+            Some("a-0123456789abcdef".to_owned()),
+            "Write the guide".to_owned(),
+        ),
+        (None, "Bad id".to_owned()),
+    ];
+    assert_eq!(ids(&doc), want);
+    {
+        let mut txn = doc.transact_mut();
+        // Text added before the list, a paragraph inserted above, the
+        // item's own text edited: the id stays.
+        let text = first.get(&txn, 0).unwrap().into_xml_text().unwrap();
+        text.insert(&mut txn, 0, "New: ");
+        notes.insert(&mut txn, 0, XmlElementPrelim::empty("paragraph"));
+        let p = item.get(&txn, 0).unwrap().into_xml_element().unwrap();
+        let t = p.get(&txn, 0).unwrap().into_xml_text().unwrap();
+        t.push(&mut txn, " today");
+    }
+    let after = ids(&doc);
+    assert_eq!(after[0].0.as_deref(), Some("a-0123456789abcdef"));
+    assert_eq!(after[0].1, "Write the guide today");
 }

@@ -31,6 +31,7 @@ fn expected_template() -> ChartContent {
             heading("Next steps"),
             Block::TaskList {
                 items: vec![easel_chart::TaskItem {
+                    id: None,
                     done: false,
                     blocks: vec![Block::Paragraph { inlines: vec![] }],
                 }],

@@ -43,6 +43,7 @@ pub mod retention;
 mod sessions;
 pub mod tokens;
 pub mod webhooks;
+pub mod votes;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -136,6 +137,15 @@ pub enum Event {
     Changed { version: u64, change: String },
     /// A token was revoked; streams opened with it end.
     Revoked { token_id: String },
+    /// Votes or the convergence settings changed (`votes.rs`).
+    Votes { version: u64 },
+    /// The convergence phase closed (by hand or at its set time); sent
+    /// once per close, on every node. `tallies` are the final counts
+    /// ([`votes::Tallies`] as JSON).
+    ConvergenceClosed {
+        closed_at: String,
+        tallies: serde_json::Value,
+    },
 }
 
 /// What other nodes of a cluster must do after a change here: each node
@@ -156,6 +166,14 @@ enum Effect {
     },
     /// Open connections of the chart turn read-only (or writable again).
     ReadOnly { chart_id: String, read_only: bool },
+    /// Live streams send the vote counts again.
+    Votes { conference_id: String, version: u64 },
+    /// The convergence phase closed: live streams and listeners hear it.
+    ConvergenceClosed {
+        conference_id: String,
+        closed_at: String,
+        tallies: serde_json::Value,
+    },
     /// The conference is gone: its charts close (4410) and unload.
     Deleted {
         conference_id: String,
@@ -175,6 +193,8 @@ pub enum Error {
     LinkNotFound(String),
     #[error("webhook {0:?} not found")]
     WebhookNotFound(String),
+    #[error(transparent)]
+    Vote(#[from] votes::VoteError),
     #[error("storage: {0}")]
     Meta(#[from] MetaError),
     #[error("chart: {0}")]
@@ -392,6 +412,21 @@ impl Conferences {
                 chart_id,
                 read_only,
             } => hub.set_read_only(chart_id, *read_only).await,
+            Effect::Votes {
+                conference_id,
+                version,
+            } => self.notify(conference_id, Event::Votes { version: *version }),
+            Effect::ConvergenceClosed {
+                conference_id,
+                closed_at,
+                tallies,
+            } => self.notify(
+                conference_id,
+                Event::ConvergenceClosed {
+                    closed_at: closed_at.clone(),
+                    tallies: tallies.clone(),
+                },
+            ),
             Effect::Deleted {
                 conference_id,
                 charts,

@@ -57,6 +57,10 @@ impl Conferences {
             record.revoked = Some(Timestamp::now());
             self.put_token(&record).await?;
         }
+        if record.personal {
+            // A revoked voter's dots no longer count.
+            self.drop_voter_locked(conference_id, &record.id).await?;
+        }
         self.announce(Effect::Revoked {
             conference_id: conference_id.to_owned(),
             token_id: record.id.clone(),

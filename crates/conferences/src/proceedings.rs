@@ -95,6 +95,7 @@ pub fn proceedings_input(
         .collect();
     sessions.sort_by(|(a, x), (b, y)| (a.sort_key(), &x.id).cmp(&(b.sort_key(), &y.id)));
     ProceedingsInput {
+        votes: None,
         conference: conference_info(c),
         sessions: sessions.into_iter().map(|(_, s)| s).collect(),
         ..Default::default()
@@ -176,10 +177,11 @@ pub async fn render_proceedings_as_of(
     as_of: Option<&crate::history::AsOf>,
 ) -> Result<(String, Vec<u8>), ExportError> {
     let stored = conferences.load(conference_id).await?;
-    let input = match as_of {
+    let mut input = match as_of {
         None => load_input(&stored, conferences.hub()).await?,
         Some(at) => conferences.proceedings_input_as_of(&stored, at).await?,
     };
+    input.votes = conferences.votes_input(conference_id).await?;
     let name = slug(&input.conference.name, "proceedings");
     let bytes = render_blocking(move || easel_proceedings::render(&input, format)).await?;
     Ok((name, bytes))

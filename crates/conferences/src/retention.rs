@@ -105,6 +105,7 @@ impl Conferences {
                 .await?;
         }
         self.remove_webhooks(id).await?;
+        self.delete_votes(id).await?;
         // Before the agenda goes: if the other nodes cannot be told, the
         // conference is still there to delete (and announce) again.
         self.announce(Effect::Deleted {

@@ -72,6 +72,9 @@ pub struct TokenRecord {
     pub created: Timestamp,
     #[serde(default)]
     pub revoked: Option<Timestamp>,
+    /// A personal link: one voter (`votes.rs`), minted for one person.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub personal: bool,
 }
 
 /// A freshly minted token: the secret (to show once) and its record.
@@ -108,6 +111,7 @@ pub fn mint(conference_id: &str, role: Role, label: &str) -> Minted {
             label: label.to_owned(),
             created: Timestamp::now(),
             revoked: None,
+            personal: false,
         },
         secret,
     }

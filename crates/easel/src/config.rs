@@ -115,6 +115,19 @@ pub struct ServeConfig {
     )]
     pub conference_creates_per_minute: u32,
 
+    /// Largest number of dots an organizer may give each voter.
+    #[arg(long, env = "EASEL_MAX_DOTS", default_value_t = 50)]
+    pub max_dots: u32,
+
+    /// Most names one bulk request may mint personal links for.
+    #[arg(long, env = "EASEL_MAX_VOTER_NAMES", default_value_t = 2000)]
+    pub max_voter_names: usize,
+
+    /// Largest request body of a bulk personal links request, in bytes
+    /// (413 beyond).
+    #[arg(long, env = "EASEL_MAX_VOTER_NAMES_BYTES", default_value_t = 1024 * 1024)]
+    pub max_voter_names_bytes: usize,
+
     /// Do not create the "Demo Open Space" conference when the data dir
     /// has none.
     #[arg(long, env = "EASEL_NO_DEMO", default_value_t = false)]

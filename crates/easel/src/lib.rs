@@ -134,6 +134,11 @@ pub async fn run_with_notice(
         round_end_grace: config.round_end_version_grace,
     });
     conferences.spawn_round_versions(shutdown.clone());
+    // Closes that passed while the server was down are announced; timers
+    // are set for the times ahead.
+    if let Err(e) = conferences.resume_convergence().await {
+        tracing::warn!(error = %e, "convergence schedules not resumed");
+    }
     let base = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),

@@ -269,6 +269,7 @@ fn conference_input(charts: usize) -> ProceedingsInput {
         });
     }
     ProceedingsInput {
+        votes: None,
         conference: ConferenceInfo {
             id: "bench".into(),
             name: "Open Space Benchmark 2026".into(),

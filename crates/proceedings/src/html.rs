@@ -11,6 +11,7 @@ use easel_chart::{Block, Inline};
 
 use crate::escape::{html as esc, language_tag, safe_href};
 use crate::model::{DocumentKind, Proceedings, Session, SessionRef};
+use crate::priorities::{votes_label, Priorities};
 
 const CSS: &str = r#"
 :root { color-scheme: light; --ink: #1d1d1f; --muted: #5f6368; --line: #d9d9de; --accent: #2b59c3; --bg-soft: #f6f6f8; }
@@ -34,6 +35,8 @@ article.session > h4 { font-size: 1.3rem; margin-top: .5rem; }
 .permalink { color: inherit; text-decoration: none; }
 .no-notes { color: var(--muted); font-style: italic; }
 .tag { font-size: .8rem; color: var(--muted); }
+.votes { font-size: .85rem; color: var(--muted); white-space: nowrap; }
+ol.ranking > li { margin: .4rem 0; }
 ul.tasks { list-style: none; padding-left: .2rem; }
 ul.tasks ul.tasks { padding-left: 1.4rem; }
 ul.tasks input { margin-right: .4rem; }
@@ -107,6 +110,60 @@ fn dates(model: &Proceedings) -> String {
     }
 }
 
+/// The ranking, right after the cover: what the conference chose to
+/// carry forward.
+fn priorities(p: &Priorities, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "<section class=\"block priorities\" id=\"priorities\">\n<h2>Priorities</h2>"
+    );
+    if p.sessions.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"no-notes\">No dots were placed.</p>\n</section>"
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<p>Sessions ranked by the dots of {} {}.</p>\n<ol class=\"ranking\">",
+        p.voters,
+        if p.voters == 1 { "voter" } else { "voters" }
+    );
+    for s in &p.sessions {
+        let mut count = votes_label(s.votes);
+        if s.action_votes > 0 {
+            count.push_str(&format!(
+                ", {} on action items",
+                votes_label(s.action_votes)
+            ));
+        }
+        let _ = write!(
+            out,
+            "<li value=\"{}\"><a href=\"#{}\">{}</a> <span class=\"votes\">{}</span>",
+            s.rank,
+            esc(&s.anchor),
+            esc(&s.topic),
+            count
+        );
+        if !s.actions.is_empty() {
+            let _ = write!(out, "\n<ul class=\"tasks\">");
+            for a in &s.actions {
+                let _ = write!(
+                    out,
+                    "\n<li class=\"task\">{} {} <span class=\"votes\">{}</span></li>",
+                    if a.done { "✓" } else { "☐" },
+                    esc(&a.text),
+                    votes_label(a.votes)
+                );
+            }
+            let _ = write!(out, "\n</ul>");
+        }
+        let _ = writeln!(out, "</li>");
+    }
+    let _ = writeln!(out, "</ol>\n</section>");
+}
+
 fn proceedings(model: &Proceedings, out: &mut String) {
     let c = &model.conference;
     let _ = writeln!(
@@ -127,6 +184,10 @@ fn proceedings(model: &Proceedings, out: &mut String) {
         dates(model),
         esc(&c.time_zone)
     );
+
+    if let Some(p) = &model.priorities {
+        priorities(p, out);
+    }
 
     let s = &model.summary;
     let _ = writeln!(

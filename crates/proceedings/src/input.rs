@@ -112,4 +112,8 @@ pub struct ProceedingsInput {
     /// Whether the input was anonymized ([`crate::anonymize`]).
     #[serde(default)]
     pub attribution: Attribution,
+    /// The convergence phase's dots; `None` when there was none (no
+    /// Priorities section).
+    #[serde(default)]
+    pub votes: Option<crate::priorities::VotesInput>,
 }

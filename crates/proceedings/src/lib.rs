@@ -19,6 +19,7 @@ mod json;
 mod markdown;
 mod model;
 mod pdf;
+mod priorities;
 
 pub use anonymize::{anonymize, anonymize_session, names_of};
 pub use escape::html as escape_html;
@@ -33,6 +34,7 @@ pub use model::{
     Summary, SCHEMA,
 };
 pub use pdf::{font_families, FONT_DIRS_ENV, TEMPLATE as PDF_TEMPLATE};
+pub use priorities::{Priorities, PriorityAction, PrioritySession, VotesInput, TOP_ACTIONS};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,7 @@ use crate::escape::{
     markdown_href, markdown_line_start, safe_href,
 };
 use crate::model::{DocumentKind, Proceedings, Session, SessionRef};
+use crate::priorities::{votes_label, Priorities};
 
 /// Renders the compiled model as Markdown.
 pub fn render(model: &Proceedings) -> String {
@@ -53,6 +54,10 @@ fn render_proceedings(model: &Proceedings, out: &mut String) {
         dates(model),
         esc(&c.time_zone)
     );
+
+    if let Some(p) = &model.priorities {
+        priorities(p, out);
+    }
 
     let s = &model.summary;
     let _ = writeln!(out, "## Summary\n");
@@ -107,6 +112,45 @@ fn render_proceedings(model: &Proceedings, out: &mut String) {
         let _ = writeln!(out, "## Participants\n");
         let _ = writeln!(out, "{}\n", line_start(&model.participants.join(", ")));
     }
+}
+
+fn priorities(p: &Priorities, out: &mut String) {
+    let _ = writeln!(out, "## Priorities\n");
+    if p.sessions.is_empty() {
+        let _ = writeln!(out, "No dots were placed.\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Sessions ranked by the dots of {} {}.\n",
+        p.voters,
+        if p.voters == 1 { "voter" } else { "voters" }
+    );
+    for s in &p.sessions {
+        let _ = write!(
+            out,
+            // A bullet, not an ordered list: tied sessions share a rank,
+            // which CommonMark's renumbering would hide.
+            "- #{} **{}** — {}",
+            s.rank,
+            esc(&s.topic),
+            votes_label(s.votes)
+        );
+        if s.action_votes > 0 {
+            let _ = write!(out, ", {} on action items", votes_label(s.action_votes));
+        }
+        out.push('\n');
+        for a in &s.actions {
+            let _ = writeln!(
+                out,
+                "  - [{}] {} — {}",
+                if a.done { "x" } else { " " },
+                line_start(&a.text),
+                votes_label(a.votes)
+            );
+        }
+    }
+    out.push('\n');
 }
 
 fn render_chart(model: &Proceedings, session: &Session, out: &mut String) {

@@ -5,6 +5,7 @@
 //! from it, so the formats cannot disagree about order, counts or which links
 //! are allowed. It is also exactly the JSON output (`easel.proceedings/v2`),
 //! which makes it the input of any future renderer (e.g. a typst PDF).
+// (`easel.proceedings/v2`: v1 plus `priorities` and action item `id`s.)
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escape::{safe_href, session_anchor};
 use crate::input::{Attribution, ConferenceInfo, ProceedingsInput, SessionInput, SessionKind};
+use crate::priorities::{self, Priorities, VotesInput};
 
 /// Identifier of the JSON schema this model serializes to.
 pub const SCHEMA: &str = "easel.proceedings/v2";
@@ -32,6 +34,9 @@ pub struct Proceedings {
     pub schema: String,
     pub kind: DocumentKind,
     pub conference: ConferenceInfo,
+    /// Sessions ranked by the convergence phase's dots; `null` when the
+    /// conference had no convergence phase (and always for one chart).
+    pub priorities: Option<Priorities>,
     pub summary: Summary,
     pub days: Vec<Day>,
     pub action_register: Vec<ActionEntry>,
@@ -149,6 +154,7 @@ impl Proceedings {
             &input.conference,
             input.sessions.iter(),
             DocumentKind::Proceedings,
+            input.votes.as_ref(),
         );
         model.attribution = input.attribution;
         model
@@ -156,7 +162,12 @@ impl Proceedings {
 
     /// Compiles a single chart (per-session export).
     pub fn for_chart(session: &SessionInput, conference: &ConferenceInfo) -> Self {
-        build(conference, std::iter::once(session), DocumentKind::Chart)
+        build(
+            conference,
+            std::iter::once(session),
+            DocumentKind::Chart,
+            None,
+        )
     }
 
     /// All sessions in agenda order.
@@ -176,6 +187,7 @@ fn build<'a>(
     conference: &ConferenceInfo,
     sessions: impl Iterator<Item = &'a SessionInput>,
     kind: DocumentKind,
+    votes: Option<&VotesInput>,
 ) -> Proceedings {
     let mut sorted: Vec<&SessionInput> = sessions.collect();
     sorted.sort_by(|a, b| {
@@ -263,10 +275,19 @@ fn build<'a>(
 
     let participants: Vec<String> = people.into_values().collect();
     summary.participants = participants.len();
+    let priorities = votes.map(|v| {
+        priorities::build(
+            days.iter()
+                .flat_map(|d| d.rounds.iter())
+                .flat_map(|r| r.sessions.iter()),
+            v,
+        )
+    });
     Proceedings {
         schema: SCHEMA.to_string(),
         kind,
         conference: conference.clone(),
+        priorities,
         summary,
         days,
         action_register: register,
@@ -363,6 +384,7 @@ fn filter_block(block: &Block) -> Block {
                 .iter()
                 .map(|i| easel_chart::TaskItem {
                     done: i.done,
+                    id: i.id.clone(),
                     blocks: filter_links(&i.blocks),
                 })
                 .collect(),

@@ -39,6 +39,7 @@ fn fonts_from_a_directory_are_added() {
         );
     }
     let input = ProceedingsInput {
+        votes: None,
         conference: Default::default(),
         sessions: Vec::new(),
         ..Default::default()

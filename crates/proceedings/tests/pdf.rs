@@ -297,6 +297,7 @@ fn pdf_is_deterministic_and_dispatched() {
 #[test]
 fn empty_conference_pdf() {
     let input = ProceedingsInput {
+        votes: None,
         conference: Default::default(),
         sessions: Vec::new(),
         ..Default::default()

@@ -7,6 +7,7 @@ import { describeError, type ConferenceView, type RoundView, type SessionView, t
 import { appLink, confirmDialog, dateKey, formatDay, formatSpan, formatTime, h, plural, toast, zoneAbbrev } from '../util'
 import type { ProposeForm } from './propose'
 import { posterKey, renameTopic, withdrawTopic } from './poster'
+import { dotControl, type Votes } from '../votes'
 
 export interface GridHost {
   conferenceId: string
@@ -16,6 +17,7 @@ export interface GridHost {
   canPropose: () => boolean
   isOrganizer: () => boolean
   propose: ProposeForm
+  votes: Votes
 }
 
 const KIND_TEXT: Record<string, string> = { opening_circle: 'Opening circle', closing_circle: 'Closing circle' }
@@ -227,6 +229,7 @@ export class BoardGrid {
       call
         ? h('a', { class: 'btn btn-small join-call', href: call, target: '_blank', rel: 'noopener noreferrer', 'aria-label': `Join call: ${s.topic} (${space?.name ?? ''})` }, 'Join call')
         : null,
+      h('div', { class: 'session-dots' }, dotControl(this.host.votes, { session_id: s.id }, `the session “${s.topic}”`)),
       this.ownActions(s),
     )
   }

@@ -10,6 +10,7 @@ import { append, appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone
 import { BoardGrid } from './grid'
 import { ProposeForm } from './propose'
 import { rememberPosterKey } from './poster'
+import { Votes, votesBar } from '../votes'
 
 export function conferencePage(root: HTMLElement, conferenceId: string, token: string | null): () => void {
   clear(root)
@@ -26,6 +27,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
   const live = h('span', { class: 'status status-busy', id: 'live-status', role: 'status' }, 'Connecting…')
   const nav = h('nav', { class: 'row wrap conf-nav', 'aria-label': 'Conference' })
   const problem = h('div', { id: 'board-problem' })
+  const votes = new Votes(conferenceId, token)
 
   const propose: ProposeForm = new ProposeForm({
     conferenceId,
@@ -47,6 +49,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
     canPropose: () => !!token && (role === 'edit' || role === 'organizer'),
     isOrganizer: () => role === 'organizer',
     propose,
+    votes,
   })
 
   root.append(
@@ -56,6 +59,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
       h('div', { class: 'conf-head' }, h('div', {}, heading, desc, zoneNote), h('div', { class: 'conf-live' }, live)),
       nav,
       problem,
+      votesBar(votes),
       grid.el,
     ),
   )
@@ -131,6 +135,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
       if (e instanceof ApiError && e.status !== 0) return
     }
     subscribe()
+    void votes.load()
     await probeRole()
   }
 
@@ -168,6 +173,14 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
         /* ignore a malformed event */
       }
     })
+    events.addEventListener('votes', (ev) => {
+      try {
+        votes.applyPublic(JSON.parse((ev as MessageEvent).data))
+      } catch {
+        /* ignore a malformed event */
+      }
+    })
+    events.addEventListener('convergence_closed', () => toast('Voting has closed: the counts are final.'))
     events.addEventListener('presence', (ev) => {
       try {
         grid.setPresence((JSON.parse((ev as MessageEvent).data) as PresenceView).charts ?? {})

@@ -8,7 +8,8 @@ import StarterKit from '@tiptap/starter-kit'
 import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import Highlight from '@tiptap/extension-highlight'
-import { TaskItem, TaskList } from '@tiptap/extension-list'
+import { TaskList } from '@tiptap/extension-list'
+import { ActionIds, TaskItemWithId } from './action-id'
 
 import { CaretInStep } from '../selection'
 import { h } from '../util'
@@ -48,7 +49,8 @@ export function createEditor(
       }),
       Highlight,
       TaskList,
-      TaskItem.configure({ nested: true }),
+      TaskItemWithId.configure({ nested: true }),
+      ActionIds,
       Collaboration.configure({ document: doc, field: 'notes' }),
       CollaborationCaret.configure({ provider, user, render: caret }),
       CaretInStep.configure({ document: doc }),

@@ -7,6 +7,7 @@ import { api, ApiError, tokenProblem, type ConferenceView } from '../api'
 import { rememberCharts, rememberRole, shareButton } from '../share'
 import { appLink, clear, h, setTitle } from '../util'
 import { makeContext } from './context'
+import { convergenceSection } from './convergence'
 import { linksSection } from './links'
 import { reportSection } from './report'
 import { roundsSection } from './rounds'
@@ -35,6 +36,7 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
   const sessions = sessionsSection(ctx)
   const webhooks = webhooksSection(ctx)
   const report = reportSection(ctx)
+  const convergence = convergenceSection(ctx, () => links.load())
 
   function render(): void {
     const c = state.conf
@@ -83,10 +85,11 @@ export function organizerPage(root: HTMLElement, conferenceId: string, token: st
       h('a', { class: 'btn btn-small', href: appLink(`/conference/${conferenceId}/news`) }, 'News wall'),
       shareButton({ conferenceId, path: `/conference/${conferenceId}`, token, role: 'organizer', what: 'the agenda' }),
     )
-    grid.append(settings.el, links.el, spaces.el, rounds.el, sessions.el, webhooks.el, report.el)
+    grid.append(settings.el, links.el, convergence.el, spaces.el, rounds.el, sessions.el, webhooks.el, report.el)
     await reload()
     await links.load()
     await webhooks.load()
+    await convergence.load()
   }
 
   void start()

@@ -54,6 +54,9 @@ pub enum ErrorCode {
     OutsideConferenceDates,
     InvalidTimeZone,
     NonexistentLocalTime,
+    VotingClosed,
+    NoDotsLeft,
+    NotAVoter,
     RateLimited,
     Internal,
     Unavailable,
@@ -84,6 +87,9 @@ impl ErrorCode {
         ErrorCode::OutsideConferenceDates,
         ErrorCode::InvalidTimeZone,
         ErrorCode::NonexistentLocalTime,
+        ErrorCode::VotingClosed,
+        ErrorCode::NoDotsLeft,
+        ErrorCode::NotAVoter,
         ErrorCode::RateLimited,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
@@ -115,6 +121,9 @@ impl ErrorCode {
             C::OutsideConferenceDates => "outside_conference_dates",
             C::InvalidTimeZone => "invalid_time_zone",
             C::NonexistentLocalTime => "nonexistent_local_time",
+            C::VotingClosed => "voting_closed",
+            C::NoDotsLeft => "no_dots_left",
+            C::NotAVoter => "not_a_voter",
             C::RateLimited => "rate_limited",
             C::Internal => "internal",
             C::Unavailable => "unavailable",
@@ -127,7 +136,7 @@ impl ErrorCode {
         match self {
             C::InvalidJson | C::InvalidInput => StatusCode::BAD_REQUEST,
             C::Unauthorized | C::InvalidToken => StatusCode::UNAUTHORIZED,
-            C::Forbidden | C::RestoreNotAllowed | C::OriginNotAllowed => StatusCode::FORBIDDEN,
+            C::Forbidden | C::RestoreNotAllowed | C::OriginNotAllowed | C::NotAVoter => StatusCode::FORBIDDEN,
             C::NotFound => StatusCode::NOT_FOUND,
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             C::Conflict
@@ -135,7 +144,9 @@ impl ErrorCode {
             | C::RoundsOverlap
             | C::HasSessions
             | C::InvalidTransition
-            | C::SessionFinal => StatusCode::CONFLICT,
+            | C::SessionFinal
+            | C::VotingClosed
+            | C::NoDotsLeft => StatusCode::CONFLICT,
             C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             C::WebsocketRequired => StatusCode::UPGRADE_REQUIRED,
@@ -248,6 +259,17 @@ impl From<Error> for ApiError {
                 ApiError::unavailable(format!("the chart could not be updated: {h}"))
             }
             Error::Conflict(_) => ApiError::new(ErrorCode::Conflict, e.to_string()),
+            Error::Vote(v) => {
+                use easel_conferences::votes::VoteError as V;
+                let code = match &v {
+                    V::Closed(_) => ErrorCode::VotingClosed,
+                    V::NoDotsLeft(_) => ErrorCode::NoDotsLeft,
+                    V::NotAVoter(_) => ErrorCode::NotAVoter,
+                    V::UnknownSession(_) | V::UnknownItem { .. } | V::NoDot => ErrorCode::NotFound,
+                    V::Invalid(_) => ErrorCode::InvalidInput,
+                };
+                ApiError::new(code, v.to_string())
+            }
             Error::Meta(MetaError::Unavailable(_) | MetaError::Locked(_)) => {
                 tracing::warn!(error = %e, "metadata store not available");
                 ApiError::unavailable(e.to_string())

@@ -27,6 +27,12 @@
 //! and `report` events only: who is in which chart is for the
 //! conference's own people.
 //!
+//! And `votes` events (a `VotesPublic`: the convergence phase and the
+//! counts), once after the first agenda and again after every vote or
+//! settings change, coalesced like agenda changes; and one
+//! `convergence_closed` event (`{"closed_at", "tallies"}`) when the
+//! convergence phase closes, by hand or at its set time.
+//!
 //! A stream ends when its token is revoked and when the server shuts down.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -83,8 +89,24 @@ struct Subscription {
     finals: BTreeSet<String>,
     /// The counts last sent, so unchanged counts send nothing.
     last_presence: Option<PresenceView>,
-    /// Events owed right after the agenda event just sent.
-    pending: VecDeque<SseEvent>,
+    /// Events owed right after the one just sent (presence after an
+    /// agenda, the first votes).
+    pending: std::collections::VecDeque<SseEvent>,
+}
+
+async fn votes_event(s: &Subscription) -> Option<SseEvent> {
+    let c = s.conferences.convergence(&s.id).await.ok()?;
+    SseEvent::default()
+        .event("votes")
+        .json_data(super::votes::votes_public(&c))
+        .ok()
+}
+
+fn closed_event(closed_at: &str, tallies: &serde_json::Value) -> Option<SseEvent> {
+    SseEvent::default()
+        .event("convergence_closed")
+        .json_data(serde_json::json!({ "closed_at": closed_at, "tallies": tallies }))
+        .ok()
 }
 
 async fn agenda_event(s: &mut Subscription) -> Option<SseEvent> {
@@ -166,7 +188,7 @@ fn note_edit(s: &mut Subscription, change: &ChartChanged) {
     security(("bearer" = []), ()),
     responses(
         (status = 200, content_type = "text/event-stream",
-         description = "`agenda` events, each carrying the whole ConferenceView (the first at once, then one per change); `presence` (PresenceView), `report` (ReportView, a session just made final) and, for organizers, `edited` (EditedView). Without a token only while the proceedings are public, with `agenda` and `report` events only"),
+         description = "`agenda` events, each carrying the whole ConferenceView (the first at once, then one per change); `presence` (PresenceView), `votes` (VotesPublic), `convergence_closed` once per close, `report` (ReportView, a session just made final) and, for organizers, `edited` (EditedView). Without a token only while the proceedings are public, with `agenda` and `report` events only"),
         (status = "4XX", body = super::ErrorBody),
     )
 )]
@@ -262,9 +284,14 @@ pub async fn conference_events(
                 ev = s.rx.recv() => match ev {
                     Ok(Event::Changed { .. }) | Err(RecvError::Lagged(_)) => {
                         // Coalesce a burst: the latest agenda covers them all.
+                        let mut votes = false;
                         loop {
                             match s.rx.try_recv() {
                                 Ok(Event::Changed { .. }) | Err(TryRecvError::Lagged(_)) => {}
+                                Ok(Event::Votes { .. }) => votes = true,
+                                Ok(Event::ConvergenceClosed { closed_at, tallies }) => {
+                                    s.pending.extend(closed_event(&closed_at, &tallies));
+                                }
                                 Ok(Event::Revoked { token_id }) => {
                                     if s.token_id.as_deref() == Some(token_id.as_str()) {
                                         return None;
@@ -274,7 +301,42 @@ pub async fn conference_events(
                             }
                         }
                         let ev = agenda_event(&mut s).await?;
+                        if votes {
+                            s.pending.extend(votes_event(&s).await);
+                        }
                         return Some((Ok(ev), s));
+                    }
+                    Ok(Event::Votes { .. }) => {
+                        // Coalesce a burst of votes the same way.
+                        let mut agenda = false;
+                        loop {
+                            match s.rx.try_recv() {
+                                Ok(Event::Votes { .. }) => {}
+                                Ok(Event::ConvergenceClosed { closed_at, tallies }) => {
+                                    s.pending.extend(closed_event(&closed_at, &tallies));
+                                }
+                                Ok(Event::Changed { .. }) => agenda = true,
+                                Ok(Event::Revoked { token_id }) => {
+                                    if s.token_id.as_deref() == Some(token_id.as_str()) {
+                                        return None;
+                                    }
+                                }
+                                Err(TryRecvError::Lagged(_)) => {}
+                                Err(_) => break,
+                            }
+                        }
+                        if agenda {
+                            let ev = agenda_event(&mut s).await?;
+                            s.pending.extend(votes_event(&s).await);
+                            return Some((Ok(ev), s));
+                        }
+                        let ev = votes_event(&s).await?;
+                        return Some((Ok(ev), s));
+                    }
+                    Ok(Event::ConvergenceClosed { closed_at, tallies }) => {
+                        if let Some(ev) = closed_event(&closed_at, &tallies) {
+                            return Some((Ok(ev), s));
+                        }
                     }
                     Ok(Event::Revoked { token_id }) => {
                         if s.token_id.as_deref() == Some(token_id.as_str()) {

@@ -10,7 +10,7 @@
 //! |------------|---------------------------------------------------------------|
 //! | none       | create a conference; read a conference whose proceedings are public |
 //! | read       | read the agenda, chart info, the event stream; open charts read-only |
-//! | edit       | + propose sessions; edit charts                               |
+//! | edit       | + propose sessions; edit charts; vote (personal links, or shared ones when allowed) |
 //! | organizer  | + everything else: conference, rounds, spaces, sessions, links, webhooks |
 
 pub mod calendar;
@@ -23,6 +23,7 @@ pub mod history;
 pub mod report;
 pub mod views;
 pub mod webhooks;
+pub mod votes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -212,6 +213,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
         .routes(routes!(webhooks::delete_webhook))
         .routes(routes!(webhooks::webhook_deliveries))
+        .merge(
+            // A long list of names is a larger body than the rest of the
+            // API takes; its own limit, then the names limit, apply.
+            OpenApiRouter::new()
+                .routes(routes!(votes::mint_personal_links))
+                .layer(DefaultBodyLimit::max(state.config.max_voter_names_bytes)),
+        )
+        .routes(routes!(votes::get_votes))
+        .routes(routes!(votes::update_convergence))
+        .routes(routes!(votes::place_dot, votes::remove_dot))
         .routes(routes!(events::conference_events))
         .routes(routes!(conference_presence))
         .routes(routes!(calendar::agenda_calendar))

@@ -107,6 +107,8 @@ pub struct LinkView {
     pub label: String,
     pub created: String,
     pub revoked: Option<String>,
+    /// A personal link: one person, one voter.
+    pub personal: bool,
 }
 
 /// A freshly minted link: the token, shown only here.
@@ -339,5 +341,6 @@ pub fn link_view(t: &TokenRecord) -> LinkView {
         label: t.label.clone(),
         created: t.created.to_string(),
         revoked: t.revoked.map(|r| r.to_string()),
+        personal: t.personal,
     }
 }

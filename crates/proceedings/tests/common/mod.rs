@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use easel_chart::{read_chart, seed_template, ChartContent};
@@ -234,6 +234,7 @@ pub fn session(
 /// The golden fixture; sessions deliberately out of agenda order.
 pub fn fixture() -> ProceedingsInput {
     ProceedingsInput {
+        votes: None,
         conference: conference(),
         sessions: vec![
             session(
@@ -395,6 +396,7 @@ pub fn hostile() -> ProceedingsInput {
     participants(&doc, &[&evil("participant")]);
     let content = read_via_update(&doc);
     ProceedingsInput {
+        votes: None,
         conference: ConferenceInfo {
             id: evil("confid"),
             name: evil("name"),
@@ -452,4 +454,86 @@ pub fn hostile_fields() -> Vec<String> {
     .iter()
     .map(|f| evil(f))
     .collect()
+}
+
+/// A chart whose task items carry `actionId`s, as the web client writes
+/// them: `(id, text, done)`.
+pub fn chart_with_actions(client: u64, actions: &[(&str, &str, bool)]) -> ChartContent {
+    let doc = Doc::with_client_id(client);
+    let notes = doc.get_or_insert_xml_fragment("notes");
+    {
+        let mut txn = doc.transact_mut();
+        para(&mut txn, &notes, "Notes.");
+        let tl = el(&mut txn, &notes, "taskList");
+        for (id, text, done) in actions {
+            let item = task(&mut txn, &tl, *done, text);
+            item.insert_attribute(&mut txn, easel_chart::ACTION_ID, *id);
+        }
+    }
+    read_via_update(&doc)
+}
+
+/// A conference after a convergence phase: three voters' dots on
+/// sessions and action items, with a tie, an unvoted session and a dot on
+/// an action item that was since deleted from its chart.
+pub fn voted() -> ProceedingsInput {
+    let mut sessions = BTreeMap::new();
+    sessions.insert("s-b".to_owned(), 3);
+    sessions.insert("s-c".to_owned(), 3);
+    sessions.insert("s-a".to_owned(), 1);
+    let mut items = BTreeMap::new();
+    items.insert(
+        "s-c".to_owned(),
+        BTreeMap::from([
+            ("a-1".to_owned(), 1),
+            ("a-2".to_owned(), 2),
+            ("a-3".to_owned(), 1),
+            ("a-4".to_owned(), 1),
+            ("a-gone".to_owned(), 5),
+        ]),
+    );
+    items.insert("s-a".to_owned(), BTreeMap::from([("x-1".to_owned(), 2)]));
+    ProceedingsInput {
+        votes: Some(easel_proceedings::VotesInput {
+            sessions,
+            items,
+            voters: 3,
+        }),
+        conference: conference(),
+        sessions: vec![
+            session(
+                "s-a",
+                0,
+                0,
+                0,
+                "Remote-first <teams>",
+                chart_with_actions(21, &[("x-1", "Write the *remote* guide", false)]),
+            ),
+            session(
+                "s-b",
+                0,
+                0,
+                1,
+                "Meeting culture",
+                chart_with_actions(22, &[("b-1", "Nobody voted for this", false)]),
+            ),
+            session(
+                "s-c",
+                0,
+                1,
+                0,
+                "Better conferences",
+                chart_with_actions(
+                    23,
+                    &[
+                        ("a-1", "Share slides", true),
+                        ("a-2", "Plan a follow-up", false),
+                        ("a-3", "Book a room", false),
+                        ("a-4", "Fourth & least", false),
+                    ],
+                ),
+            ),
+            session("s-d", 1, 0, 0, "Nobody voted", chart_with_actions(24, &[])),
+        ],
+    }
 }
