@@ -22,7 +22,6 @@ pub use content::{
 };
 pub use read::{read_chart, read_chart_txn, valid_action_id, ACTION_ID, META, NOTES, PARTICIPANTS};
 pub use restore::{content_json, restore_update, BOARD};
-pub use template::{seed_template, template_update, TEMPLATE_CLIENT_ID};
 pub use template::{
     seed_template, seed_template_with, template_update, ReportTemplate, SectionKind, TemplateError,
     TemplateLimits, TemplateSection, TEMPLATE_CLIENT_ID,

@@ -47,7 +47,7 @@ pub struct SectionView {
 
 /// A conference's report settings and what hangs off them.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ReportView {
+pub struct ReportSettingsView {
     /// The sections new session charts start with.
     pub template: Vec<SectionView>,
     /// `named` or `anonymous` (no person's name in any export).
@@ -61,9 +61,9 @@ pub struct ReportView {
     pub continues: BTreeMap<String, String>,
 }
 
-pub fn report_view(stored: &StoredConference) -> ReportView {
+pub fn report_view(stored: &StoredConference) -> ReportSettingsView {
     let r = &stored.report;
-    ReportView {
+    ReportSettingsView {
         template: r
             .template
             .sections

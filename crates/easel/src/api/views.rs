@@ -29,7 +29,7 @@ pub struct ConferenceView {
     pub spaces: Vec<SpaceView>,
     pub sessions: Vec<SessionView>,
     /// Report template, attribution, circle charts and continuations.
-    pub report: super::report::ReportView,
+    pub report: super::report::ReportSettingsView,
 }
 
 /// One conference day (local date in the conference zone).
