@@ -17,5 +17,6 @@ mod limits;
 mod ops;
 mod partition;
 mod recovery;
+mod search;
 mod security;
 mod sync;

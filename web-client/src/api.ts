@@ -20,6 +20,9 @@ export type LinkView = Schemas['LinkView']
 export type MintedLink = Schemas['MintedLink']
 export type ChartInfo = Schemas['ChartInfo']
 export type SessionChanged = Schemas['SessionChanged']
+/** A search's answer and one of its hits (GET /conferences/{id}/search). */
+export type SearchResults = Schemas['Results']
+export type SearchHit = Schemas['Hit']
 
 // The document types these as plain strings; these are the values the
 // server sends (crates/agenda).

@@ -21,6 +21,7 @@ import { askName, identity, storedName } from './identity'
 import { SavedTracker } from './saved'
 import { appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone, wsBase } from './util'
 import { buildToolbar, createEditor } from './chart/editor'
+import { showPlace } from './chart/place'
 import { exportList } from './chart/exports'
 import { Participants, watchOwnEdits } from './chart/participants'
 import { renderPresence } from './chart/presence'
@@ -166,7 +167,12 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     editor.on('selectionUpdate', refreshToolbar)
     editor.on('transaction', refreshToolbar)
     refreshToolbar()
+    // After the editor has rendered the notes.
+    requestAnimationFrame(() => showPlace(editor))
   }
+  // A search hit for another place of the chart that is open already.
+  const onHashChange = () => showPlace(editor)
+  window.addEventListener('hashchange', onHashChange)
   const onSync = (synced: boolean) => {
     if (!synced) return
     provider.off('sync', onSync)
@@ -540,6 +546,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     clearTimeout(retryTimer)
     events?.close()
     window.removeEventListener('beforeunload', onBeforeUnload)
+    window.removeEventListener('hashchange', onHashChange)
     document.body.classList.remove('is-readonly')
     provider.awareness.off('change', onAwareness)
     provider.off('sync', onSync)

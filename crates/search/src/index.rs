@@ -478,3 +478,124 @@ fn escape_into(s: &str, out: &mut String) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(conference: &str, chart: &str, topic: &str, notes: &[&str]) -> ChartRecord {
+        ChartRecord {
+            conference_id: conference.into(),
+            chart_id: chart.into(),
+            session_id: format!("s-{chart}"),
+            topic: topic.into(),
+            passages: notes
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Passage {
+                    kind: PassageKind::Note,
+                    place: Place {
+                        path: vec![i as u32],
+                        heading: None,
+                        sticky_id: None,
+                    },
+                    text: (*t).into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn index() -> (tempfile::TempDir, SearchIndex) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(&dir.path().join("search")).unwrap();
+        (dir, index)
+    }
+
+    #[test]
+    fn searches_one_conference_and_replaces_a_chart_whole() {
+        let (_dir, index) = index();
+        assert!(index.needs_rebuild(), "a new index is built from the store");
+        index
+            .apply(&[
+                Change::Chart(record("a", "c1", "Alpha", &["the café plan", "other"])),
+                Change::Chart(record("b", "c2", "Beta", &["the cafe plan too"])),
+            ])
+            .unwrap();
+        let r = index.search("a", "CAFE", 10).unwrap();
+        assert_eq!(r.total, 1);
+        assert_eq!(r.hits[0].chart_id, "c1");
+        assert_eq!(r.hits[0].place.path, vec![0]);
+        // "café" is 4 UTF-16 units; the highlight covers it in the snippet.
+        assert_eq!(r.hits[0].snippet, "the café plan");
+        assert_eq!(r.hits[0].highlights, vec![[4, 8]]);
+        index
+            .apply(&[Change::Chart(record("a", "c1", "Alpha", &["nothing"]))])
+            .unwrap();
+        assert_eq!(index.search("a", "cafe", 10).unwrap().total, 0);
+        assert_eq!(index.search("b", "cafe", 10).unwrap().total, 1);
+        index
+            .apply(&[Change::RemoveConference("b".into())])
+            .unwrap();
+        assert_eq!(index.search("b", "cafe", 10).unwrap().total, 0);
+    }
+
+    #[test]
+    fn snippets_are_escaped_and_syntax_errors_fall_back_to_words() {
+        let (_dir, index) = index();
+        index
+            .apply(&[Change::Chart(record(
+                "a",
+                "c1",
+                "T",
+                &["<script>alert('x')</script> & the wombat"],
+            ))])
+            .unwrap();
+        let r = index.search("a", "wombat", 10).unwrap();
+        assert!(!r.lenient);
+        assert_eq!(
+            r.hits[0].snippet_html,
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; the <mark>wombat</mark>"
+        );
+        for q in ["\"wombat", "wombat AND", "note: wombat", "(wombat"] {
+            let r = index.search("a", q, 10).unwrap();
+            assert!(r.lenient, "{q}");
+            assert_eq!(r.total, usize::from(q != "note: wombat"), "{q}");
+        }
+        for q in ["!!!", "*", "\"\""] {
+            assert!(
+                matches!(index.search("a", q, 10), Err(SearchError::NoWords)),
+                "{q}"
+            );
+        }
+        // A field of the index's own is not a way into another conference.
+        let r = index.search("a", "conference:b wombat", 10).unwrap();
+        assert!(r.lenient);
+    }
+
+    #[test]
+    fn an_index_closed_cleanly_is_trusted_and_one_that_was_not_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("search");
+        let index = SearchIndex::open(&path).unwrap();
+        index
+            .apply(&[Change::Chart(record("a", "c1", "Kept", &[]))])
+            .unwrap();
+        index.close().unwrap();
+        drop(index);
+        let index = SearchIndex::open(&path).unwrap();
+        assert!(!index.needs_rebuild());
+        assert_eq!(index.search("a", "kept", 10).unwrap().total, 1);
+        drop(index); // not closed: as after a crash
+        let index = SearchIndex::open(&path).unwrap();
+        assert!(index.needs_rebuild());
+        drop(index);
+        std::fs::write(path.join(VERSION_FILE), "another").unwrap();
+        let index = SearchIndex::open(&path).unwrap();
+        assert!(index.needs_rebuild());
+        assert_eq!(
+            index.search("a", "kept", 10).unwrap().total,
+            0,
+            "another format is discarded"
+        );
+    }
+}

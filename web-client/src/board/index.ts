@@ -10,6 +10,7 @@ import { append, appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone
 import { BoardGrid } from './grid'
 import { ProposeForm } from './propose'
 import { rememberPosterKey } from './poster'
+import { searchBox } from '../search'
 
 export function conferencePage(root: HTMLElement, conferenceId: string, token: string | null): () => void {
   clear(root)
@@ -26,6 +27,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
   const live = h('span', { class: 'status status-busy', id: 'live-status', role: 'status' }, 'Connecting…')
   const nav = h('nav', { class: 'row wrap conf-nav', 'aria-label': 'Conference' })
   const problem = h('div', { id: 'board-problem' })
+  const search = searchBox(conferenceId, token)
 
   const propose: ProposeForm = new ProposeForm({
     conferenceId,
@@ -53,6 +55,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
       { class: 'page wide' },
       h('div', { class: 'conf-head' }, h('div', {}, heading, desc, zoneNote), h('div', { class: 'conf-live' }, live)),
       nav,
+      search.el,
       problem,
       grid.el,
     ),
@@ -201,6 +204,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
   void load()
   return () => {
     disposed = true
+    search.dispose()
     clearInterval(clock)
     events?.close()
   }

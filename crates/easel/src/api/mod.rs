@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod exports;
 mod handlers;
+pub mod search;
 pub mod views;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -197,6 +198,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(revoke_link))
         .routes(routes!(events::conference_events))
         .routes(routes!(conference_presence))
+        .routes(routes!(search::search_conference))
         .routes(routes!(calendar::agenda_calendar))
         .routes(routes!(calendar::session_calendar))
         .routes(routes!(chart_info))
