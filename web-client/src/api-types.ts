@@ -237,6 +237,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conferences/{conference_id}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Full-text search over the conference's charts: session topics, notes,
+         *     action items and board stickies. Each hit names the chart and the place
+         *     in it (a block of the notes or a sticky) and has a highlighted snippet.
+         *     Only the token's own conference is searched.
+         */
+        get: operations["search_conference"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/sessions": {
         parameters: {
             query?: never;
@@ -477,6 +499,35 @@ export interface components {
             /** @description Human-readable explanation. */
             message: string;
         };
+        /** @description A passage that matched. */
+        Hit: {
+            chart_id: string;
+            /**
+             * @description The matched words in `snippet`, as `[start, end)` offsets in UTF-16
+             *     code units (JavaScript string indices).
+             */
+            highlights: number[][];
+            kind: components["schemas"]["PassageKind"];
+            place: components["schemas"]["Place"];
+            /**
+             * Format: float
+             * @description BM25 relevance; hits are in descending order of it.
+             */
+            score: number;
+            session_id: string;
+            /**
+             * @description Plain text around the matches (at most ~160 characters of the
+             *     passage).
+             */
+            snippet: string;
+            /**
+             * @description `snippet` with HTML special characters escaped and the matches in
+             *     `<mark>`: safe to insert as HTML.
+             */
+            snippet_html: string;
+            /** @description The session's topic. */
+            topic: string;
+        };
         /** @description A capability link as listed (never with its secret). */
         LinkView: {
             created: string;
@@ -509,6 +560,27 @@ export interface components {
             role: string;
         };
         /**
+         * @description What kind of text a passage is.
+         * @enum {string}
+         */
+        PassageKind: "topic" | "note" | "action" | "sticky";
+        /**
+         * @description Where in the chart a passage is: what a client scrolls to and
+         *     highlights.
+         */
+        Place: {
+            /** @description The nearest heading above the passage in the notes, if any. */
+            heading?: string | null;
+            /**
+             * @description Child indices from the root of the notes: `[3]` is the fourth
+             *     top-level block, `[3, 1]` the second item of the list that block is.
+             *     Empty for topics and stickies.
+             */
+            path?: number[];
+            /** @description The sticky's id on the board. */
+            sticky_id?: string | null;
+        };
+        /**
          * @description How many people are in each session's chart right now: open
          *     connections (tabs and other clients, read-only ones included) on this
          *     server. Sent as `GET .../presence` and as the `presence` live event.
@@ -527,6 +599,17 @@ export interface components {
             round_id: string;
             space_id: string;
             topic: string;
+        };
+        /** @description A search's answer. */
+        Results: {
+            hits: components["schemas"]["Hit"][];
+            /**
+             * @description True when the query's syntax was not understood and its words were
+             *     searched for instead.
+             */
+            lenient: boolean;
+            /** @description How many passages matched in all (the hits are the best of them). */
+            total: number;
         };
         /** @description A round, with its times both in UTC and in the conference zone. */
         RoundView: {
@@ -1152,6 +1235,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConferenceView"];
+                };
+            };
+        };
+    };
+    search_conference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+                /** @description Most hits to answer with (default 20, capped at `--max-search-hits`). */
+                limit: number | null;
+                /**
+                 * @description What to search for: words (all must occur; case and accents do not
+                 *     matter), `"a phrase"`, `-excluded`, `a OR b`. A query whose syntax
+                 *     is not understood is searched as its plain words (`lenient` in the
+                 *     answer). At most `--max-search-query-bytes` bytes.
+                 */
+                q: string | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No or bad query, query too long, or no token of this conference */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Matching passages of the conference's charts, best first (read link) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Results"];
                 };
             };
         };
