@@ -167,11 +167,15 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     editor.on('selectionUpdate', refreshToolbar)
     editor.on('transaction', refreshToolbar)
     refreshToolbar()
-    // After the editor has rendered the notes.
-    requestAnimationFrame(() => showPlace(editor))
+    stopPlace = showPlace(() => editor)
   }
-  // A search hit for another place of the chart that is open already.
-  const onHashChange = () => showPlace(editor)
+  // The place a search hit named (`?at=`), and another one while the
+  // chart is open already.
+  let stopPlace = () => {}
+  const onHashChange = () => {
+    stopPlace()
+    stopPlace = showPlace(() => editor)
+  }
   window.addEventListener('hashchange', onHashChange)
   const onSync = (synced: boolean) => {
     if (!synced) return
@@ -547,6 +551,7 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     events?.close()
     window.removeEventListener('beforeunload', onBeforeUnload)
     window.removeEventListener('hashchange', onHashChange)
+    stopPlace()
     document.body.classList.remove('is-readonly')
     provider.awareness.off('change', onAwareness)
     provider.off('sync', onSync)

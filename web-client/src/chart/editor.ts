@@ -11,6 +11,7 @@ import Highlight from '@tiptap/extension-highlight'
 import { TaskItem, TaskList } from '@tiptap/extension-list'
 
 import { CaretInStep } from '../selection'
+import { SearchTarget } from './place'
 import { h } from '../util'
 
 // Another person's caret, drawn inside the text. Its label is positioned
@@ -52,6 +53,7 @@ export function createEditor(
       Collaboration.configure({ document: doc, field: 'notes' }),
       CollaborationCaret.configure({ provider, user, render: caret }),
       CaretInStep.configure({ document: doc }),
+      SearchTarget,
     ],
     editorProps: {
       attributes: {
