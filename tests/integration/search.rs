@@ -10,7 +10,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use yrs::{Map, MapPrelim, TextPrelim, Transact, XmlElementPrelim, XmlFragment, XmlTextPrelim};
+use yrs::{
+    Map, MapPrelim, TextPrelim, Transact, Xml, XmlElementPrelim, XmlFragment, XmlTextPrelim,
+};
 
 use crate::api_support::{create_conference, request, Resp};
 use crate::exports::type_paragraph;
@@ -316,11 +318,12 @@ async fn reindex_rebuilds_the_index_online_and_offline() {
     )
     .await;
 
+    let data_dir = server.data_dir.clone();
     let reindex = || {
         let out = Command::new(env!("CARGO_BIN_EXE_easel"))
             .arg("reindex")
             .arg("--data-dir")
-            .arg(&server.data_dir)
+            .arg(&data_dir)
             .output()
             .expect("run easel reindex");
         assert!(
