@@ -612,13 +612,25 @@ async fn search_benchmark() {
     let tmp = tempfile::tempdir().unwrap();
     let server =
         TestServer::spawn_with_env(&tmp.path().join("data"), &[], &[("EASEL_LOG", "warn")]);
-    let mut conf = create_conference(&server.addr, "Bench", charts as u32);
+    // Hourly rounds must fit the fixture's ten days: two spaces.
+    let per_space = charts.div_ceil(2) as u32;
+    let mut conf = create_conference(&server.addr, "Bench", per_space);
+    let space = server.api(
+        "POST",
+        &format!("/api/v1/conferences/{}/spaces", conf.conference_id),
+        Some(&conf.organizer),
+        Some(json!({"name": "Second room"})),
+    );
+    assert_eq!(space.status, 201, "{}", space.raw);
+    let mut second = conf.clone();
+    second.space_id = space.body["spaces"][1]["id"].as_str().unwrap().to_owned();
     let mut rng = Lcg(7);
     let t0 = Instant::now();
     let mut ids = Vec::new();
     for i in 0..charts {
         let topic = format!("{} {i}", rng.sentence(4).trim_end_matches('.'));
-        let chart = server.propose(&mut conf, &topic);
+        let target = if i % 2 == 0 { &mut conf } else { &mut second };
+        let chart = server.propose(target, &topic);
         let client = TestClient::connect(&server.ws_url_with(&chart, Some(&conf.edit))).await;
         client.wait_synced().await;
         write_realistic_chart(&client, &mut rng, &format!("marker{i}"));
