@@ -328,10 +328,16 @@ impl SearchIndex {
                 _ => {}
             }
         }
+        // Operators left dangling ("wombat AND") are dropped rather than
+        // searched for as words.
         let words: String = q
             .chars()
             .map(|c| if c.is_alphanumeric() { c } else { ' ' })
             .collect::<String>()
+            .split_whitespace()
+            .filter(|w| !matches!(*w, "AND" | "OR" | "NOT"))
+            .collect::<Vec<_>>()
+            .join(" ")
             .to_lowercase();
         if words.trim().is_empty() {
             return Err(SearchError::NoWords);
