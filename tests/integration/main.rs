@@ -20,6 +20,7 @@ mod ops;
 mod partition;
 mod recovery;
 mod report;
+mod search;
 mod security;
 mod sync;
 mod webhooks;

@@ -34,6 +34,9 @@ export type DashboardSessionView = Schemas['DashboardSessionView']
 export type VotesPublic = Schemas['VotesPublic']
 export type VotesView = Schemas['VotesView']
 export type PersonalLinks = Schemas['PersonalLinks']
+/** A search's answer and one of its hits (GET /conferences/{id}/search). */
+export type SearchResults = Schemas['Results']
+export type SearchHit = Schemas['Hit']
 
 // The document types these as plain strings; these are the values the
 // server sends (crates/agenda).

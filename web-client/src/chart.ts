@@ -22,6 +22,7 @@ import { askName, identity, storedName } from './identity'
 import { SavedTracker } from './saved'
 import { appLink, clear, downloadFromApi, h, setTitle, toast, viewerZone, wsBase } from './util'
 import { buildToolbar, createEditor } from './chart/editor'
+import { showPlace } from './chart/place'
 import { exportList } from './chart/exports'
 import { historyPanel } from './chart/history'
 import { dotsSection } from './chart/dots'
@@ -233,7 +234,16 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     editor.on('selectionUpdate', refreshToolbar)
     editor.on('transaction', refreshToolbar)
     refreshToolbar()
+    stopPlace = showPlace(() => editor)
   }
+  // The place a search hit named (`?at=`), and another one while the
+  // chart is open already.
+  let stopPlace = () => {}
+  const onHashChange = () => {
+    stopPlace()
+    stopPlace = showPlace(() => editor)
+  }
+  window.addEventListener('hashchange', onHashChange)
   const onSync = (synced: boolean) => {
     if (!synced) return
     provider.off('sync', onSync)
@@ -645,6 +655,8 @@ export function chartPage(root: HTMLElement, chartId: string, tokenInAddress: st
     dots.dispose()
     events?.close()
     window.removeEventListener('beforeunload', onBeforeUnload)
+    window.removeEventListener('hashchange', onHashChange)
+    stopPlace()
     document.body.classList.remove('is-readonly')
     provider.awareness.off('change', onAwareness)
     provider.off('sync', onSync)

@@ -148,6 +148,26 @@ pub enum Event {
     },
 }
 
+/// What happened to any conference, on this node or (announced) on
+/// another: what followers of every conference (the search index) act on.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// The agenda changed (a topic, a session added, cancelled, merged).
+    Changed { conference_id: String },
+    /// The conference and its charts are gone.
+    Deleted {
+        conference_id: String,
+        charts: Vec<String>,
+    },
+    /// Another node saw these charts' documents change (it announces what
+    /// its own change feed reported; see [`Conferences::announce_charts_edited`]).
+    ChartsEdited { charts: Vec<String> },
+}
+
+/// How many notices a slow follower of [`Conferences::subscribe_notices`]
+/// may be behind before it lags.
+pub const NOTICE_CAPACITY: usize = 1024;
+
 /// What other nodes of a cluster must do after a change here: each node
 /// applies its own effects directly and the others' when announced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,6 +199,9 @@ enum Effect {
         conference_id: String,
         charts: Vec<String>,
     },
+    /// These charts' documents changed (for the other nodes' search
+    /// indexes; nothing else acts on it).
+    ChartsEdited { charts: Vec<String> },
 }
 
 /// Errors of conference operations; `api::error` maps each to an HTTP
@@ -244,6 +267,8 @@ struct Inner {
     /// Round markers (`vround/…`) known to exist, so the round-end pass
     /// reads each from the store once per process, not every pass.
     round_marks: Mutex<std::collections::HashSet<String>>,
+    /// Every conference's changes, for followers of all of them.
+    notices: broadcast::Sender<Notice>,
 }
 
 /// A conference's stored bytes and what they parse to.
@@ -298,6 +323,7 @@ impl Conferences {
                 activity: activity::Activity::new(),
                 history: Default::default(),
                 round_marks: Default::default(),
+                notices: broadcast::channel(NOTICE_CAPACITY).0,
             }),
         }
     }
@@ -342,6 +368,22 @@ impl Conferences {
     /// Live agenda events of one conference.
     pub fn subscribe(&self, id: &str) -> broadcast::Receiver<Event> {
         self.sender(id).subscribe()
+    }
+
+    /// Changes of every conference, from this node and the others.
+    pub fn subscribe_notices(&self) -> broadcast::Receiver<Notice> {
+        self.inner.notices.subscribe()
+    }
+
+    /// Tells the other nodes of a cluster that these charts changed (a
+    /// no-op on one node). Not applied here: the caller already knows.
+    pub async fn announce_charts_edited(&self, charts: Vec<String>) -> Result<()> {
+        if charts.is_empty() {
+            return Ok(());
+        }
+        let bytes = to_json(&Effect::ChartsEdited { charts })?;
+        self.inner.meta.announce(&bytes).await?;
+        Ok(())
     }
 
     /// Tells the conference's live streams, if it has any: a channel is
@@ -389,13 +431,25 @@ impl Conferences {
                 conference_id,
                 version,
                 change,
-            } => self.notify(
-                conference_id,
-                Event::Changed {
-                    version: *version,
-                    change: change.clone(),
-                },
-            ),
+            } => {
+                let _ = self.inner.notices.send(Notice::Changed {
+                    conference_id: conference_id.clone(),
+                });
+                self.notify(
+                    conference_id,
+                    Event::Changed {
+                        version: *version,
+                        change: change.clone(),
+                    },
+                )
+            }
+            Effect::ChartsEdited { charts } => {
+                if remote {
+                    let _ = self.inner.notices.send(Notice::ChartsEdited {
+                        charts: charts.clone(),
+                    });
+                }
+            }
             Effect::Revoked {
                 conference_id,
                 token_id,
@@ -441,6 +495,10 @@ impl Conferences {
                         }
                     }
                 }
+                let _ = self.inner.notices.send(Notice::Deleted {
+                    conference_id: conference_id.clone(),
+                    charts: charts.clone(),
+                });
                 // Dropping the channel ends the conference's event
                 // streams. A waiter still holding the lock finds the
                 // conference gone.

@@ -1,5 +1,6 @@
 //! The admin socket: a Unix socket in the data dir (`admin.sock`) through
-//! which `easel backup` asks a running server for a backup.
+//! which `easel backup` asks a running server for a backup and `easel
+//! reindex` for a rebuilt search index.
 //!
 //! Why a socket in the data dir and not an HTTP route with an admin token:
 //! sled lets only one process open a data dir, so an online backup must be
@@ -11,6 +12,7 @@
 //!
 //! Protocol: the client writes one line, `backup`; the server answers
 //! `ok` and the backup file's bytes, then closes, or `error: …` and closes.
+//! Or `reindex`; the server answers `ok N` (charts indexed) or `error: …`.
 //! A backup that fails part-way lacks its end record, which the client's
 //! verification reports as truncated.
 
@@ -43,6 +45,7 @@ pub fn spawn(
     data_dir: &Path,
     conferences: Conferences,
     store: easel_store::Store,
+    search: easel_search::Search,
     shutdown: CancellationToken,
 ) {
     let path = socket_path(data_dir);
@@ -70,7 +73,8 @@ pub fn spawn(
                     Ok((stream, _)) => {
                         let conferences = conferences.clone();
                         let store = store.clone();
-                        tokio::spawn(async move { serve(stream, conferences, store).await });
+                        let search = search.clone();
+                        tokio::spawn(async move { serve(stream, conferences, store, search).await });
                     }
                     Err(e) => tracing::warn!(error = %e, "admin socket accept failed"),
                 }
@@ -80,7 +84,12 @@ pub fn spawn(
     });
 }
 
-async fn serve(stream: UnixStream, conferences: Conferences, store: easel_store::Store) {
+async fn serve(
+    stream: UnixStream,
+    conferences: Conferences,
+    store: easel_store::Store,
+    search: easel_search::Search,
+) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_COMMAND as u64));
@@ -107,13 +116,46 @@ async fn serve(stream: UnixStream, conferences: Conferences, store: easel_store:
                 Err(e) => tracing::error!(error = %e, "online backup failed"),
             }
         }
+        "reindex" => {
+            let answer = match search.rebuild().await {
+                Ok(charts) => {
+                    tracing::info!(charts, "search index rebuilt (admin socket)");
+                    format!("ok {charts}\n")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "search index rebuild failed");
+                    format!("error: {e}\n")
+                }
+            };
+            let _ = write.write_all(answer.as_bytes()).await;
+        }
         other => {
             let _ = write
                 .write_all(
-                    format!("error: unknown command {other:?}; expected `backup`\n").as_bytes(),
+                    format!("error: unknown command {other:?}; expected `backup` or `reindex`\n")
+                        .as_bytes(),
                 )
                 .await;
         }
+    }
+}
+
+/// Asks the server owning `data_dir` to rebuild its search index; the
+/// number of charts indexed. `Ok(None)` when no server answers.
+pub async fn request_reindex(data_dir: &Path) -> std::io::Result<Option<usize>> {
+    let Ok(stream) = UnixStream::connect(socket_path(data_dir)).await else {
+        return Ok(None);
+    };
+    let (read, mut write) = stream.into_split();
+    write.write_all(b"reindex\n").await?;
+    let mut status = String::new();
+    BufReader::new(read).read_line(&mut status).await?;
+    match status.trim().strip_prefix("ok ") {
+        Some(n) => Ok(Some(n.parse().unwrap_or(0))),
+        None => Err(std::io::Error::other(format!(
+            "the server could not rebuild the index: {}",
+            status.trim()
+        ))),
     }
 }
 

@@ -95,6 +95,19 @@ pub struct ServeConfig {
     #[arg(long, env = "EASEL_MAX_TEMPLATE_HEADING_CHARS", default_value_t = 200)]
     pub max_template_heading_chars: usize,
 
+    /// Longest search query, in bytes (400 beyond).
+    #[arg(long, env = "EASEL_MAX_SEARCH_QUERY_BYTES", default_value_t = 500)]
+    pub max_search_query_bytes: usize,
+
+    /// Most hits one search answers with (a request's `limit` is capped to it).
+    #[arg(long, env = "EASEL_MAX_SEARCH_HITS", default_value_t = 50)]
+    pub max_search_hits: usize,
+
+    /// Milliseconds from a chart's first unindexed edit until search sees it
+    /// (the indexer reads a chart at most once per this window).
+    #[arg(long, env = "EASEL_SEARCH_DEBOUNCE_MS", default_value_t = 500)]
+    pub search_debounce_ms: u64,
+
     /// Failed token checks allowed per client address per minute (burst of
     /// the same size); past it, requests carrying a token get 429. 0: off.
     #[arg(long, env = "EASEL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
@@ -328,6 +341,19 @@ impl ServeConfig {
             concurrency: self.webhook_concurrency.max(1),
             history: self.webhook_history.max(1),
             chart_debounce: Duration::from_millis(self.webhook_chart_debounce_ms),
+        }
+    }
+
+    /// Where the search index lives: `search/` in the data dir.
+    pub fn search_dir(&self) -> PathBuf {
+        self.data_dir.join("search")
+    }
+
+    pub fn search_config(&self) -> easel_search::SearchConfig {
+        easel_search::SearchConfig {
+            debounce: Duration::from_millis(self.search_debounce_ms),
+            // A cluster node heard no other node's edits while it was down.
+            rebuild_on_start: self.redis.is_some(),
         }
     }
 

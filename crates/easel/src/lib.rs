@@ -46,6 +46,8 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
     /// Conferences, tokens and the chart index.
     pub conferences: Conferences,
+    /// Full-text search over the conferences' charts.
+    pub search: easel_search::Search,
     /// Per-address limits on failed tokens, connections and creations.
     pub limits: Arc<RateLimits>,
     /// Who may open WebSockets from a browser.
@@ -139,6 +141,14 @@ pub async fn run_with_notice(
     if let Err(e) = conferences.resume_convergence().await {
         tracing::warn!(error = %e, "convergence schedules not resumed");
     }
+    // Before the demo conference is created, so the indexer hears of it.
+    let search = easel_search::Search::start(
+        &config.search_dir(),
+        conferences.clone(),
+        config.search_config(),
+        shutdown.clone(),
+    )
+    .context("opening the search index")?;
     let base = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),
@@ -158,6 +168,7 @@ pub async fn run_with_notice(
         &config.data_dir,
         conferences.clone(),
         store.clone(),
+        search.clone(),
         shutdown.clone(),
     );
     if let Some(after) = config.delete_published_after {
@@ -169,6 +180,7 @@ pub async fn run_with_notice(
         origins: Arc::new(OriginPolicy::new(&config.allowed_origins)),
         config: Arc::new(config),
         conferences,
+        search: search.clone(),
         limits: Arc::new(limits),
         shutdown: shutdown.clone(),
     };
@@ -197,6 +209,8 @@ pub async fn run_with_notice(
     .await
     .context("HTTP server")?;
     hub.shutdown().await;
+    // After the hub: its last batches are in the change feed.
+    search.close().await;
     let _ = std::fs::remove_file(&admin_socket);
     tracing::info!("stopped");
     Ok(())

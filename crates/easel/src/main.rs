@@ -55,6 +55,14 @@ enum Command {
         #[arg(short = 'o', long = "output")]
         output: std::path::PathBuf,
     },
+    /// Rebuild the search index of a data dir from its charts: through the
+    /// running server's admin socket if one answers, else by opening the
+    /// data dir (server stopped).
+    Reindex {
+        /// Data dir of the server.
+        #[arg(long, env = "EASEL_DATA_DIR", default_value = "./easel-data")]
+        data_dir: std::path::PathBuf,
+    },
     /// Restore a backup into an empty (or missing) data dir, after checking
     /// every checksum; then start `easel serve` on it.
     Restore {
@@ -175,6 +183,21 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Reindex { data_dir } => {
+            init_tracing(false);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let (charts, how) = runtime.block_on(reindex(&data_dir))?;
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "search index of {} rebuilt ({how}): {charts} charts",
+                    data_dir.display()
+                );
+            }
+            Ok(())
+        }
         Command::Restore { data_dir, file } => {
             init_tracing(false);
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -283,6 +306,51 @@ async fn backup(
         let _ = tokio::fs::remove_file(&partial).await;
     }
     result
+}
+
+/// Rebuilds the search index: by the running server, else here.
+async fn reindex(data_dir: &std::path::Path) -> anyhow::Result<(usize, &'static str)> {
+    if let Some(n) = easel::admin::request_reindex(data_dir)
+        .await
+        .context("reindex through the server's admin socket")?
+    {
+        return Ok((n, "by the running server"));
+    }
+    anyhow::ensure!(
+        data_dir.join("db").exists(),
+        "{} is not an Easel data dir (no server answers on its admin socket and it holds no database)",
+        data_dir.display()
+    );
+    let opened = open_conferences(data_dir, None).await?;
+    let result = async {
+        let config = ServeConfig::for_data_dir(data_dir);
+        let index = easel_search::SearchIndex::open(&config.search_dir())?;
+        let records = easel_search::all_records(&opened.conferences).await?;
+        index.replace_all(&records)?;
+        index.close()?;
+        anyhow::Ok(records.len())
+    }
+    .await;
+    opened.close().await;
+    Ok((result?, "offline"))
+}
+
+/// Removes a deleted conference from a stopped server's search index. (A
+/// running cluster's nodes hear of the deletion and remove it themselves.)
+fn unindex_conference(data_dir: &std::path::Path, conference: &str) -> anyhow::Result<()> {
+    let config = ServeConfig::for_data_dir(data_dir);
+    if !config.search_dir().exists() {
+        return Ok(());
+    }
+    let index = easel_search::SearchIndex::open(&config.search_dir())?;
+    index.apply(&[easel_search::Change::RemoveConference(
+        conference.to_owned(),
+    )])?;
+    // Only a clean index stays clean: one that needed a rebuild still does.
+    if !index.needs_rebuild() {
+        index.close()?;
+    }
+    Ok(())
 }
 
 /// Renders a conference's proceedings from a data dir (server stopped).
@@ -398,16 +466,20 @@ async fn conference(cmd: ConferenceCommand) -> anyhow::Result<Vec<String>> {
                 };
                 easel::demo::mint_link(conferences, &base, conference, role, label).await
             }
-            ConferenceCommand::Delete { conference, .. } => conferences
-                .delete(conference)
-                .await
-                .map(|d| {
-                    vec![format!(
-                        "deleted conference {conference}: {} charts, {} links",
-                        d.charts, d.links
-                    )]
-                })
-                .with_context(|| format!("deleting conference {conference}")),
+            ConferenceCommand::Delete { conference, .. } => {
+                let d = conferences
+                    .delete(conference)
+                    .await
+                    .with_context(|| format!("deleting conference {conference}"))?;
+                if dir.redis.is_none() {
+                    unindex_conference(&dir.data_dir, conference)
+                        .context("removing the conference from the search index")?;
+                }
+                Ok(vec![format!(
+                    "deleted conference {conference}: {} charts, {} links",
+                    d.charts, d.links
+                )])
+            }
             ConferenceCommand::List { .. } => {
                 let mut lines = Vec::new();
                 for id in conferences.list_ids().await? {

@@ -11,6 +11,7 @@ import { BoardGrid } from './grid'
 import { ProposeForm } from './propose'
 import { rememberPosterKey } from './poster'
 import { Votes, votesBar } from '../votes'
+import { searchBox } from '../search'
 
 export function conferencePage(root: HTMLElement, conferenceId: string, token: string | null): () => void {
   clear(root)
@@ -28,6 +29,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
   const nav = h('nav', { class: 'row wrap conf-nav', 'aria-label': 'Conference' })
   const problem = h('div', { id: 'board-problem' })
   const votes = new Votes(conferenceId, token)
+  const search = searchBox(conferenceId, token)
 
   const propose: ProposeForm = new ProposeForm({
     conferenceId,
@@ -58,6 +60,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
       { class: 'page wide' },
       h('div', { class: 'conf-head' }, h('div', {}, heading, desc, zoneNote), h('div', { class: 'conf-live' }, live)),
       nav,
+      search.el,
       problem,
       votesBar(votes),
       grid.el,
@@ -214,6 +217,7 @@ export function conferencePage(root: HTMLElement, conferenceId: string, token: s
   void load()
   return () => {
     disposed = true
+    search.dispose()
     clearInterval(clock)
     events?.close()
   }

@@ -12,6 +12,7 @@ import { TaskList } from '@tiptap/extension-list'
 import { ActionIds, TaskItemWithId } from './action-id'
 
 import { CaretInStep } from '../selection'
+import { SearchTarget } from './place'
 import { h } from '../util'
 
 // Another person's caret, drawn inside the text. Its label is positioned
@@ -54,6 +55,7 @@ export function createEditor(
       Collaboration.configure({ document: doc, field: 'notes' }),
       CollaborationCaret.configure({ provider, user, render: caret }),
       CaretInStep.configure({ document: doc }),
+      SearchTarget,
     ],
     editorProps: {
       attributes: {

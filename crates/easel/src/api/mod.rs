@@ -21,6 +21,7 @@ mod handlers;
 pub mod news;
 pub mod history;
 pub mod report;
+pub mod search;
 pub mod views;
 pub mod webhooks;
 pub mod votes;
@@ -225,6 +226,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(votes::place_dot, votes::remove_dot))
         .routes(routes!(events::conference_events))
         .routes(routes!(conference_presence))
+        .routes(routes!(search::search_conference))
         .routes(routes!(calendar::agenda_calendar))
         .routes(routes!(calendar::session_calendar))
         .routes(routes!(chart_info))
