@@ -6,15 +6,23 @@
 //! [`ChartContent`] model and writes the report template new charts start
 //! from. Everything else in Easel works on [`ChartContent`].
 
+mod board;
 mod content;
 mod read;
 mod template;
 
+pub use board::{
+    read_board, Arrow, Board, BoardLimits, InkColor, Sticky, StickyColor, Stroke, Tool, BOARD,
+    BOARD_HEIGHT, BOARD_WIDTH, CLUSTER_GAP, MAX_ID_CHARS, STICKY_DEFAULT_SIZE, STICKY_SIZE,
+    STROKE_WIDTH,
+};
 pub use content::{
     inlines_text, ActionItem, Block, ChartContent, Inline, ListItem, Marks, TaskItem,
     TEMPLATE_HEADINGS,
 };
-pub use read::{read_chart, read_chart_txn, META, NOTES, PARTICIPANTS};
+pub use read::{
+    read_chart, read_chart_txn, read_chart_txn_with, read_chart_with, META, NOTES, PARTICIPANTS,
+};
 pub use template::{seed_template, template_update, TEMPLATE_CLIENT_ID};
 
 /// Errors of this crate.

@@ -37,6 +37,7 @@ fn expected_template() -> ChartContent {
             },
         ],
         participants: vec![],
+        board: Default::default(),
     }
 }
 
