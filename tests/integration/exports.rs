@@ -107,7 +107,7 @@ async fn typed_notes_come_out_in_every_format() {
         Some(&f.read),
         &[],
     );
-    assert_eq!(json.body["schema"], "easel.proceedings/v1", "{}", json.raw);
+    assert_eq!(json.body["schema"], "easel.proceedings/v2", "{}", json.raw);
     assert!(json.raw.contains("2030-01-01T00:00:00Z"), "{}", json.raw);
 
     // PDF: right type, and the typed text is in it.

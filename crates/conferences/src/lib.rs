@@ -194,6 +194,8 @@ struct Inner {
     /// Conferences as last parsed, with the bytes they were parsed from
     /// (see [`Conferences::load_shared`]).
     parsed: Mutex<HashMap<String, Parsed>>,
+    /// Applied wherever a chart's board is read for an export.
+    board_limits: std::sync::RwLock<easel_chart::BoardLimits>,
 }
 
 /// A conference's stored bytes and what they parse to.
@@ -241,8 +243,27 @@ impl Conferences {
                 locks: Mutex::new(HashMap::new()),
                 channels: Mutex::new(HashMap::new()),
                 parsed: Mutex::new(HashMap::new()),
+                board_limits: std::sync::RwLock::new(easel_chart::BoardLimits::default()),
             }),
         }
+    }
+
+    /// Sets the board limits every export applies (`--max-board-*`).
+    pub fn set_board_limits(&self, limits: easel_chart::BoardLimits) {
+        *self
+            .inner
+            .board_limits
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = limits;
+    }
+
+    /// The board limits exports apply.
+    pub fn board_limits(&self) -> easel_chart::BoardLimits {
+        *self
+            .inner
+            .board_limits
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn hub(&self) -> &Hub {

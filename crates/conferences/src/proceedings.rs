@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use easel_agenda::{zone, Conference, Session, SessionState};
-use easel_chart::ChartContent;
+use easel_chart::{BoardLimits, ChartContent};
 use easel_hub::Hub;
 use easel_proceedings::{ConferenceInfo, Format, ProceedingsInput, SessionInput};
 use yrs::updates::decoder::Decode;
@@ -99,17 +99,32 @@ pub fn proceedings_input(
 }
 
 /// [`proceedings_input`] with every chart's current content.
-pub async fn load_input(stored: &StoredConference, hub: &Hub) -> crate::Result<ProceedingsInput> {
+pub async fn load_input(
+    stored: &StoredConference,
+    hub: &Hub,
+    limits: &BoardLimits,
+) -> crate::Result<ProceedingsInput> {
     let c = &stored.conference;
     let mut contents = HashMap::with_capacity(c.sessions().len());
     for s in c.sessions() {
-        contents.insert(s.chart_id.clone(), chart_content(hub, &s.chart_id).await?);
+        contents.insert(
+            s.chart_id.clone(),
+            chart_content(hub, &s.chart_id, limits).await?,
+        );
     }
     Ok(proceedings_input(c, contents))
 }
 
-/// A chart's current content, from the live actor or the store.
-pub async fn chart_content(hub: &Hub, chart_id: &str) -> crate::Result<easel_chart::ChartContent> {
+/// A chart's current content, from the live actor or the store, with the
+/// board limits applied. Every export reads charts here, so this is where
+/// the names in a chart (participants, and the authors of stickies, ink
+/// and arrows: [`ChartContent::map_people`]) can be replaced or blanked in
+/// one place.
+pub async fn chart_content(
+    hub: &Hub,
+    chart_id: &str,
+    limits: &BoardLimits,
+) -> crate::Result<easel_chart::ChartContent> {
     let state = hub.chart_state(chart_id).await?;
     let doc = Doc::new();
     let update = Update::decode_v1(&state)
@@ -117,7 +132,7 @@ pub async fn chart_content(hub: &Hub, chart_id: &str) -> crate::Result<easel_cha
     doc.transact_mut()
         .apply_update(update)
         .map_err(|e| crate::Error::Corrupt(format!("chart {chart_id}: {e}")))?;
-    Ok(easel_chart::read_chart(&doc))
+    Ok(easel_chart::read_chart_with(&doc, limits))
 }
 
 /// Rendering failed (a PDF typesetting bug, not bad input).
@@ -148,7 +163,7 @@ pub async fn render_proceedings(
     format: Format,
 ) -> Result<(String, Vec<u8>), ExportError> {
     let stored = conferences.load(conference_id).await?;
-    let input = load_input(&stored, conferences.hub()).await?;
+    let input = load_input(&stored, conferences.hub(), &conferences.board_limits()).await?;
     let name = slug(&input.conference.name, "proceedings");
     let bytes = render_blocking(move || easel_proceedings::render(&input, format)).await?;
     Ok((name, bytes))
@@ -173,11 +188,61 @@ pub async fn render_chart_export(
             ..Default::default()
         },
     };
-    input.content = chart_content(conferences.hub(), chart_id).await?;
+    input.content = chart_content(conferences.hub(), chart_id, &conferences.board_limits()).await?;
     let name = slug(&input.topic, "chart");
     let info = conference_info(c);
     let bytes =
         render_blocking(move || easel_proceedings::render_chart(&input, &info, format)).await?;
+    Ok((name, bytes))
+}
+
+/// How a board is served on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoardFormat {
+    Svg,
+    Png,
+}
+
+impl BoardFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            BoardFormat::Svg => "image/svg+xml",
+            BoardFormat::Png => "image/png",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            BoardFormat::Svg => "svg",
+            BoardFormat::Png => "png",
+        }
+    }
+}
+
+/// One chart's board as SVG or PNG; with the file name slug (the
+/// session's topic, like the chart's exports, with `-board`).
+pub async fn render_board(
+    conferences: &Conferences,
+    conference_id: &str,
+    chart_id: &str,
+    format: BoardFormat,
+) -> Result<(String, Vec<u8>), ExportError> {
+    let stored = conferences.load(conference_id).await?;
+    let topic = stored
+        .conference
+        .sessions()
+        .iter()
+        .find(|s| s.chart_id == chart_id)
+        .map(|s| s.topic.clone())
+        .unwrap_or_else(|| format!("Chart {chart_id}"));
+    let content = chart_content(conferences.hub(), chart_id, &conferences.board_limits()).await?;
+    let name = format!("{}-board", slug(&topic, "chart"));
+    let board = content.board;
+    let bytes = render_blocking(move || match format {
+        BoardFormat::Svg => Ok(easel_proceedings::board_svg(&board).into_bytes()),
+        BoardFormat::Png => easel_proceedings::board_png(&board),
+    })
+    .await?;
     Ok((name, bytes))
 }
 

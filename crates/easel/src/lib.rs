@@ -113,6 +113,7 @@ pub async fn run_with_notice(
             (hub.clone(), Conferences::with_meta(meta, hub))
         }
     };
+    conferences.set_board_limits(config.board_limits());
     conferences.follow_cluster(shutdown.clone());
     let base = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),

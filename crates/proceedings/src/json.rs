@@ -1,4 +1,4 @@
-//! JSON renderer: the compiled model as `easel.proceedings/v1` (see
+//! JSON renderer: the compiled model as `easel.proceedings/v2` (see
 //! `docs/proceedings-json.md`).
 //!
 //! This is the machine-readable export and the intended input of further
@@ -29,10 +29,11 @@ pub fn render(model: &Proceedings) -> Result<String, ProceedingsError> {
     Ok(out)
 }
 
-/// Parses a document produced by [`render`]. Fails on another schema.
+/// Parses a document produced by [`render`] (or by a version writing
+/// `easel.proceedings/v1`, which v2 extends). Fails on another schema.
 pub fn parse(json: &str) -> Result<Proceedings, ProceedingsError> {
     let model: Proceedings = serde_json::from_str(json)?;
-    if model.schema != crate::model::SCHEMA {
+    if !crate::model::READS_SCHEMAS.contains(&model.schema.as_str()) {
         return Err(ProceedingsError::UnsupportedSchema(model.schema));
     }
     Ok(model)

@@ -11,6 +11,7 @@
 //! The PDF renderer hands the model's JSON form to a typst template as data
 //! (see `docs/proceedings.md`).
 
+mod board;
 mod escape;
 mod html;
 mod input;
@@ -19,6 +20,9 @@ mod markdown;
 mod model;
 mod pdf;
 
+pub use board::{
+    ink_hex, png as board_png, sticky_hex, summary as board_summary, svg as board_svg, PNG_MAX_SIDE,
+};
 pub use escape::{safe_href, session_anchor};
 pub use input::{ConferenceInfo, ProceedingsInput, SessionInput};
 pub use json::parse as parse_json;
@@ -44,6 +48,10 @@ pub enum ProceedingsError {
     /// The laid-out document could not be written as PDF.
     #[error("PDF export failed: {0}")]
     PdfExport(String),
+    /// The board's SVG could not be rasterized (a bug, not bad input: the
+    /// SVG is generated from checked values).
+    #[error("board rasterization failed: {0}")]
+    Raster(String),
 }
 
 /// Output formats.
@@ -116,7 +124,7 @@ pub fn render_html(input: &ProceedingsInput) -> String {
     html::render(&Proceedings::build(input))
 }
 
-/// `easel.proceedings/v1` JSON of the whole conference.
+/// `easel.proceedings/v2` JSON of the whole conference.
 pub fn render_json(input: &ProceedingsInput) -> Result<String, ProceedingsError> {
     json::render(&Proceedings::build(input))
 }
@@ -136,7 +144,7 @@ pub fn render_chart_html(session: &SessionInput, conference: &ConferenceInfo) ->
     html::render(&Proceedings::for_chart(session, conference))
 }
 
-/// `easel.proceedings/v1` JSON (kind `chart`) of one chart.
+/// `easel.proceedings/v2` JSON (kind `chart`) of one chart.
 pub fn render_chart_json(
     session: &SessionInput,
     conference: &ConferenceInfo,

@@ -3,19 +3,22 @@
 //!
 //! It is computed once from a [`ProceedingsInput`] and every renderer works
 //! from it, so the formats cannot disagree about order, counts or which links
-//! are allowed. It is also exactly the JSON output (`easel.proceedings/v1`),
+//! are allowed. It is also exactly the JSON output (`easel.proceedings/v2`),
 //! which makes it the input of any future renderer (e.g. a typst PDF).
 
 use std::collections::BTreeMap;
 
-use easel_chart::{ActionItem, Block, ChartContent, Inline};
+use easel_chart::{ActionItem, Block, Board, ChartContent, Inline};
 use serde::{Deserialize, Serialize};
 
 use crate::escape::{safe_href, session_anchor};
 use crate::input::{ConferenceInfo, ProceedingsInput, SessionInput};
 
 /// Identifier of the JSON schema this model serializes to.
-pub const SCHEMA: &str = "easel.proceedings/v1";
+pub const SCHEMA: &str = "easel.proceedings/v2";
+
+/// Earlier schemas this version still reads (v2 only added fields).
+pub const READS_SCHEMAS: [&str; 2] = ["easel.proceedings/v1", SCHEMA];
 
 /// Whether the document covers the whole conference or a single chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +95,10 @@ pub struct Session {
     /// [`crate::escape::safe_href`]): unsafe links have `link: null`.
     pub blocks: Vec<Block>,
     pub action_items: Vec<ActionItem>,
+    /// The chart's board (v2): stickies with their cluster, strokes,
+    /// arrows, and notes of what the limits left out. Absent when empty.
+    #[serde(default, skip_serializing_if = "Board::is_empty")]
+    pub board: Board,
 }
 
 /// One line of the action register.
@@ -263,6 +270,7 @@ fn compile_session(input: &SessionInput) -> Session {
         participants: content.participants.clone(),
         blocks,
         action_items: content.action_items(),
+        board: content.board.clone(),
     }
 }
 

@@ -201,6 +201,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(calendar::session_calendar))
         .routes(routes!(chart_info))
         .routes(routes!(exports::chart_export))
+        .routes(routes!(exports::board_image))
         .routes(routes!(exports::proceedings))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
