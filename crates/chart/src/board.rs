@@ -762,9 +762,9 @@ fn assign_clusters(stickies: &mut [Sticky]) {
     }
     // Number the clusters in reading order of their top-left sticky.
     let mut roots: BTreeMap<usize, (i32, i32)> = BTreeMap::new();
-    for i in 0..n {
+    for (i, s) in stickies.iter().enumerate() {
         let r = find(&mut parent, i);
-        let key = (stickies[i].y, stickies[i].x);
+        let key = (s.y, s.x);
         roots
             .entry(r)
             .and_modify(|k| *k = (*k).min(key))
@@ -777,8 +777,8 @@ fn assign_clusters(stickies: &mut [Sticky]) {
         .enumerate()
         .map(|(n, (r, _))| (*r, n as u32))
         .collect();
-    for i in 0..n {
+    for (i, s) in stickies.iter_mut().enumerate() {
         let r = find(&mut parent, i);
-        stickies[i].cluster = number.get(&r).copied().unwrap_or(0);
+        s.cluster = number.get(&r).copied().unwrap_or(0);
     }
 }
