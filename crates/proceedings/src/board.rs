@@ -217,10 +217,10 @@ pub fn summary(board: &Board) -> String {
 pub fn svg(board: &Board) -> String {
     let (vx, vy, vw, vh) = view_box(board);
     let mut out = String::with_capacity(1024 + board.stickies.len() * 256);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"board\" viewBox=\"{vx} {vy} {vw} {vh}\" \
-width=\"{vw}\" height=\"{vh}\" role=\"img\" aria-label=\"Board: {}\" font-family=\"{FONTS}\">\n",
+width=\"{vw}\" height=\"{vh}\" role=\"img\" aria-label=\"Board: {}\" font-family=\"{FONTS}\">",
         summary(board)
     );
     let _ = writeln!(
@@ -425,10 +425,13 @@ pub fn png(board: &Board) -> Result<Vec<u8>, ProceedingsError> {
         .map_err(|e| ProceedingsError::Raster(e.to_string()))
 }
 
+/// The stickies of one cluster within one colour.
+pub(crate) type ClusterGroup<'a> = (u32, Vec<&'a Sticky>);
+
 /// Sticky texts by colour (palette order), and within a colour by cluster
-/// (numbered from 1 over the whole board), as Markdown list items. Text is
-/// passed through `escape` (the Markdown renderer's own).
-pub(crate) fn markdown_groups(board: &Board) -> Vec<(StickyColor, Vec<(u32, Vec<&Sticky>)>)> {
+/// (0-based cluster numbers; Markdown shows them from 1), in reading
+/// order within a cluster. The Markdown renderer escapes the texts.
+pub(crate) fn markdown_groups(board: &Board) -> Vec<(StickyColor, Vec<ClusterGroup<'_>>)> {
     let mut groups = Vec::new();
     for color in StickyColor::ALL {
         let mut of_color: Vec<&Sticky> =
@@ -438,7 +441,7 @@ pub(crate) fn markdown_groups(board: &Board) -> Vec<(StickyColor, Vec<(u32, Vec<
         }
         // Reading order inside each cluster.
         of_color.sort_by_key(|s| (s.cluster, s.y, s.x));
-        let mut clusters: Vec<(u32, Vec<&Sticky>)> = Vec::new();
+        let mut clusters: Vec<ClusterGroup<'_>> = Vec::new();
         for s in of_color {
             match clusters.last_mut() {
                 Some((c, list)) if *c == s.cluster => list.push(s),

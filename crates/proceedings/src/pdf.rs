@@ -277,12 +277,13 @@ fn diagnostics(diags: &[SourceDiagnostic]) -> String {
         .join(" | ")
 }
 
+/// The boards' drawings: (path in the world, SVG).
+type Boards = Vec<(String, String)>;
+
 /// The model as the template's data: each session with a board gets
 /// `board_figure` (`path` of its SVG in the world, its `width` and
 /// `height` in board units, and a `caption` of counts).
-fn template_data(
-    model: &Proceedings,
-) -> Result<(Vec<u8>, Vec<(String, String)>), ProceedingsError> {
+fn template_data(model: &Proceedings) -> Result<(Vec<u8>, Boards), ProceedingsError> {
     let mut value = serde_json::to_value(model)?;
     let mut boards = Vec::new();
     let sessions = value
