@@ -20,7 +20,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: WebSocket sync hub, HTTP API and web client.
-    Serve(ServeConfig),
+    // Boxed: the settings are most of the enum's size.
+    Serve(Box<ServeConfig>),
     /// Set up conferences on a data dir while the server is stopped.
     #[command(subcommand)]
     Conference(ConferenceCommand),
@@ -141,7 +142,7 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(serve(config))
+            runtime.block_on(serve(*config))
         }
         Command::Conference(cmd) => {
             init_tracing(false);
