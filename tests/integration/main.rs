@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod api;
+mod board;
 mod churn;
 mod cluster;
 mod convergence;

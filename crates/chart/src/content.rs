@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::board::Board;
+
 /// Everything a chart contains, in document order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChartContent {
@@ -14,6 +16,9 @@ pub struct ChartContent {
     pub blocks: Vec<Block>,
     /// Distinct participant names from `meta.participants`, in document order.
     pub participants: Vec<String>,
+    /// Sticky notes, ink and arrows, with the limits applied.
+    #[serde(default, skip_serializing_if = "Board::is_empty")]
+    pub board: Board,
 }
 
 /// One block-level node.
@@ -144,7 +149,25 @@ impl ChartContent {
     /// empty sections, and the template is the organizer's choice, so a
     /// heading alone is structure, not notes).
     pub fn is_blank(&self) -> bool {
-        self.participants.is_empty() && self.blocks.iter().all(block_is_blank)
+        self.participants.is_empty()
+            && self.board.is_empty()
+            && self.blocks.iter().all(block_is_blank)
+    }
+
+    /// Replaces every person name the chart holds (participants, and the
+    /// authors of board items) by `f(name)`; names mapped to "" are dropped
+    /// from the participants. The one place a caller changes how people
+    /// are named (e.g. anonymous attribution), so no name is missed.
+    pub fn map_people(&mut self, mut f: impl FnMut(&str) -> String) {
+        let mut kept: Vec<String> = Vec::new();
+        for p in &self.participants {
+            let name = f(p);
+            if !name.is_empty() && !kept.contains(&name) {
+                kept.push(name);
+            }
+        }
+        self.participants = kept;
+        self.board.map_people(&mut f);
     }
 
     /// A short plain-text summary for a news item: the body of the first

@@ -7,6 +7,7 @@
 //! from. Everything else in Easel works on [`ChartContent`].
 
 mod actions;
+mod board;
 mod content;
 mod read;
 mod restore;
@@ -16,12 +17,20 @@ mod template;
 pub use actions::parse_action;
 pub use redact::{Redactor, WITHHELD};
 
+pub use board::{
+    read_board, Arrow, Board, BoardLimits, InkColor, Sticky, StickyColor, Stroke, Tool, BOARD,
+    BOARD_HEIGHT, BOARD_WIDTH, CLUSTER_GAP, MAX_ID_CHARS, STICKY_DEFAULT_SIZE, STICKY_SIZE,
+    STROKE_WIDTH,
+};
 pub use content::{
     inlines_text, ActionItem, Block, ChartContent, Inline, ListItem, Marks, TaskItem,
     TEMPLATE_HEADINGS,
 };
-pub use read::{read_chart, read_chart_txn, valid_action_id, ACTION_ID, META, NOTES, PARTICIPANTS};
-pub use restore::{content_json, restore_update, BOARD};
+pub use read::{
+    read_chart, read_chart_txn, read_chart_txn_with, read_chart_with, valid_action_id, ACTION_ID,
+    META, NOTES, PARTICIPANTS,
+};
+pub use restore::{content_json, restore_update};
 pub use template::{
     seed_template, seed_template_with, template_update, ReportTemplate, SectionKind, TemplateError,
     TemplateLimits, TemplateSection, TEMPLATE_CLIENT_ID,

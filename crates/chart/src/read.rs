@@ -10,6 +10,7 @@ use yrs::types::array::ArrayIter;
 use yrs::types::text::{Diff, YChange};
 use yrs::{Any, Doc, Map, Out, ReadTxn, Transact, Xml, XmlElementRef};
 
+use crate::board::{read_board, BoardLimits};
 use crate::content::{Block, ChartContent, Inline, ListItem, Marks, TaskItem};
 
 /// Name of the root `Y.XmlFragment` holding the notes.
@@ -23,15 +24,26 @@ pub const PARTICIPANTS: &str = "participants";
 /// hostile documents).
 const MAX_DEPTH: usize = 32;
 
-/// Reads the chart held by `doc`. Opens a read transaction, so it must not be
-/// called while the same thread holds a write transaction on `doc`.
+/// Reads the chart held by `doc`, with the default board limits. Opens a
+/// read transaction, so it must not be called while the same thread holds a
+/// write transaction on `doc`.
 pub fn read_chart(doc: &Doc) -> ChartContent {
+    read_chart_with(doc, &BoardLimits::default())
+}
+
+/// [`read_chart`] with the server's configured board limits.
+pub fn read_chart_with(doc: &Doc, limits: &BoardLimits) -> ChartContent {
     let txn = doc.transact();
-    read_chart_txn(&txn)
+    read_chart_txn_with(&txn, limits)
+}
+
+/// Reads the chart through an existing transaction (default board limits).
+pub fn read_chart_txn<T: ReadTxn>(txn: &T) -> ChartContent {
+    read_chart_txn_with(txn, &BoardLimits::default())
 }
 
 /// Reads the chart through an existing transaction.
-pub fn read_chart_txn<T: ReadTxn>(txn: &T) -> ChartContent {
+pub fn read_chart_txn_with<T: ReadTxn>(txn: &T, limits: &BoardLimits) -> ChartContent {
     let blocks = match txn.get_xml_fragment(NOTES) {
         Some(notes) => read_blocks(txn, notes.as_ref(), 0),
         None => Vec::new(),
@@ -39,6 +51,7 @@ pub fn read_chart_txn<T: ReadTxn>(txn: &T) -> ChartContent {
     ChartContent {
         blocks,
         participants: read_participants(txn),
+        board: read_board(txn, limits),
     }
 }
 

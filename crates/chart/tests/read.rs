@@ -291,6 +291,7 @@ fn full_expected() -> ChartContent {
             },
         ],
         participants: vec!["Ada".into(), "Grace".into()],
+        board: Default::default(),
     }
 }
 

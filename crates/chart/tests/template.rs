@@ -38,6 +38,7 @@ fn expected_template() -> ChartContent {
             },
         ],
         participants: vec![],
+        board: Default::default(),
     }
 }
 

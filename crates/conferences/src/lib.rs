@@ -328,6 +328,16 @@ impl Conferences {
         }
     }
 
+    /// Sets the board limits every export applies (`--max-board-*`).
+    pub fn set_board_limits(&self, limits: easel_chart::BoardLimits) {
+        proceedings::set_board_limits(limits);
+    }
+
+    /// The board limits exports apply.
+    pub fn board_limits(&self) -> easel_chart::BoardLimits {
+        proceedings::board_limits()
+    }
+
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
     }

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use easel_agenda::{zone, Conference, Session, SessionState};
-use easel_chart::ChartContent;
+use easel_chart::{BoardLimits, ChartContent};
 use easel_hub::Hub;
 use easel_proceedings::{ConferenceInfo, Format, ProceedingsInput, SessionInput};
 use yrs::updates::decoder::Decode;
@@ -121,10 +121,28 @@ async fn load_named_input(stored: &StoredConference, hub: &Hub) -> crate::Result
     Ok(crate::report::named_input(stored, contents))
 }
 
-/// A chart's current content, from the live actor or the store.
+/// A chart's current content, from the live actor or the store, with the
+/// board limits applied. Every export reads charts here, so this is where
+/// the names in a chart (participants, and the authors of stickies, ink
+/// and arrows: [`ChartContent::map_people`]) can be replaced or blanked in
+/// one place.
 pub async fn chart_content(hub: &Hub, chart_id: &str) -> crate::Result<easel_chart::ChartContent> {
     let state = hub.chart_state(chart_id).await?;
     content_of_state(chart_id, &state)
+}
+
+/// What every reader of a chart keeps of its board (exports, versions,
+/// search): one server-wide setting (config), so it lives beside the
+/// readers rather than being passed through each of them.
+static BOARD_LIMITS: std::sync::LazyLock<std::sync::RwLock<BoardLimits>> =
+    std::sync::LazyLock::new(Default::default);
+
+pub fn set_board_limits(limits: BoardLimits) {
+    *BOARD_LIMITS.write().unwrap_or_else(|e| e.into_inner()) = limits;
+}
+
+pub fn board_limits() -> BoardLimits {
+    *BOARD_LIMITS.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The content of a chart state (a v1 update of the whole document).
@@ -135,7 +153,7 @@ pub fn content_of_state(chart_id: &str, state: &[u8]) -> crate::Result<easel_cha
     doc.transact_mut()
         .apply_update(update)
         .map_err(|e| crate::Error::Corrupt(format!("chart {chart_id}: {e}")))?;
-    Ok(easel_chart::read_chart(&doc))
+    Ok(easel_chart::read_chart_with(&doc, &board_limits()))
 }
 
 /// Rendering failed (a PDF typesetting bug, not bad input).
@@ -254,6 +272,56 @@ pub async fn render_chart_export_of(
     let info = conference_info(c);
     let bytes = render_blocking(move || {
         easel_proceedings::render_chart_with(&input, &info, attribution, format)
+    })
+    .await?;
+    Ok((name, bytes))
+}
+
+/// How a board is served on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoardFormat {
+    Svg,
+    Png,
+}
+
+impl BoardFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            BoardFormat::Svg => "image/svg+xml",
+            BoardFormat::Png => "image/png",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            BoardFormat::Svg => "svg",
+            BoardFormat::Png => "png",
+        }
+    }
+}
+
+/// One chart's board as SVG or PNG; with the file name slug (the
+/// session's topic, like the chart's exports, with `-board`).
+pub async fn render_board(
+    conferences: &Conferences,
+    conference_id: &str,
+    chart_id: &str,
+    format: BoardFormat,
+) -> Result<(String, Vec<u8>), ExportError> {
+    let stored = conferences.load(conference_id).await?;
+    let topic = stored
+        .conference
+        .sessions()
+        .iter()
+        .find(|s| s.chart_id == chart_id)
+        .map(|s| s.topic.clone())
+        .unwrap_or_else(|| format!("Chart {chart_id}"));
+    let content = chart_content(conferences.hub(), chart_id).await?;
+    let name = format!("{}-board", slug(&topic, "chart"));
+    let board = content.board;
+    let bytes = render_blocking(move || match format {
+        BoardFormat::Svg => Ok(easel_proceedings::board_svg(&board).into_bytes()),
+        BoardFormat::Png => easel_proceedings::board_png(&board),
     })
     .await?;
     Ok((name, bytes))

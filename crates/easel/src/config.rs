@@ -27,6 +27,34 @@ pub struct ServeConfig {
     #[arg(long, env = "EASEL_MAX_CHART_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub max_chart_bytes: usize,
 
+    /// Board: stickies per chart kept in exports (the first in id order).
+    #[arg(long, env = "EASEL_MAX_BOARD_STICKIES", default_value_t = 500)]
+    pub max_board_stickies: usize,
+
+    /// Board: characters of a sticky's text kept in exports.
+    #[arg(long, env = "EASEL_MAX_STICKY_CHARS", default_value_t = 2000)]
+    pub max_sticky_chars: usize,
+
+    /// Board: ink strokes per chart kept in exports (the first in id order).
+    #[arg(long, env = "EASEL_MAX_BOARD_STROKES", default_value_t = 2000)]
+    pub max_board_strokes: usize,
+
+    /// Board: points of one stroke kept in exports.
+    #[arg(long, env = "EASEL_MAX_STROKE_POINTS", default_value_t = 10_000)]
+    pub max_stroke_points: usize,
+
+    /// Board: points over all strokes of a chart kept in exports.
+    #[arg(long, env = "EASEL_MAX_BOARD_POINTS", default_value_t = 200_000)]
+    pub max_board_points: usize,
+
+    /// Board: arrows per chart kept in exports (the first in id order).
+    #[arg(long, env = "EASEL_MAX_BOARD_ARROWS", default_value_t = 1000)]
+    pub max_board_arrows: usize,
+
+    /// Board: characters of an author name kept in exports.
+    #[arg(long, env = "EASEL_MAX_BOARD_AUTHOR_CHARS", default_value_t = 100)]
+    pub max_board_author_chars: usize,
+
     /// Messages queued for one connection before it is closed as too slow (1013).
     #[arg(long, env = "EASEL_OUTBOUND_QUEUE", default_value_t = 512)]
     pub outbound_queue: usize,
@@ -354,6 +382,19 @@ impl ServeConfig {
             debounce: Duration::from_millis(self.search_debounce_ms),
             // A cluster node heard no other node's edits while it was down.
             rebuild_on_start: self.redis.is_some(),
+        }
+    }
+
+    /// What exports keep of a chart's board.
+    pub fn board_limits(&self) -> easel_chart::BoardLimits {
+        easel_chart::BoardLimits {
+            max_stickies: self.max_board_stickies,
+            max_sticky_chars: self.max_sticky_chars,
+            max_strokes: self.max_board_strokes,
+            max_stroke_points: self.max_stroke_points,
+            max_board_points: self.max_board_points,
+            max_arrows: self.max_board_arrows,
+            max_author_chars: self.max_board_author_chars,
         }
     }
 

@@ -121,6 +121,7 @@ pub async fn run_with_notice(
     easel_webhooks::Dispatcher::new(conferences.clone(), store.clone(), config.webhook_config())
         .context("webhook client")?
         .spawn(shutdown.clone());
+    conferences.set_board_limits(config.board_limits());
     conferences.follow_cluster(shutdown.clone());
     // A deletion a crash interrupted is finished before anyone connects.
     match conferences.sweep().await {

@@ -20,6 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: WebSocket sync hub, HTTP API and web client.
+    // Boxed: the settings are most of the enum's size.
     Serve(Box<ServeConfig>),
     /// Set up conferences on a data dir while the server is stopped.
     #[command(subcommand)]

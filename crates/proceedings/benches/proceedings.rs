@@ -2,7 +2,9 @@
 //!
 //! Run with `cargo bench -p easel-proceedings --bench proceedings`.
 //! Environment: `EASEL_BENCH_CHARTS` (default 300), `EASEL_BENCH_RUNS`
-//! (text formats, default 30) and `EASEL_BENCH_PDF_RUNS` (default 5).
+//! (text formats, default 30), `EASEL_BENCH_PDF_RUNS` (default 5) and
+//! `EASEL_BENCH_BOARDS` (default 1: every second chart has a board of
+//! 20–40 stickies, 10–30 strokes of 50–250 points and 3–8 arrows; 0: none).
 //!
 //! Charts are written through real yrs documents (template, notes with
 //! marks, lists and task items, participants), shipped as v1 updates to a
@@ -25,8 +27,8 @@ use easel_proceedings::{
 use yrs::types::Attrs;
 use yrs::updates::decoder::Decode;
 use yrs::{
-    Any, Array, ArrayPrelim, Doc, Map, ReadTxn, StateVector, Text, Transact, TransactionMut,
-    Update, Xml, XmlElementPrelim, XmlElementRef, XmlFragment, XmlTextPrelim,
+    Any, Array, ArrayPrelim, Doc, Map, MapPrelim, ReadTxn, StateVector, Text, TextPrelim, Transact,
+    TransactionMut, Update, Xml, XmlElementPrelim, XmlElementRef, XmlFragment, XmlTextPrelim,
 };
 
 /// xorshift64*: small, seeded, reproducible.
@@ -179,7 +181,70 @@ fn rich_paragraph<P: XmlFragment>(txn: &mut TransactionMut, parent: &P, rng: &mu
     }
 }
 
-fn chart(rng: &mut Rng, client: u64) -> ChartContent {
+/// A board as people leave it: stickies in a few heaps, ink, arrows.
+fn board(doc: &Doc, rng: &mut Rng) {
+    let board = doc.get_or_insert_map("board");
+    let mut txn = doc.transact_mut();
+    let stickies = board.insert(&mut txn, "stickies", MapPrelim::default());
+    let strokes = board.insert(&mut txn, "strokes", MapPrelim::default());
+    let arrows = board.insert(&mut txn, "arrows", MapPrelim::default());
+    let colors = ["yellow", "pink", "blue", "green", "orange", "purple"];
+    let n = rng.range(20, 40);
+    for i in 0..n {
+        let heap = (i % 4) as f64;
+        let s = stickies.insert(&mut txn, format!("s{i:03}"), MapPrelim::default());
+        s.insert(
+            &mut txn,
+            "text",
+            TextPrelim::new(capitalise(&sentence(rng, 3, 14))),
+        );
+        s.insert(
+            &mut txn,
+            "x",
+            200.0 + heap * 900.0 + (rng.below(3) * 210) as f64,
+        );
+        s.insert(&mut txn, "y", 200.0 + (rng.below(8) * 210) as f64);
+        s.insert(&mut txn, "color", colors[rng.below(colors.len())]);
+        s.insert(&mut txn, "author", rng.pick(NAMES));
+    }
+    for i in 0..rng.range(10, 30) {
+        let k = strokes.insert(&mut txn, format!("k{i:03}"), MapPrelim::default());
+        let (mut x, mut y) = (rng.range(0, 3800) as f64, rng.range(0, 2800) as f64);
+        let mut points = Vec::new();
+        for _ in 0..rng.range(50, 250) {
+            x = (x + rng.range(0, 20) as f64 - 10.0).clamp(0.0, 4000.0);
+            y = (y + rng.range(0, 20) as f64 - 10.0).clamp(0.0, 3000.0);
+            points.push(x);
+            points.push(y);
+        }
+        let arr = k.insert(&mut txn, "points", ArrayPrelim::default());
+        arr.insert_range(&mut txn, 0, points);
+        k.insert(
+            &mut txn,
+            "width",
+            if rng.below(4) == 0 { 24.0 } else { 4.0 },
+        );
+        k.insert(
+            &mut txn,
+            "tool",
+            if rng.below(4) == 0 {
+                "highlighter"
+            } else {
+                "pen"
+            },
+        );
+        k.insert(&mut txn, "author", rng.pick(NAMES));
+        k.insert(&mut txn, "done", true);
+    }
+    for i in 0..rng.range(3, 8) {
+        let a = arrows.insert(&mut txn, format!("a{i:03}"), MapPrelim::default());
+        a.insert(&mut txn, "from", format!("s{:03}", rng.below(n)));
+        a.insert(&mut txn, "to", format!("s{:03}", rng.below(n)));
+        a.insert(&mut txn, "author", rng.pick(NAMES));
+    }
+}
+
+fn chart(rng: &mut Rng, client: u64, with_board: bool) -> ChartContent {
     let doc = Doc::with_client_id(client);
     if rng.below(15) == 0 {
         // ~7% of charts: nobody wrote anything.
@@ -224,6 +289,9 @@ fn chart(rng: &mut Rng, client: u64) -> ChartContent {
             arr.push_back(&mut txn, rng.pick(NAMES));
         }
     }
+    if with_board {
+        board(&doc, rng);
+    }
     ship(&doc)
 }
 
@@ -240,7 +308,7 @@ fn ship(doc: &Doc) -> ChartContent {
     read_chart(&server)
 }
 
-fn conference_input(charts: usize) -> ProceedingsInput {
+fn conference_input(charts: usize, boards: bool) -> ProceedingsInput {
     let mut rng = Rng(0x005E_ED0F_0BE4_5EA7);
     let (days, rounds) = (3usize, 5usize);
     let spaces = charts.div_ceil(days * rounds).max(1);
@@ -250,7 +318,7 @@ fn conference_input(charts: usize) -> ProceedingsInput {
         let round = (n / spaces) % rounds;
         let space = n % spaces;
         let hour = 9 + 2 * round;
-        let content = chart(&mut rng, 1000 + n as u64);
+        let content = chart(&mut rng, 1000 + n as u64, boards && n % 2 == 0);
         sessions.push(SessionInput {
             id: format!("s{n:04}"),
             topic: format!("{} {}", capitalise(&sentence(&mut rng, 2, 6)), n),
@@ -361,9 +429,10 @@ fn main() {
     let charts = env_usize("EASEL_BENCH_CHARTS", 300);
     let runs = env_usize("EASEL_BENCH_RUNS", 30);
     let pdf_runs = env_usize("EASEL_BENCH_PDF_RUNS", 5);
+    let boards = env_usize("EASEL_BENCH_BOARDS", 1) != 0;
 
     let t = Instant::now();
-    let input = conference_input(charts);
+    let input = conference_input(charts, boards);
     let built = t.elapsed();
     let model = Proceedings::build(&input);
     let notes_bytes: usize = input
@@ -379,6 +448,28 @@ fn main() {
         notes_bytes as f64 / 1024.0 / charts.max(1) as f64,
         model.summary.action_items,
         model.summary.participants,
+    );
+    let with_board: Vec<_> = model.sessions().filter(|s| !s.board.is_empty()).collect();
+    println!(
+        "{} charts with a board: {} stickies, {} strokes, {} ink points, {} arrows",
+        with_board.len(),
+        with_board
+            .iter()
+            .map(|s| s.board.stickies.len())
+            .sum::<usize>(),
+        with_board
+            .iter()
+            .map(|s| s.board.strokes.len())
+            .sum::<usize>(),
+        with_board
+            .iter()
+            .flat_map(|s| &s.board.strokes)
+            .map(|k| k.points.len() / 2)
+            .sum::<usize>(),
+        with_board
+            .iter()
+            .map(|s| s.board.arrows.len())
+            .sum::<usize>(),
     );
 
     // Warm up (fonts, typst library, allocator).

@@ -46,6 +46,10 @@ blockquote { margin: 1rem 0; padding: .2rem 1rem; border-left: 3px solid var(--l
 pre { background: var(--bg-soft); padding: .75rem; overflow-x: auto; white-space: pre-wrap; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .92em; }
 mark { background: #fff3a3; }
+figure.board { margin: 1.5rem 0; }
+figure.board svg { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
+figure.board figcaption, .board-notes { color: var(--muted); font-size: .85rem; margin-top: .4rem; }
+@media print { figure.board { break-inside: avoid; } }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; border-bottom: 1px solid var(--line); padding: .4rem .3rem; }
 footer { color: var(--muted); font-size: .8rem; padding-top: 2rem; padding-bottom: 2rem; }
@@ -415,10 +419,29 @@ fn session_article(session: &Session, level: u8, out: &mut String) {
     if session.has_notes {
         let base = level.saturating_sub(min_heading(&session.blocks).unwrap_or(1).max(1) - 1);
         blocks(&session.blocks, base, out);
+        board(&session.board, out);
     } else {
         let _ = writeln!(out, "<p class=\"no-notes\">No notes</p>");
     }
     let _ = writeln!(out, "</article>");
+}
+
+/// The board as inline SVG (escaped by its renderer), with what the limits
+/// left out.
+fn board(b: &easel_chart::Board, out: &mut String) {
+    if b.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<figure class=\"board\">\n{}<figcaption>Board: {}</figcaption>\n",
+        crate::board::svg(b),
+        esc(&crate::board::summary(b))
+    );
+    for n in &b.notes {
+        let _ = writeln!(out, "<p class=\"board-notes\">{}</p>", esc(n));
+    }
+    let _ = writeln!(out, "</figure>");
 }
 
 /// Smallest heading level in the notes; note headings are shifted so that it

@@ -29,15 +29,11 @@ pub fn render(model: &Proceedings) -> Result<String, ProceedingsError> {
     Ok(out)
 }
 
-/// Schemas [`parse`] reads: v2 only added fields to v1, each with a
-/// default, so a v1 document reads as a v2 one without them.
-const READABLE: [&str; 2] = ["easel.proceedings/v1", crate::model::SCHEMA];
-
-/// Parses a document produced by [`render`] (or by a version writing v1).
-/// Fails on another schema.
+/// Parses a document produced by [`render`] (or by a version writing
+/// `easel.proceedings/v1`, which v2 extends). Fails on another schema.
 pub fn parse(json: &str) -> Result<Proceedings, ProceedingsError> {
     let model: Proceedings = serde_json::from_str(json)?;
-    if !READABLE.contains(&model.schema.as_str()) {
+    if !crate::model::READS_SCHEMAS.contains(&model.schema.as_str()) {
         return Err(ProceedingsError::UnsupportedSchema(model.schema));
     }
     Ok(model)

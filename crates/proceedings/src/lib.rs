@@ -12,6 +12,7 @@
 //! (see `docs/proceedings.md`).
 
 mod anonymize;
+mod board;
 mod escape;
 mod html;
 mod input;
@@ -23,6 +24,9 @@ mod priorities;
 
 pub use anonymize::{anonymize, anonymize_session, names_of};
 pub use escape::html as escape_html;
+pub use board::{
+    ink_hex, png as board_png, sticky_hex, summary as board_summary, svg as board_svg, PNG_MAX_SIDE,
+};
 pub use escape::{safe_href, session_anchor};
 pub use html::notes_fragment;
 pub use input::{
@@ -52,6 +56,10 @@ pub enum ProceedingsError {
     /// The laid-out document could not be written as PDF.
     #[error("PDF export failed: {0}")]
     PdfExport(String),
+    /// The board's SVG could not be rasterized (a bug, not bad input: the
+    /// SVG is generated from checked values).
+    #[error("board rasterization failed: {0}")]
+    Raster(String),
 }
 
 /// Output formats.

@@ -217,8 +217,62 @@ fn session_body(session: &Session, base: u8, out: &mut String) {
         if !body.is_empty() {
             let _ = writeln!(out, "{body}\n");
         }
+        board(&session.board, out);
     } else {
         let _ = writeln!(out, "*No notes*\n");
+    }
+}
+
+/// The board, which Markdown cannot draw: sticky texts by colour, then by
+/// cluster (`docs/chart-schema.md`, "Clusters"), each with its author;
+/// arrows as "from → to"; what the limits left out. Ink is only counted.
+fn board(b: &easel_chart::Board, out: &mut String) {
+    if b.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "**Board:** {}\n", esc(&crate::board::summary(b)));
+    // A sticky's lines joined, since a list item is one line here.
+    let text = |s: &easel_chart::Sticky| {
+        let joined = s
+            .text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" / ");
+        if joined.is_empty() {
+            "*(empty)*".to_owned()
+        } else {
+            line_start(&joined)
+        }
+    };
+    for (color, clusters) in crate::board::markdown_groups(b) {
+        let _ = writeln!(out, "* **{}**", crate::board::sticky_label(color));
+        for (cluster, stickies) in clusters {
+            let _ = writeln!(out, "  * Cluster {}", cluster + 1);
+            for s in stickies {
+                let by = if s.author.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — *{}*", esc(&s.author))
+                };
+                let _ = writeln!(out, "    * {}{by}", text(s));
+            }
+        }
+    }
+    if !b.arrows.is_empty() {
+        let by_id: std::collections::HashMap<&str, &easel_chart::Sticky> =
+            b.stickies.iter().map(|s| (s.id.as_str(), s)).collect();
+        let _ = writeln!(out, "* **Arrows**");
+        for a in &b.arrows {
+            if let (Some(from), Some(to)) = (by_id.get(a.from.as_str()), by_id.get(a.to.as_str())) {
+                let _ = writeln!(out, "  * {} → {}", text(from), text(to));
+            }
+        }
+    }
+    out.push('\n');
+    for n in &b.notes {
+        let _ = writeln!(out, "*{}*\n", esc(n));
     }
 }
 

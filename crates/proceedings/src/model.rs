@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use easel_chart::{ActionItem, Block, ChartContent, Inline};
+use easel_chart::{ActionItem, Block, Board, ChartContent, Inline};
 use serde::{Deserialize, Serialize};
 
 use crate::escape::{safe_href, session_anchor};
@@ -18,6 +18,9 @@ use crate::priorities::{self, Priorities, VotesInput};
 
 /// Identifier of the JSON schema this model serializes to.
 pub const SCHEMA: &str = "easel.proceedings/v2";
+
+/// Earlier schemas this version still reads (v2 only added fields).
+pub const READS_SCHEMAS: [&str; 2] = ["easel.proceedings/v1", SCHEMA];
 
 /// Whether the document covers the whole conference or a single chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +115,10 @@ pub struct Session {
     /// The sessions that continue this one.
     #[serde(default)]
     pub continued_in: Vec<SessionRef>,
+    /// The chart's board (v2): stickies with their cluster, strokes,
+    /// arrows, and notes of what the limits left out. Absent when empty.
+    #[serde(default, skip_serializing_if = "Board::is_empty")]
+    pub board: Board,
 }
 
 /// One line of the action register.
@@ -328,6 +335,7 @@ fn compile_session(input: &SessionInput) -> Session {
         chart_id: input.chart_id.clone(),
         continues: input.continues.as_ref().map(session_ref),
         continued_in: input.continued_in.iter().map(session_ref).collect(),
+        board: content.board.clone(),
     }
 }
 

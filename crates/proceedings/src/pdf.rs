@@ -59,6 +59,12 @@ const EMBEDDED_FONTS: &[&[u8]] = &[
     epaint_default_fonts::NOTO_EMOJI_REGULAR,
 ];
 
+/// The bytes of every compiled-in font (typst-assets' and ours), for the
+/// board's PNG rasterizer, which draws with the same fonts.
+pub(crate) fn embedded_font_data() -> impl Iterator<Item = &'static [u8]> {
+    typst_assets::fonts().chain(EMBEDDED_FONTS.iter().copied())
+}
+
 /// A font the book knows about: embedded ones are parsed up front, files
 /// from [`FONT_DIRS_ENV`] on first use (a font directory can hold hundreds
 /// of MB, of which a document needs a few fonts).
@@ -179,24 +185,32 @@ pub fn font_families() -> Vec<String> {
 }
 
 fn file_id(path: &str) -> FileId {
-    // Both paths are constants, so `VirtualPath::new` cannot fail.
+    // Every path is a constant or `/boards/{n}.svg`, so `VirtualPath::new`
+    // cannot fail.
     let vpath = VirtualPath::new(path).unwrap_or_else(|_| unreachable!("constant path {path}"));
     RootedPath::new(VirtualRoot::Project, vpath).intern()
 }
 
-/// A hermetic typst world: one template, one data file.
+/// A hermetic typst world: one template, one data file, and the boards'
+/// drawings as `/boards/{n}.svg` (paths made from a counter, never from
+/// user text).
 struct ProceedingsWorld {
     main: Source,
     data_id: FileId,
     data: Bytes,
+    boards: std::collections::HashMap<FileId, Bytes>,
 }
 
 impl ProceedingsWorld {
-    fn new(data: Vec<u8>) -> Self {
+    fn new(data: Vec<u8>, boards: Vec<(String, String)>) -> Self {
         Self {
             main: Source::new(file_id("/main.typ"), TEMPLATE.to_string()),
             data_id: file_id("/data.json"),
             data: Bytes::new(data),
+            boards: boards
+                .into_iter()
+                .map(|(path, svg)| (file_id(&path), Bytes::from_string(svg)))
+                .collect(),
         }
     }
 }
@@ -227,6 +241,8 @@ impl World for ProceedingsWorld {
             Ok(self.data.clone())
         } else if id == self.main.id() {
             Ok(Bytes::from_string(self.main.clone()))
+        } else if let Some(svg) = self.boards.get(&id) {
+            Ok(svg.clone())
         } else {
             Err(not_found(id))
         }
@@ -261,10 +277,50 @@ fn diagnostics(diags: &[SourceDiagnostic]) -> String {
         .join(" | ")
 }
 
+/// The boards' drawings: (path in the world, SVG).
+type Boards = Vec<(String, String)>;
+
+/// The model as the template's data: each session with a board gets
+/// `board_figure` (`path` of its SVG in the world, its `width` and
+/// `height` in board units, and a `caption` of counts).
+fn template_data(model: &Proceedings) -> Result<(Vec<u8>, Boards), ProceedingsError> {
+    let mut value = serde_json::to_value(model)?;
+    let mut boards = Vec::new();
+    let sessions = value
+        .get_mut("days")
+        .and_then(|d| d.as_array_mut())
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.get_mut("rounds").and_then(|r| r.as_array_mut()))
+        .flatten()
+        .filter_map(|r| r.get_mut("sessions").and_then(|s| s.as_array_mut()))
+        .flatten();
+    for (json, session) in sessions.zip(model.sessions()) {
+        if session.board.is_empty() {
+            continue;
+        }
+        let path = format!("/boards/{}.svg", boards.len());
+        let (_, _, width, height) = crate::board::view_box(&session.board);
+        if let Some(obj) = json.as_object_mut() {
+            obj.insert(
+                "board_figure".to_owned(),
+                serde_json::json!({
+                    "path": path,
+                    "width": width,
+                    "height": height,
+                    "caption": crate::board::summary(&session.board),
+                }),
+            );
+        }
+        boards.push((path, crate::board::svg(&session.board)));
+    }
+    Ok((serde_json::to_vec(&value)?, boards))
+}
+
 /// Typesets the model as a PDF.
 pub fn render(model: &Proceedings) -> Result<Vec<u8>, ProceedingsError> {
-    let data = serde_json::to_vec(model)?;
-    let world = ProceedingsWorld::new(data);
+    let (data, boards) = template_data(model)?;
+    let world = ProceedingsWorld::new(data, boards);
     let result = typst::compile::<PagedDocument>(&world).output;
     // Drop typst's memoization cache: a server renders proceedings rarely
     // (ETags cover repeats) and must not keep hundreds of MB of layout

@@ -527,6 +527,7 @@ fn markdown_escapes_only_what_would_be_markup() {
     let chart = ChartContent {
         blocks,
         participants: Vec::new(),
+        board: Default::default(),
     };
     let s = session("s-md", 0, 0, 0, "Markup # in (a) topic #", chart);
     let md = render_chart_markdown(&s, &conference());

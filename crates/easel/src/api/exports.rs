@@ -5,6 +5,7 @@
 //! |----------------------------------------------------|---------------------------------------|
 //! | `GET /api/v1/charts/{id}/export.{ext}`             | any token of the chart's conference   |
 //! | `GET /api/v1/conferences/{id}/proceedings.{ext}`   | a token of the conference, or none when proceedings are public |
+//! | `GET /api/v1/charts/{id}/board.{svg,png}`          | any token of the chart's conference   |
 //!
 //! `ext` is `md`, `html`, `json` or `pdf`. Responses carry the format's
 //! `Content-Type`, `Content-Disposition: attachment; filename="<slug>.<ext>"`
@@ -20,7 +21,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use easel_conferences::history::AsOf;
-use easel_conferences::proceedings::{render_chart_export, render_proceedings_as_of, ExportError};
+use easel_conferences::proceedings::{
+    render_board, render_chart_export, render_proceedings_as_of, BoardFormat, ExportError,
+};
 use easel_proceedings::Format;
 use sha2::{Digest, Sha256};
 
@@ -177,6 +180,70 @@ pub async fn chart_export(
 #[derive(Debug, serde::Deserialize)]
 pub struct ProceedingsQuery {
     as_of: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/charts/{chart_id}/board.{format}", tag = "exports",
+    params(
+        ("chart_id" = String, Path),
+        ("format" = String, Path, description = "svg or png"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The chart's board drawn as SVG (`image/svg+xml`) or PNG (`image/png`, at most 2000 pixels on its longer side), with ETag"),
+        (status = 304, description = "If-None-Match matched"),
+        (status = "4XX", body = ErrorBody),
+    )
+)]
+/// One chart's board (stickies, ink, arrows) as SVG or PNG (any token of
+/// its conference, like the chart's exports).
+pub async fn board_image(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((chart_id, ext)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = caller.token.as_ref().ok_or_else(ApiError::unauthorized)?;
+    let format = match ext.as_str() {
+        "svg" => BoardFormat::Svg,
+        "png" => BoardFormat::Png,
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "no board format {ext:?}; use svg or png"
+            )))
+        }
+    };
+    let entry = state
+        .conferences
+        .chart_entry(&chart_id)
+        .await?
+        .filter(|e| e.conference_id == token.conference_id)
+        .ok_or_else(|| ApiError::forbidden("this token does not grant access to this chart"))?;
+    caller.require(&entry.conference_id, Role::Read)?;
+    let (name, bytes) =
+        render_board(&state.conferences, &entry.conference_id, &chart_id, format).await?;
+    let tag = etag(&bytes);
+    let mut response = if not_modified(&headers, &tag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        bytes.into_response()
+    };
+    let disposition = format!("inline; filename=\"{name}.{}\"", format.extension());
+    let h = response.headers_mut();
+    let mut set = |key: header::HeaderName, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(key, v);
+        }
+    };
+    set(header::CONTENT_TYPE, format.content_type());
+    set(header::CONTENT_DISPOSITION, &disposition);
+    set(header::ETAG, &tag);
+    set(header::CACHE_CONTROL, "private, no-cache");
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    // An SVG opened on its own is a document: it may not run or load
+    // anything (it has no script; this holds if that ever changed).
+    set(header::CONTENT_SECURITY_POLICY, INLINE_HTML_CSP);
+    Ok(response)
 }
 
 #[utoipa::path(

@@ -231,6 +231,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(calendar::session_calendar))
         .routes(routes!(chart_info))
         .routes(routes!(exports::chart_export))
+        .routes(routes!(exports::board_image))
         .routes(routes!(exports::proceedings))
         .routes(routes!(news::news))
         .routes(routes!(news::feed))
