@@ -24,5 +24,5 @@ mod report;
 mod search;
 mod security;
 mod sync;
-mod webhooks;
 mod votes;
+mod webhooks;

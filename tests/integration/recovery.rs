@@ -810,7 +810,9 @@ async fn a_crash_in_the_middle_of_a_deletion_leaves_nothing_behind() {
         server.restart(&[]);
         let path = format!("/api/v1/conferences/{}", gone.conference_id);
         let still = server.api("GET", &path, Some(&gone.organizer), None).status;
-        let resumed = server.log().contains("finished a deletion that a crash interrupted");
+        let resumed = server
+            .log()
+            .contains("finished a deletion that a crash interrupted");
         eprintln!("cycle {cycle}: killed {delay_ms} ms into the deletion; conference answers {still} after restart; sweep finished it: {resumed}");
         // 200: the kill came before anything was removed; 401: the links
         // (and so, the sweep having run, everything) are gone.
@@ -840,7 +842,10 @@ async fn a_crash_in_the_middle_of_a_deletion_leaves_nothing_behind() {
             .unwrap();
         store.flush().await.unwrap();
     }
-    assert_eq!(unindexed_chart_data(&server.data_dir), vec![kept_chart.clone()]);
+    assert_eq!(
+        unindexed_chart_data(&server.data_dir),
+        vec![kept_chart.clone()]
+    );
     server.restart(&[]);
     ops::get(&server.addr, "/metrics");
     assert_eq!(server.terminate(), Some(0));

@@ -24,6 +24,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/charts/{chart_id}/board.{format}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One chart's board (stickies, ink, arrows) as SVG or PNG (any token of
+         *     its conference, like the chart's exports).
+         */
+        get: operations["board_image"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/charts/{chart_id}/export.{format}": {
         parameters: {
             query?: never;
@@ -35,6 +55,89 @@ export interface paths {
         get: operations["chart_export"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/charts/{chart_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A chart's versions, oldest first (any link of its conference). */
+        get: operations["list_versions"];
+        put?: never;
+        /**
+         * "Save version": a labelled version of the chart as it is now (edit
+         *     link or organizer). Answered once it is on disk.
+         */
+        post: operations["save_version"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/charts/{chart_id}/versions/{version_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What changed between a version and now (or another version), line by
+         *     line over the chart's Markdown rendering (any link of its conference).
+         */
+        get: operations["version_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/charts/{chart_id}/versions/{version_id}/export.{format}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One version of a chart as Markdown, HTML, JSON or PDF: the chart export
+         *     of that version's content (any link of its conference).
+         */
+        get: operations["version_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/charts/{chart_id}/versions/{version_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Makes the chart's content equal to this version's, as a new edit that
+         *     every open editor receives (edit link or organizer). The state it
+         *     replaces and the state it produces are kept as versions, so a restore
+         *     can be undone.
+         */
+        post: operations["restore_version"];
         delete?: never;
         options?: never;
         head?: never;
@@ -77,6 +180,43 @@ export interface paths {
         patch: operations["update_conference"];
         trace?: never;
     };
+    "/conferences/{conference_id}/actions.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The action register as CSV (read token, or none when public). */
+        get: operations["actions_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/actions.ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The action register's due dates as a calendar (read token, or none
+         *     when public).
+         */
+        get: operations["actions_ics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/agenda.ics": {
         parameters: {
             query?: never;
@@ -94,6 +234,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conferences/{conference_id}/convergence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Open or close the convergence phase, set its times, the dots per voter
+         *     and whether shared links vote (organizer). Closing emits the
+         *     `convergence_closed` event.
+         */
+        patch: operations["update_convergence"];
+        trace?: never;
+    };
+    "/conferences/{conference_id}/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organizer dashboard (organizer). */
+        get: operations["dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/dots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place one of your dots on a session (its report) or on one of its
+         *     action items (edit: a personal link, or a shared one when allowed).
+         */
+        post: operations["place_dot"];
+        /** Take back one of your dots from a target (edit). */
+        delete: operations["remove_dot"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/events": {
         parameters: {
             query?: never;
@@ -101,8 +300,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live agenda as server-sent events (read). */
+        /**
+         * Live agenda, presence, reports and edits as server-sent events (read;
+         *     none needed while the proceedings are public).
+         */
         get: operations["conference_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/feed.atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Atom feed of finalized reports (read token, or none when public). */
+        get: operations["feed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -149,6 +368,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conferences/{conference_id}/links/personal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mint personal edit links in bulk, one per name (organizer). Each is one
+         *     voter and can be revoked alone.
+         */
+        post: operations["mint_personal_links"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The link you are using: its role and label, so a page can offer what
+         *     that link may do before anyone tries (any link of the conference).
+         */
+        get: operations["whoami"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/news": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The news wall: finished reports, newest first. */
+        get: operations["news"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/presence": {
         parameters: {
             query?: never;
@@ -179,6 +455,26 @@ export interface paths {
         /** The conference's proceedings (read token, or none when public). */
         get: operations["proceedings"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the report template and attribution (organizer). Charts that exist
+         *     keep their notes; new session charts start with the new template.
+         */
+        put: operations["update_report"];
         post?: never;
         delete?: never;
         options?: never;
@@ -217,7 +513,11 @@ export interface paths {
         delete: operations["delete_round"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Set a round's kind (opening circle, breakout, closing circle) or label
+         *     (organizer).
+         */
+        patch: operations["update_round"];
         trace?: never;
     };
     "/conferences/{conference_id}/rounds/pattern": {
@@ -302,6 +602,27 @@ export interface paths {
         patch: operations["update_session"];
         trace?: never;
     };
+    "/conferences/{conference_id}/sessions/{session_id}/continues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Say which session this one continues (organizer, or the topic's poster
+         *     with an edit link and `X-Easel-Poster-Key`). Refused: itself, a session
+         *     of another conference (or none), a cycle.
+         */
+        put: operations["set_continues"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conferences/{conference_id}/sessions/{session_id}/merge": {
         parameters: {
             query?: never;
@@ -374,6 +695,81 @@ export interface paths {
         patch: operations["update_space"];
         trace?: never;
     };
+    "/conferences/{conference_id}/votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The convergence phase, the counts and the caller's own dots (read).
+         *     A shared link's browser sends its voter key as `X-Easel-Voter-Key`.
+         */
+        get: operations["get_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The conference's webhook endpoints, oldest first (organizer). */
+        get: operations["list_webhooks"];
+        put?: never;
+        /** Register a webhook endpoint (organizer). */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a webhook endpoint and its delivery log (organizer). */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conferences/{conference_id}/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log: time, event id and type, attempt, HTTP
+         *     status or error, next retry (organizer).
+         */
+        get: operations["webhook_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -409,6 +805,30 @@ export interface components {
             capacity?: number | null;
             name: string;
             video_url?: string | null;
+        };
+        /** @description One attempt, as the delivery history shows it. */
+        Attempt: {
+            /** @description When the attempt ended. */
+            at: string;
+            /**
+             * Format: int32
+             * @description 1 for the first attempt.
+             */
+            attempt: number;
+            /** @description Why the attempt failed without (or despite) an answer. */
+            error?: string | null;
+            event_id: string;
+            /** @example session.created */
+            event_type: string;
+            /** @description Whether this was the last attempt of a failed delivery. */
+            gave_up: boolean;
+            /** @description When the next attempt is due; none after a success or the last try. */
+            next_retry?: string | null;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status, if it answered.
+             */
+            status?: number | null;
         };
         /** @description What the chart page needs to know about its chart. */
         ChartInfo: {
@@ -448,6 +868,8 @@ export interface components {
             days: components["schemas"]["DayView"][];
             proceedings_public: boolean;
             published: boolean;
+            /** @description Report template, attribution, circle charts and continuations. */
+            report: components["schemas"]["ReportSettingsView"];
             rounds: components["schemas"]["RoundView"][];
             sessions: components["schemas"]["SessionView"][];
             spaces: components["schemas"]["SpaceView"][];
@@ -475,6 +897,106 @@ export interface components {
             /** @description The organizer token. It is stored hashed and cannot be shown again. */
             organizer_token: string;
         };
+        /** @description The registered endpoint and its secret, shown only here. */
+        CreatedWebhook: {
+            /** @description The signing secret (`whsec_...`): keep it; it is never shown again. */
+            secret: string;
+            webhook: components["schemas"]["WebhookView"];
+        };
+        /** @description A new endpoint. */
+        CreateWebhook: {
+            /**
+             * @description Any of `session.created`, `session.finalized`, `chart.updated`,
+             *     `proceedings.published`, `convergence.closed`; at least one.
+             * @example [
+             *       "session.created"
+             *     ]
+             */
+            events: string[];
+            /**
+             * @description `whsec_` + base64 of 24 to 64 random bytes. Left out: the server
+             *     makes one and returns it (once).
+             */
+            secret?: string | null;
+            /**
+             * @description `http://` or `https://`; its host must be (and resolve to) a public
+             *     address unless the server allows private targets.
+             */
+            url: string;
+        };
+        /** @description One session on the dashboard. */
+        DashboardSessionView: {
+            /**
+             * Format: int32
+             * @description How many people fit in the space, if the organizers said.
+             */
+            capacity?: number | null;
+            chart_id: string;
+            convener: string;
+            /** @description RFC 3339 UTC. */
+            ends_at: string;
+            /** @description When it was made final, RFC 3339 UTC. */
+            finalized_at?: string | null;
+            /** @description Whether its chart holds anything beyond the template. */
+            has_notes: boolean;
+            /**
+             * Format: int64
+             * @description People in its chart now (open connections, on every node).
+             */
+            head_count: number;
+            /**
+             * @description Last change to its chart seen since `edits_known_since`, RFC 3339
+             *     UTC; `null` if none was seen since then, and for a chart without
+             *     notes (whose only change is usually the seeded template).
+             */
+            last_edit_at?: string | null;
+            /** @description Why it needs a nudge, for people (`null` when it does not). */
+            nudge?: string | null;
+            round_id: string;
+            /**
+             * @description `upcoming`, `running` or `ended`.
+             * @example running
+             */
+            round_status: string;
+            session_id: string;
+            /** @description The space's name (empty if unknown). */
+            space: string;
+            space_id: string;
+            /** @description RFC 3339 UTC. */
+            starts_at: string;
+            /**
+             * @description `overdue`, `empty`, `writing` or `final`.
+             * @example writing
+             */
+            status: string;
+            topic: string;
+        };
+        /** @description The whole dashboard. */
+        DashboardView: {
+            conference_id: string;
+            /**
+             * @description Since when every chart edit is known (this server's start): a
+             *     `last_edit_at` of `null` means "no edit since then". The store
+             *     keeps no edit times, so after a restart the states come from the
+             *     charts' stored content and last edits fill in as people write.
+             */
+            edits_known_since?: string | null;
+            name: string;
+            /** @description The server's clock when this was computed, RFC 3339 UTC. */
+            now: string;
+            /**
+             * Format: int64
+             * @description A session is overdue this long after its round ended.
+             */
+            overdue_after_minutes: number;
+            /**
+             * @description Nudge first: overdue (empty ones first), then empty in a running
+             *     round, empty in an ended round, being written, upcoming, final;
+             *     each group in agenda order.
+             */
+            sessions: components["schemas"]["DashboardSessionView"][];
+            time_zone: string;
+        };
         /** @description One conference day (local date in the conference zone). */
         DayView: {
             date: string;
@@ -488,6 +1010,21 @@ export interface components {
         Deleted: {
             charts: number;
             links: number;
+        };
+        /** @description One line of a difference between two renderings of a chart. */
+        DiffLine: {
+            /** @description `equal`, `insert` (only in the newer) or `delete` (only in the older). */
+            tag: string;
+            text: string;
+        };
+        /**
+         * @description When charts of the conference last changed: chart id → RFC 3339 UTC.
+         *     Sent as the `edited` live event to organizer streams.
+         */
+        EditedView: {
+            charts: {
+                [key: string]: string;
+            };
         };
         /** @description The body of every error response. */
         ErrorBody: {
@@ -534,6 +1071,8 @@ export interface components {
             /** @description Public id; revoke with `DELETE .../links/{id}`. */
             id: string;
             label: string;
+            /** @description A personal link: one person, one voter. */
+            personal: boolean;
             revoked?: string | null;
             /** @example edit */
             role: string;
@@ -559,11 +1098,40 @@ export interface components {
             /** @example edit */
             role: string;
         };
+        /** @description A conference's finished reports, newest first. */
+        NewsView: {
+            conference_id: string;
+            name: string;
+            reports: components["schemas"]["ReportView"][];
+            /** @description The conference's zone (the wall shows times in the viewer's own). */
+            time_zone: string;
+            /**
+             * Format: int64
+             * @description Bumped on every agenda change, like the live events' ids.
+             */
+            version: number;
+        };
         /**
          * @description What kind of text a passage is.
          * @enum {string}
          */
         PassageKind: "topic" | "note" | "action" | "sticky";
+        /** @description One person's link, shown only here. */
+        PersonalLink: components["schemas"]["LinkView"] & {
+            name: string;
+            /** @description Web client link (contains the token). */
+            url: string;
+        };
+        PersonalLinks: {
+            /** @description The same as CSV (`name,link`), to save or mail-merge. */
+            csv: string;
+            links: components["schemas"]["PersonalLink"][];
+        };
+        /** @description Names to mint personal edit links for. */
+        PersonalLinksRequest: {
+            /** @description One name per line, or CSV whose header row has a `name` column. */
+            names: string;
+        };
         /**
          * @description Where in the chart a passage is: what a client scrolls to and
          *     highlights.
@@ -599,6 +1167,60 @@ export interface components {
             round_id: string;
             space_id: string;
             topic: string;
+        };
+        /** @description A conference's report settings and what hangs off them. */
+        ReportSettingsView: {
+            /**
+             * @description `named` or `anonymous` (no person's name in any export).
+             * @example named
+             */
+            attribution: string;
+            /** @description Circle round id -> its plenary chart id. */
+            circles: {
+                [key: string]: string;
+            };
+            /** @description Session id -> the session it continues. */
+            continues: {
+                [key: string]: string;
+            };
+            /** @description With `anonymous`: action items keep their owners. */
+            keep_owners: boolean;
+            /** @description The sections new session charts start with. */
+            template: components["schemas"]["SectionView"][];
+        };
+        /** @description One final session's report as the news wall shows it. */
+        ReportView: {
+            chart_id: string;
+            convener: string;
+            /** @description The round's end, RFC 3339 UTC. */
+            ends_at: string;
+            /** @description When the session was made final, RFC 3339 UTC. */
+            finalized_at: string;
+            round_id: string;
+            session_id: string;
+            /** @description The space's name (empty if the space is unknown). */
+            space: string;
+            space_id: string;
+            /**
+             * @description The round's start, RFC 3339 UTC (the client shows it in the
+             *     viewer's zone).
+             */
+            starts_at: string;
+            /**
+             * @description The first section of the report with text (else its first
+             *     paragraph), plain text, at most [`SUMMARY_MAX_CHARS`] characters;
+             *     empty for a report without notes.
+             */
+            summary: string;
+            topic: string;
+        };
+        /**
+         * @description What a restore did: the version of the state it replaced and the
+         *     version of the state it produced.
+         */
+        Restored: {
+            after: components["schemas"]["Version"];
+            before: components["schemas"]["Version"];
         };
         /** @description A search's answer. */
         Results: {
@@ -638,6 +1260,24 @@ export interface components {
             /** @description Start, RFC 3339 UTC, e.g. `2026-11-02T09:00:00Z`. */
             starts_at: string;
         };
+        /** @description `POST /charts/{id}/versions`. */
+        SaveVersion: {
+            /**
+             * @description What this version is, e.g. "Before the vote"; at most 120
+             *     characters, one line. Empty: "Saved version".
+             */
+            label?: string | null;
+        };
+        /** @description One section of a report template. */
+        SectionView: {
+            /** @description The section's heading (one line). */
+            heading: string;
+            /**
+             * @description `text` (a paragraph to write in) or `actions` (a task list).
+             * @example text
+             */
+            kind: string;
+        };
         /** @description A session changed by an organizer, with the agenda version after it. */
         SessionChanged: {
             /**
@@ -670,6 +1310,13 @@ export interface components {
             /** @description What the session is about (1..=200 chars, one line). */
             topic: string;
         };
+        SetContinues: {
+            /**
+             * @description Id of the session (of this conference) this one continues; `null`
+             *     to say it continues none.
+             */
+            continues?: string | null;
+        };
         SpaceView: {
             /** Format: int32 */
             capacity?: number | null;
@@ -677,6 +1324,39 @@ export interface components {
             name: string;
             video_url?: string | null;
         };
+        /**
+         * @description Vote counts: per session (dots on the session itself) and per action
+         *     item (session id -> item id -> dots).
+         */
+        Tallies: {
+            items: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            sessions: {
+                [key: string]: number;
+            };
+            /**
+             * Format: int32
+             * @description Voters who placed at least one dot.
+             */
+            voters: number;
+        };
+        /**
+         * @description What a dot is placed on: a session's report, or one of its action
+         *     items.
+         */
+        Target: {
+            /** @description The action item's `actionId`; absent: the session itself. */
+            item_id?: string | null;
+            session_id: string;
+        };
+        /**
+         * @description Why a version was taken.
+         * @enum {string}
+         */
+        Trigger: "manual" | "round_end" | "finalized" | "before_restore" | "restore";
         /** @description Every field optional; all given fields change atomically or none does. */
         UpdateConference: {
             description?: string | null;
@@ -691,6 +1371,46 @@ export interface components {
             published?: boolean | null;
             start_date?: string | null;
             time_zone?: string | null;
+        };
+        /**
+         * @description Organizer changes; every field optional. Times are RFC 3339 with an
+         *     offset; `""` clears one.
+         */
+        UpdateConvergence: {
+            /** @description `open` (now) or `close` (now). */
+            action?: string | null;
+            closes_at?: string | null;
+            /** Format: int32 */
+            dots?: number | null;
+            opens_at?: string | null;
+            shared_links_vote?: boolean | null;
+        };
+        /** @description Every field optional; given fields change together or not at all. */
+        UpdateReport: {
+            /**
+             * @description `named` or `anonymous`.
+             * @example anonymous
+             */
+            attribution?: string | null;
+            keep_owners?: boolean | null;
+            /**
+             * @description `open_space` or `classic`: start from a built-in template instead
+             *     of giving `template`.
+             */
+            preset?: string | null;
+            /** @description The new template (replaces the old one for charts created from now). */
+            template?: components["schemas"]["SectionView"][] | null;
+        };
+        /** @description Change a round's kind or label; absent fields stay. */
+        UpdateRound: {
+            /**
+             * @description `opening_circle`, `breakout` or `closing_circle`. A circle gets one
+             *     plenary chart; a round with sessions cannot become a circle.
+             * @example closing_circle
+             */
+            kind?: string | null;
+            /** @description Display label; `""` removes it. */
+            label?: string | null;
         };
         /** @description Organizer edits of a session; all given fields change atomically. */
         UpdateSession: {
@@ -713,6 +1433,126 @@ export interface components {
             name?: string | null;
             /** @description `""` removes the link. */
             video_url?: string | null;
+        };
+        /**
+         * @description One version of a chart: when, why and by whom (a link's label and
+         *     role; there are no accounts), and how big.
+         */
+        Version: {
+            /**
+             * @description RFC 3339, UTC.
+             * @example 2026-06-15T10:00:00Z
+             */
+            at: string;
+            /** @description The label of the link that asked (none for automatic versions). */
+            by?: string | null;
+            /** @description That link's role. */
+            by_role?: string | null;
+            chart_id: string;
+            conference_id: string;
+            id: string;
+            label: string;
+            /**
+             * Format: int32
+             * @description Parts the stored bytes are split into.
+             */
+            parts: number;
+            /** @description The version a restore brought back. */
+            restored_from?: string | null;
+            /** @description The round whose end this version records. */
+            round_id?: string | null;
+            /**
+             * Format: int64
+             * @description Bytes of the chart's state (a Yjs v1 update).
+             */
+            state_bytes: number;
+            /**
+             * Format: int64
+             * @description Bytes stored (the state, deflated).
+             */
+            stored_bytes: number;
+            trigger: components["schemas"]["Trigger"];
+        };
+        /** @description The difference between two renderings (Markdown) of a chart. */
+        VersionDiff: {
+            deleted: number;
+            /** @description The older side: a version id. */
+            from: string;
+            inserted: number;
+            lines: components["schemas"]["DiffLine"][];
+            /** @description The newer side: a version id, or `live`. */
+            to: string;
+        };
+        /** @description A chart's versions, oldest first. */
+        VersionList: {
+            chart_id: string;
+            /** @description The per-chart cap (`--max-versions-per-chart`). */
+            max_versions: number;
+            versions: components["schemas"]["Version"][];
+        };
+        /**
+         * @description The convergence phase and the counts, as everyone sees them (the
+         *     `votes` live event carries this).
+         */
+        VotesPublic: {
+            closes_at?: string | null;
+            /**
+             * Format: int32
+             * @description Dots each voter may place.
+             */
+            dots: number;
+            /** @description The server's clock when this was sent. */
+            now: string;
+            /** @description RFC 3339 UTC, or `null`. */
+            opens_at?: string | null;
+            /**
+             * @description `not_opened`, `scheduled`, `open` or `closed`, by the server's clock.
+             * @example open
+             */
+            phase: string;
+            /** @description Whether shared edit links may vote (one vote set per browser). */
+            shared_links_vote: boolean;
+            tallies: components["schemas"]["Tallies"];
+            /**
+             * Format: int64
+             * @description Bumped on every vote or settings change.
+             */
+            version: number;
+        };
+        /**
+         * @description The counts plus what the caller may do: their own dots and how many
+         *     are left.
+         */
+        VotesView: components["schemas"]["VotesPublic"] & {
+            /** @description The caller's dots, one entry per dot. */
+            mine: components["schemas"]["Target"][];
+            /** @description Why not, when `voter` is false. */
+            not_a_voter?: string | null;
+            /**
+             * Format: int32
+             * @description Dots the caller has left.
+             */
+            remaining: number;
+            /**
+             * @description Whether the caller can vote (personal link, or a shared edit link
+             *     with a browser key when shared links vote).
+             */
+            voter: boolean;
+        };
+        /** @description A registered endpoint, without its secret. */
+        WebhookView: {
+            /** @description RFC 3339. */
+            created: string;
+            /**
+             * @description Event types it receives, e.g. `session.created`.
+             * @example [
+             *       "session.created",
+             *       "session.finalized"
+             *     ]
+             */
+            events: string[];
+            id: string;
+            url: string;
         };
     };
     responses: never;
@@ -749,6 +1589,43 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ChartInfo"];
                 };
+            };
+        };
+    };
+    board_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                chart_id: string;
+                /** @description svg or png */
+                format: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The chart's board drawn as SVG (`image/svg+xml`) or PNG (`image/png`, at most 2000 pixels on its longer side), with ETag */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description If-None-Match matched */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -789,6 +1666,173 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    list_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                chart_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionList"];
+                };
+            };
+        };
+    };
+    save_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                chart_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaveVersion"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Stored durably */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Version"];
+                };
+            };
+        };
+    };
+    version_diff: {
+        parameters: {
+            query?: {
+                /** @description `live` (the default) or another version id of the chart */
+                against?: string;
+            };
+            header?: never;
+            path: {
+                chart_id: string;
+                version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDiff"];
+                };
+            };
+        };
+    };
+    version_export: {
+        parameters: {
+            query?: {
+                /** @description `1`: serve the HTML edition inline */
+                inline?: string;
+            };
+            header?: never;
+            path: {
+                chart_id: string;
+                /** @description md, html, json or pdf */
+                format: string;
+                version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The version in the requested format (with ETag) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description If-None-Match matched */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    restore_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                chart_id: string;
+                version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restored"];
+                };
             };
         };
     };
@@ -918,6 +1962,65 @@ export interface operations {
             };
         };
     };
+    actions_csv: {
+        parameters: {
+            query?: {
+                /** @description `owner`: rows grouped by owner (A–Z, none last) */
+                group?: string;
+            };
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description text/csv: session, topic, action, owner, due, done, chart */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    actions_ics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description text/calendar: one all-day event per action item with a due date */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     agenda_calendar: {
         parameters: {
             query?: never;
@@ -948,6 +2051,137 @@ export interface operations {
             };
         };
     };
+    update_convergence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateConvergence"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
+                };
+            };
+        };
+    };
+    dashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Every session's state, head count and last edit, nudge first (organizer) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardView"];
+                };
+            };
+        };
+    };
+    place_dot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Target"];
+            };
+        };
+        responses: {
+            /** @description `voting_closed`, `no_dots_left`, `not_a_voter`, `not_found` (session or action item) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Placed; the counts and your dots after it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
+                };
+            };
+        };
+    };
+    remove_dot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Target"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
+                };
+            };
+        };
+    };
     conference_events: {
         parameters: {
             query?: never;
@@ -967,7 +2201,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `agenda` events, each carrying the whole ConferenceView; the first at once, then one per change */
+            /** @description `agenda` events, each carrying the whole ConferenceView (the first at once, then one per change); `presence` (PresenceView), `votes` (VotesPublic), `convergence_closed` once per close, `report` (ReportView, a session just made final) and, for organizers, `edited` (EditedView). Without a token only while the proceedings are public, with `agenda` and `report` events only */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -975,6 +2209,43 @@ export interface operations {
                 content: {
                     "text/event-stream": unknown;
                 };
+            };
+        };
+    };
+    feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Atom feed (RFC 4287) of finalized reports: entry ids `urn:uuid:` (stable), `updated` = finalize time, content as escaped HTML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": unknown;
+                };
+            };
+            /** @description If-None-Match matched */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -1072,6 +2343,100 @@ export interface operations {
             };
         };
     };
+    mint_personal_links: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonalLinksRequest"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description One personal edit link per name, all or none; shown only here */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalLinks"];
+                };
+            };
+        };
+    };
+    whoami: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The link you used */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkView"];
+                };
+            };
+        };
+    };
+    news: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Final sessions' reports, newest first (read token, or none when proceedings are public) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewsView"];
+                };
+            };
+        };
+    };
     conference_presence: {
         parameters: {
             query?: never;
@@ -1105,6 +2470,8 @@ export interface operations {
     proceedings: {
         parameters: {
             query?: {
+                /** @description the proceedings as they were: an RFC 3339 time, or `round:<round id>` (the end of that round), built from the charts' versions */
+                as_of?: string;
                 /** @description `1`: serve the HTML edition inline */
                 inline?: string;
             };
@@ -1139,6 +2506,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    update_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateReport"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConferenceView"];
+                };
             };
         };
     };
@@ -1186,6 +2586,40 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConferenceView"];
+                };
+            };
+        };
+    };
+    update_round: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+                round_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateRound"];
+            };
+        };
         responses: {
             "4XX": {
                 headers: {
@@ -1378,6 +2812,40 @@ export interface operations {
             };
         };
     };
+    set_continues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetContinues"];
+            };
+        };
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConferenceView"];
+                };
+            };
+        };
+    };
     merge_sessions: {
         parameters: {
             query?: never;
@@ -1537,6 +3005,164 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConferenceView"];
+                };
+            };
+        };
+    };
+    get_votes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VotesView"];
+                };
+            };
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"][];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Bad URL (scheme, syntax, a non-public address), secret or event type: nothing stored */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Registered; the secret is shown only here */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Removed; deliveries still pending for it are dropped */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_deliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conference_id: string;
+                /**
+                 * @description How many attempts, newest first (default and most: the server's
+                 *     `--webhook-history`).
+                 */
+                limit: number | null;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Recent delivery attempts, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attempt"][];
                 };
             };
         };

@@ -10,8 +10,8 @@ mod actions;
 mod board;
 mod content;
 mod read;
-mod restore;
 mod redact;
+mod restore;
 mod template;
 
 pub use actions::parse_action;

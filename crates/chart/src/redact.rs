@@ -98,6 +98,12 @@ impl Redactor {
         for b in &mut chart.blocks {
             self.block(b);
         }
+        // The board's authors go with the participants; what people wrote
+        // on stickies is redacted like the notes.
+        chart.board.map_people(&mut |_: &str| String::new());
+        for sticky in &mut chart.board.stickies {
+            sticky.text = self.text(&sticky.text);
+        }
     }
 
     fn inlines(&self, inlines: &mut [Inline]) {

@@ -42,8 +42,8 @@ pub mod report;
 pub mod retention;
 mod sessions;
 pub mod tokens;
-pub mod webhooks;
 pub mod votes;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

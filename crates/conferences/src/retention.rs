@@ -179,9 +179,8 @@ impl Conferences {
                 Err(Error::ConferenceNotFound(_)) => {
                     // The agenda was already gone: only the recorded charts
                     // can still be there.
-                    let charts: std::collections::BTreeSet<String> =
-                        serde_json::from_slice(&value)
-                            .map_err(|e| Error::Corrupt(format!("{key}: {e}")))?;
+                    let charts: std::collections::BTreeSet<String> = serde_json::from_slice(&value)
+                        .map_err(|e| Error::Corrupt(format!("{key}: {e}")))?;
                     self.remove_charts(&charts).await?;
                     self.inner.meta.remove(&key).await?;
                 }
@@ -208,7 +207,12 @@ impl Conferences {
             }
         }
         if self.inner.hub.shared().is_none() {
-            let in_store: Vec<String> = self.inner.hub.store().chart_ids().map_err(MetaError::from)?;
+            let in_store: Vec<String> = self
+                .inner
+                .hub
+                .store()
+                .chart_ids()
+                .map_err(MetaError::from)?;
             for chart in in_store {
                 if !indexed.contains(&chart) {
                     self.inner.hub.delete_chart(&chart).await?;

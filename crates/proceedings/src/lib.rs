@@ -23,10 +23,10 @@ mod pdf;
 mod priorities;
 
 pub use anonymize::{anonymize, anonymize_session, names_of};
-pub use escape::html as escape_html;
 pub use board::{
     ink_hex, png as board_png, sticky_hex, summary as board_summary, svg as board_svg, PNG_MAX_SIDE,
 };
+pub use escape::html as escape_html;
 pub use escape::{safe_href, session_anchor};
 pub use html::notes_fragment;
 pub use input::{

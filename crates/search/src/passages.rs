@@ -84,6 +84,7 @@ fn block_text(block: &Block) -> String {
     ChartContent {
         blocks: vec![block.clone()],
         participants: Vec::new(),
+        board: Default::default(),
     }
     .plain_text()
 }

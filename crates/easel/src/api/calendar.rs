@@ -101,7 +101,9 @@ pub async fn agenda_calendar(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let stored = readable(&state, &caller, &id).await?;
-    let body = with_options(&state, &stored, &headers, |o| agenda_ics(&stored.conference, o));
+    let body = with_options(&state, &stored, &headers, |o| {
+        agenda_ics(&stored.conference, o)
+    });
     Ok(calendar_response(
         &slug(stored.conference.name(), "agenda"),
         body,

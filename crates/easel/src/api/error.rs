@@ -136,7 +136,9 @@ impl ErrorCode {
         match self {
             C::InvalidJson | C::InvalidInput => StatusCode::BAD_REQUEST,
             C::Unauthorized | C::InvalidToken => StatusCode::UNAUTHORIZED,
-            C::Forbidden | C::RestoreNotAllowed | C::OriginNotAllowed | C::NotAVoter => StatusCode::FORBIDDEN,
+            C::Forbidden | C::RestoreNotAllowed | C::OriginNotAllowed | C::NotAVoter => {
+                StatusCode::FORBIDDEN
+            }
             C::NotFound => StatusCode::NOT_FOUND,
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             C::Conflict

@@ -600,10 +600,7 @@ pub async fn revoke_link(
 )]
 /// The link you are using: its role and label, so a page can offer what
 /// that link may do before anyone tries (any link of the conference).
-pub async fn whoami(
-    caller: Caller,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<LinkView>> {
+pub async fn whoami(caller: Caller, ApiPath(id): ApiPath<String>) -> ApiResult<Json<LinkView>> {
     let record = caller.require(&id, Role::Read)?;
     Ok(Json(link_view(record)))
 }

@@ -18,13 +18,13 @@ pub mod error;
 pub mod events;
 pub mod exports;
 mod handlers;
-pub mod news;
 pub mod history;
+pub mod news;
 pub mod report;
 pub mod search;
 pub mod views;
-pub mod webhooks;
 pub mod votes;
+pub mod webhooks;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
