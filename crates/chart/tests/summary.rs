@@ -25,6 +25,7 @@ fn chart(blocks: Vec<Block>) -> ChartContent {
     ChartContent {
         blocks,
         participants: vec![],
+        board: Default::default(),
     }
 }
 

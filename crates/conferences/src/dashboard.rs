@@ -304,6 +304,7 @@ mod tests {
             conference: c,
             posters: Default::default(),
             finalized: [("final".to_owned(), at("2030-01-01T09:10:00Z"))].into(),
+            report: Default::default(),
         };
         let has_notes: HashMap<String, bool> = ["late-written", "ended-written", "running-written"]
             .iter()

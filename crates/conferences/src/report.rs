@@ -470,6 +470,7 @@ mod tests {
             proceedings_published_at: None,
             conference: c,
             posters: Default::default(),
+            finalized: Default::default(),
             report,
         }
     }
@@ -483,6 +484,7 @@ mod tests {
                 }],
             }],
             participants: people.iter().map(|p| p.to_string()).collect(),
+            board: Default::default(),
         }
     }
 

@@ -53,10 +53,18 @@ fn harness() -> &'static Harness {
             let store = easel::open_store(&config.data_dir).await.expect("store");
             let hub = Hub::new(store.clone(), config.hub_config());
             let conferences = Conferences::new(store.clone(), hub.clone());
+            let search = easel_search::Search::start(
+                &config.search_dir(),
+                conferences.clone(),
+                config.search_config(),
+                CancellationToken::new(),
+            )
+            .expect("search index");
             easel::http::router(AppState {
                 hub,
                 store,
                 conferences,
+                search,
                 origins: Arc::new(OriginPolicy::new(&[])),
                 limits: Arc::new(RateLimits {
                     auth_failures: RateLimiter::new(0),

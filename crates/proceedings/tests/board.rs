@@ -131,6 +131,7 @@ fn the_yjs_board_in_the_pdf_and_the_proceedings() {
             session("s-2", 0, 0, 1, "From JavaScript", yjs()),
             session("s-3", 0, 1, 0, "No board", ChartContent::default()),
         ],
+        ..Default::default()
     };
     let pdf = render(&input, Format::Pdf).unwrap();
     let text = pdf_text("boards.pdf", &pdf);

@@ -535,5 +535,6 @@ pub fn voted() -> ProceedingsInput {
             ),
             session("s-d", 1, 0, 0, "Nobody voted", chart_with_actions(24, &[])),
         ],
+        ..Default::default()
     }
 }
