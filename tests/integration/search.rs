@@ -114,10 +114,11 @@ async fn typed_words_are_found_at_their_place_in_their_own_conference_only() {
     assert_eq!(hit["chart_id"], chart);
     assert_eq!(hit["topic"], topic);
     assert_eq!(hit["kind"], "note");
-    // The template's four blocks come first; the heading above is its
-    // second ("Next steps").
-    assert_eq!(hit["place"]["path"], json!([4]));
-    assert_eq!(hit["place"]["heading"], "Next steps");
+    // The template's ten blocks (the Open Space report form: five
+    // headings, each with its body) come first; the heading above is its
+    // last.
+    assert_eq!(hit["place"]["path"], json!([10]));
+    assert_eq!(hit["place"]["heading"], "Next steps / actions");
     let html = hit["snippet_html"].as_str().unwrap();
     assert!(html.contains("<mark>zanzibar</mark>"), "{html}");
     assert!(html.contains("&lt;script&gt;"), "{html}");
@@ -155,7 +156,7 @@ async fn typed_words_are_found_at_their_place_in_their_own_conference_only() {
     let since = Instant::now();
     let (actions, _) = found(&server, &f.conference_id, &f.read, "wombat", since).await;
     assert_eq!(actions[0]["kind"], "action");
-    assert_eq!(actions[0]["place"]["path"], json!([5, 0]));
+    assert_eq!(actions[0]["place"]["path"], json!([11, 0]));
     let (stickies, _) = found(&server, &f.conference_id, &f.read, "quokka", since).await;
     assert_eq!(stickies[0]["kind"], "sticky");
     assert_eq!(stickies[0]["place"]["sticky_id"], "st-1");

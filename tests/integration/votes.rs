@@ -205,7 +205,8 @@ async fn the_phase_follows_the_servers_clock() {
     let on = json!({"session_id": s[0].0});
     let now = jiff::Timestamp::now();
     let at = |secs: i64| (now + jiff::SignedDuration::from_secs(secs)).to_string();
-    let (opens, closes) = (at(2), at(4));
+    // Wide enough that a loaded machine answers each step in its window.
+    let (opens, closes) = (at(5), at(9));
     let r = set(&server, &f, json!({"opens_at": opens, "closes_at": closes}));
     assert_eq!(r.body["phase"], "scheduled", "{}", r.raw);
     let (_, mut events) = EventStream::open(

@@ -247,6 +247,7 @@ pub async fn conference_events(
         if s.first {
             let ev = agenda_event(&mut s).await?;
             s.first = false;
+            s.pending.extend(votes_event(&s).await);
             return Some((Ok(ev), s));
         }
         if let Some(ev) = s.pending.pop_front() {
