@@ -29,7 +29,7 @@ const docNotes = (page) => page.evaluate(() => window.easelChart.doc.getXmlFragm
 
 async function typeLine(page, text, delay = 5) {
   await page.locator('#editor .tiptap').click()
-  // A new paragraph right under the first heading ("Key points").
+  // A new paragraph right under the first heading ("Summary").
   await page.keyboard.press('Control+Home')
   await page.keyboard.press('End')
   await page.keyboard.press('Enter')

@@ -25,7 +25,7 @@ const editorText = (page) => page.locator('#editor .tiptap').innerText()
 async function typeInEditor(page, text) {
   const ed = page.locator('#editor .tiptap')
   await ed.click()
-  // A new paragraph right under the first heading ("Key points").
+  // A new paragraph right under the first heading ("Summary").
   await page.keyboard.press('Control+Home')
   await page.keyboard.press('End')
   await page.keyboard.press('Enter')

@@ -1,6 +1,6 @@
 // Two people open a fresh chart and type at once, without waiting for it to
 // load: the server-seeded report template must survive the merge, and what
-// each typed must land in a paragraph of its own under "Key points", in both
+// each typed must land in a paragraph of its own under "Summary", in both
 // browsers and in what the server stored.
 //
 // This once lost the template's task list and put typed text into the first
@@ -126,31 +126,37 @@ async function storedTree(base, chartId, token) {
 
 const textOf = (node) => (node.text !== undefined ? node.text : node.children.map(textOf).join(''))
 
+/** The default report template's headings (the Open Space report form). */
+const HEADINGS = ['Summary', 'Key points and ideas', 'Recommendations', 'Questions for further study', 'Next steps / actions']
+
 /**
- * The template's shape with what was typed: "Key points", then paragraphs
- * (the typed ones among them), "Next steps", then the task list with its
- * one empty item. Returns a list of what is wrong (empty when all is well).
+ * The template's shape with what was typed: the first heading, then
+ * paragraphs (the typed ones among them) up to the second heading, the other
+ * sections, and the last heading followed by the task list with its one empty
+ * item. Returns a list of what is wrong (empty when all is well).
  */
 function templateProblems(tree, typed) {
   const problems = []
   const headings = tree.filter((n) => n.name === 'heading')
   const headingTexts = headings.map(textOf)
-  if (JSON.stringify(headingTexts) !== JSON.stringify(['Key points', 'Next steps'])) {
+  if (JSON.stringify(headingTexts) !== JSON.stringify(HEADINGS)) {
     problems.push(`headings are ${JSON.stringify(headingTexts)}`)
   }
-  const key = tree.findIndex((n) => n.name === 'heading' && textOf(n) === 'Key points')
-  const next = tree.findIndex((n) => n.name === 'heading' && textOf(n) === 'Next steps')
-  if (key !== 0) problems.push(`"Key points" is block ${key}, not the first`)
-  const between = key >= 0 && next > key ? tree.slice(key + 1, next) : []
+  const first = HEADINGS[0]
+  const key = tree.findIndex((n) => n.name === 'heading' && textOf(n) === first)
+  const second = tree.findIndex((n) => n.name === 'heading' && textOf(n) === HEADINGS[1])
+  const next = tree.findIndex((n) => n.name === 'heading' && textOf(n) === HEADINGS[HEADINGS.length - 1])
+  if (key !== 0) problems.push(`"${first}" is block ${key}, not the first`)
+  const between = key >= 0 && second > key ? tree.slice(key + 1, second) : []
   for (const t of typed) {
     const home = between.filter((n) => n.name === 'paragraph' && textOf(n) === t)
-    if (home.length !== 1) problems.push(`"${t}" is not one paragraph under "Key points"`)
+    if (home.length !== 1) problems.push(`"${t}" is not one paragraph under "${first}"`)
   }
   const lists = tree.filter((n) => n.name === 'taskList')
   if (lists.length !== 1) problems.push(`${lists.length} task lists`)
   else {
     const items = lists[0].children
-    if (next < 0 || tree.indexOf(lists[0]) !== next + 1) problems.push('the task list does not follow "Next steps"')
+    if (next < 0 || tree.indexOf(lists[0]) !== next + 1) problems.push(`the task list does not follow "${HEADINGS[HEADINGS.length - 1]}"`)
     if (items.length !== 1 || items[0].name !== 'taskItem' || items[0].children[0]?.name !== 'paragraph') {
       problems.push(`task list is ${JSON.stringify(lists[0])}`)
     }
@@ -196,7 +202,7 @@ describe('typing right after joining a fresh chart', () => {
           await p.page.goto(url)
           const ed = p.page.locator('#editor .tiptap[contenteditable="true"]')
           await ed.click()
-          // A new paragraph right under the first heading ("Key points").
+          // A new paragraph right under the first heading ("Summary").
           await p.page.keyboard.press('Control+Home')
           await p.page.keyboard.press('End')
           await p.page.keyboard.press('Enter')

@@ -24,7 +24,7 @@ describe('search', () => {
     const ed = writer.page.locator('#editor .tiptap')
     await ed.waitFor()
     await ed.click()
-    // A new paragraph right under the first heading ("Key points"): the
+    // A new paragraph right under the first heading ("Summary"): the
     // second block of the notes.
     await writer.page.keyboard.press('Control+Home')
     await writer.page.keyboard.press('End')
@@ -51,7 +51,7 @@ describe('search', () => {
     assert.match(snippet, /<img src=x>/, 'typed markup shows as text')
     assert.equal(await reader.page.locator('#search-hits img').count(), 0, 'and makes no element')
     assert.match(await hit.innerText(), /Garden talk/)
-    assert.match(await hit.innerText(), /under “Key points”/)
+    assert.match(await hit.innerText(), /under “Summary”/)
     await screenshot(reader.page, 'search-board-desktop')
 
     await hit.click()
